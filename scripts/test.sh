@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test:
+#   1. unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
+#   2. a bounded libFuzzer run of the OpenFlow decoder (build-fuzz/)
+#   3. the full suite in the release build (build/): unit, conformance, tools,
+#      interop with ovs-ofctl and tshark, and the system tests.
+# Exits non-zero on the first failure. Set TAPFLOW_FUZZ_SECONDS to change the
+# fuzz budget (default 60).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+
+scripts/setup.sh
+
+echo "== sanitizer build (ASan + UBSan), unit tests"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTAPFLOW_SANITIZE=ON \
+  -DTAPFLOW_BENCH=OFF -DTAPFLOW_SYSTEM_TESTS=OFF >/dev/null
+cmake --build build-asan -j2
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan -j2 --output-on-failure -L unit
+
+echo "== fuzzing the decoder for ${TAPFLOW_FUZZ_SECONDS:-60} s"
+scripts/fuzz.sh "${TAPFLOW_FUZZ_SECONDS:-60}"
+
+echo "== release build, all tests"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j2
+ctest --test-dir build -j2 --output-on-failure
+
+echo "test.sh: all stages passed in $(( $(date +%s) - start )) s"
