@@ -455,6 +455,7 @@ struct MeterFeatures {
 //       `oxm_ids` (OXM headers; an experimenter-class header is followed by its id
 //       as a second entry)
 //   EXPERIMENTER(_MISS) 0xfffe/0xffff: experimenter, exp_type, `data`
+//   any other type (undefined in 1.3): its whole payload in `data`, so it round-trips
 struct TableFeatureId {
   std::uint16_t type = 0;
   Bytes data;  // bytes after type+len in the id TLV
