@@ -34,8 +34,7 @@ std::size_t Framer::message_length(std::span<const std::uint8_t> bytes) {
   // A 16-bit field cannot exceed kMaxMessageLen; the check documents the rule.
   if (len < kHeaderLen || len > kMaxMessageLen) {
     error_ = make_error(error_type::kBadRequest, bad_request::kBadLen,
-                        "message header length " + std::to_string(len) +
-                            " is outside 8..65535 at stream offset " + std::to_string(offset_),
+                        "message header length " + std::to_string(len) + " is outside 8..65535",
                         static_cast<std::size_t>(offset_));
     return 0;
   }

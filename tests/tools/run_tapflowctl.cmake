@@ -1,0 +1,82 @@
+# Runs tapflowctl once and checks its exit status and output. Used by CTest:
+#   cmake -DTAPFLOWCTL=... -DARGS="decode --roundtrip" [-DGLOB=dir/*.packet]
+#         [-DCONCAT=ON] [-DFILES="a b"] [-DSTDIN=file] [-DEXPECT_EXIT=0|nonzero]
+#         [-DEXPECT_MESSAGES=n] [-DSTDOUT_REGEX=re] [-DSTDERR_REGEX=re]
+#         [-DWORK_DIR=dir] -P run_tapflowctl.cmake
+# GLOB is expanded at test time and must match something (missing data fails,
+# never skips). CONCAT=ON joins the matched files into one temporary file.
+# EXPECT_MESSAGES counts stdout lines that start a message (not indented).
+cmake_minimum_required(VERSION 3.25)
+
+separate_arguments(args UNIX_COMMAND "${ARGS}")
+separate_arguments(files UNIX_COMMAND "${FILES}")
+if(GLOB)
+  file(GLOB matched "${GLOB}")
+  list(SORT matched)
+  list(LENGTH matched n)
+  if(n EQUAL 0)
+    message(FATAL_ERROR "no input files match ${GLOB} (is TAPFLOW_CONFORMANCE_DIR right?)")
+  endif()
+  list(APPEND files ${matched})
+endif()
+
+set(tmp "")
+if(CONCAT)
+  if(NOT WORK_DIR)
+    set(WORK_DIR "${CMAKE_CURRENT_BINARY_DIR}")
+  endif()
+  string(RANDOM LENGTH 8 suffix)
+  set(tmp "${WORK_DIR}/tapflowctl-concat-${suffix}.bin")
+  execute_process(COMMAND ${CMAKE_COMMAND} -E cat ${files} OUTPUT_FILE "${tmp}"
+                  RESULT_VARIABLE cat_rc)
+  if(NOT cat_rc EQUAL 0)
+    file(REMOVE "${tmp}")
+    message(FATAL_ERROR "cannot concatenate ${files}")
+  endif()
+  set(files "${tmp}")
+endif()
+
+set(stdin_args "")
+if(STDIN)
+  set(stdin_args INPUT_FILE "${STDIN}")
+endif()
+execute_process(COMMAND "${TAPFLOWCTL}" ${args} ${files} ${stdin_args}
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(tmp)
+  file(REMOVE "${tmp}")
+endif()
+
+set(failures "")
+if(NOT DEFINED EXPECT_EXIT OR EXPECT_EXIT STREQUAL "0")
+  if(NOT rc EQUAL 0)
+    list(APPEND failures "exit status ${rc}, expected 0")
+  endif()
+elseif(EXPECT_EXIT STREQUAL "nonzero")
+  if(rc EQUAL 0 OR NOT rc MATCHES "^[0-9]+$")
+    list(APPEND failures "exit status '${rc}', expected a non-zero exit")
+  endif()
+endif()
+if(DEFINED EXPECT_MESSAGES)
+  # (No '^' here: MATCHALL re-anchors it at every match.)
+  string(REGEX MATCHALL "\n[^ \n]" starts "\n${out}")
+  list(LENGTH starts got)
+  if(NOT got EQUAL EXPECT_MESSAGES)
+    list(APPEND failures "${got} messages printed, expected ${EXPECT_MESSAGES}")
+  endif()
+endif()
+if(DEFINED STDOUT_REGEX AND NOT out MATCHES "${STDOUT_REGEX}")
+  list(APPEND failures "stdout does not match '${STDOUT_REGEX}'")
+endif()
+if(DEFINED STDERR_REGEX AND NOT err MATCHES "${STDERR_REGEX}")
+  list(APPEND failures "stderr does not match '${STDERR_REGEX}'")
+endif()
+
+if(failures)
+  string(LENGTH "${out}" out_len)
+  if(out_len GREATER 4000)
+    string(SUBSTRING "${out}" 0 4000 out)
+    string(APPEND out "...")
+  endif()
+  string(REPLACE ";" "\n  " failures "${failures}")
+  message(FATAL_ERROR "tapflowctl ${args} ${files}\n  ${failures}\n--- stdout:\n${out}\n--- stderr:\n${err}")
+endif()
