@@ -96,7 +96,9 @@ BundleAddMessage decode_bundle_add(wire::Reader& r) {
   b.message.assign(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(inner_len));
   auto tail = rest.subspan(inner_len);
   if (!tail.empty()) {
-    // Properties follow the inner message padded to 8 bytes.
+    // Properties follow the inner message padded to 8 bytes. (Padding with no
+    // property after it is accepted but not re-emitted: the encoder pads only
+    // when there are properties, as Open vSwitch does.)
     const std::size_t pad = wire::pad8(inner_len) - inner_len;
     if (tail.size() < pad) {
       r.fail_at(at + inner_len, error_type::kBadRequest, bad_request::kBadLen,
