@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "of10_parts.hpp"
 #include "tapflow/openflow/print.hpp"
 
 namespace tapflow::openflow {
@@ -121,15 +122,10 @@ json match13_json(const Match& m) {
 
 // ---------------------------------------------------------------- OF1.0 match
 
-namespace fw {  // OFPFW_* bits
-constexpr std::uint32_t kInPort = 1 << 0, kDlVlan = 1 << 1, kDlSrc = 1 << 2, kDlDst = 1 << 3,
-                        kDlType = 1 << 4, kNwProto = 1 << 5, kTpSrc = 1 << 6, kTpDst = 1 << 7,
-                        kNwSrcShift = 8, kNwDstShift = 14, kNwBitsMask = 0x3f,
-                        kDlVlanPcp = 1 << 20, kNwTos = 1 << 21, kAll = (1 << 22) - 1;
-}
+namespace fw = of10::wildcard;  // OFPFW_* bits
 
 struct Of10Match {
-  std::uint32_t wildcards = fw::kAll;
+  std::uint32_t wildcards = fw::kAllOvs;
   std::uint16_t in_port = 0;
   MacAddress dl_src, dl_dst;
   std::uint16_t dl_vlan = 0;
@@ -169,13 +165,13 @@ std::uint32_t nw_wild_bits(const OxmField& f) {
   return 32 - ones;
 }
 
-// A match built by code (no 1.0 wire bytes): the ofp_match the 1.0 encoder
-// would write for it.
+// Only for matches the 1.0 encoder refuses (fields or masks 1.0 cannot say):
+// the nearest ofp_match, keeping what 1.0 can express.
 Of10Match of10_from_fields(const Match& match) {
   Of10Match m;
   auto clear = [&m](std::uint32_t bit) { m.wildcards &= ~bit; };
   auto set_nw = [&m](std::uint32_t shift, std::uint32_t bits) {
-    m.wildcards = (m.wildcards & ~(fw::kNwBitsMask << shift)) | (bits << shift);
+    m.wildcards = (m.wildcards & ~(0x3fu << shift)) | (bits << shift);
   };
   for (const auto& f : match.fields) {
     if (f.oxm_class != oxm_class::kOpenflowBasic) continue;
@@ -244,7 +240,9 @@ Of10Match of10_from_fields(const Match& match) {
 }
 
 json match10_json(const Match& match) {
-  const Of10Match m = match.of10_wire ? of10_from_wire(*match.of10_wire) : of10_from_fields(match);
+  // What the 1.0 encoder writes (the decoded bytes when they still hold).
+  const auto wire = of10::match_to_wire(match);
+  const Of10Match m = wire.ok() ? of10_from_wire(*wire) : of10_from_fields(match);
   return tagged("OFPMatch", {{"wildcards", m.wildcards},
                              {"in_port", m.in_port},
                              {"dl_src", m.dl_src.to_string()},

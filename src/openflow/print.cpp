@@ -171,7 +171,7 @@ std::string value_text(const OxmField& f, OxmValueKind kind, const ValueBytes& v
       if (v.size() <= 8) {
         std::uint64_t x = 0;
         for (auto b : v) x = (x << 8) | b;
-        if (f.is_basic(oxm_field::kEthType) && !hex) {
+        if (f.is_basic(oxm_field::kEthType)) {  // never masked
           char buf[8];
           std::snprintf(buf, sizeof buf, "0x%04" PRIx64, x);
           return buf;
