@@ -85,6 +85,7 @@ const TypeRow* type_row(std::uint8_t version, std::uint8_t type) {
 }
 
 constexpr std::uint8_t kHelloType = 0;
+constexpr std::uint8_t kErrorType = 1;
 
 }  // namespace
 
@@ -122,6 +123,13 @@ Result<Message> decode(std::span<const std::uint8_t> bytes) {
   if (h.type == kHelloType) {
     // HELLO is readable in any version: negotiation depends on it.
     msg.body = common::decode_hello(r);
+  } else if (h.type == kErrorType && h.version != kVersion10 && h.version != kVersion13) {
+    // So is ERROR (same layout in every version): a HELLO_FAILED must be
+    // readable by the peer whose version we refused.
+    if (h.length < 12) {
+      return make_error(kBadRequest, bad_request::kBadLen, "ERROR shorter than 12 bytes", 2);
+    }
+    msg.body = common::decode_error(r, h.version);
   } else {
     if (h.version != kVersion10 && h.version != kVersion13) {
       return make_error(kBadRequest, bad_request::kBadVersion,
@@ -154,6 +162,9 @@ Result<Message> decode(std::span<const std::uint8_t> bytes) {
 
 int wire_type(std::uint8_t version, const MessageBody& body) {
   if (std::holds_alternative<Hello>(body)) return kHelloType;
+  if (std::holds_alternative<Error>(body) && version != kVersion10 && version != kVersion13) {
+    return kErrorType;
+  }
   if (version == kVersion10) return of10::wire_type(body);
   if (version == kVersion13) return of13::wire_type(body);
   return -1;
@@ -179,6 +190,8 @@ Status encode(const Message& msg, Bytes& out) {
   Status st = ok_status();
   if (const auto* hello = std::get_if<Hello>(&msg.body)) {
     common::encode_hello(*hello, w);
+  } else if (msg.version != kVersion10 && msg.version != kVersion13) {
+    common::encode_error(std::get<Error>(msg.body), msg.version, w);
   } else if (msg.version == kVersion10) {
     st = of10::encode_body(msg.body, w);
   } else {

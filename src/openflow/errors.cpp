@@ -142,4 +142,31 @@ Error to_wire_error(const OfError& e, std::uint8_t version, std::span<const std:
   return out;
 }
 
+OfError from_wire_error(const Error& e, std::uint8_t version) {
+  OfError out{e.type, e.code, {}, 0};
+  if (version != kVersion10) return out;
+  switch (e.type) {
+    case 3:  // OFPET_FLOW_MOD_FAILED (1.0)
+      out.type = error_type::kFlowModFailed;
+      switch (e.code) {
+        case 0: out.code = flow_mod_failed::kTableFull; break;
+        case 1: out.code = flow_mod_failed::kOverlap; break;
+        case 2: out.code = flow_mod_failed::kEperm; break;
+        case 3: out.code = flow_mod_failed::kBadTimeout; break;
+        case 4: out.code = flow_mod_failed::kBadCommand; break;
+        default: out.code = flow_mod_failed::kUnknown; break;
+      }
+      break;
+    case 4:  // OFPET_PORT_MOD_FAILED (1.0)
+      out.type = error_type::kPortModFailed;
+      break;
+    case 5:  // OFPET_QUEUE_OP_FAILED (1.0)
+      out.type = error_type::kQueueOpFailed;
+      break;
+    default:  // HELLO_FAILED, BAD_REQUEST, BAD_ACTION: same numbers
+      break;
+  }
+  return out;
+}
+
 }  // namespace tapflow::openflow

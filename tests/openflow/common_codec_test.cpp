@@ -67,6 +67,19 @@ TEST(Error, OpenFlow13ExperimenterError) {
   EXPECT_EQ(e.experimenter, 999999u);
 }
 
+TEST(Error, AnyVersionHelloFailedDecodes) {
+  // An OpenFlow 1.1 (0x02) HELLO_FAILED/INCOMPATIBLE: the error we send a
+  // switch whose version we refuse, in its own version.
+  Message m = decode_roundtrip(hex("02 01 000e 00000009  0000 0000  6f 6b"));
+  EXPECT_EQ(m.version, 2);
+  EXPECT_EQ(std::get<Error>(m.body).data, hex("6f6b"));
+  expect_decode_error(hex("02 01 000a 00000009 0000"), error_type::kBadRequest,
+                      bad_request::kBadLen);
+  // Other messages of that version are refused.
+  expect_decode_error(hex("02 02 0008 00000009"), error_type::kBadRequest,
+                      bad_request::kBadVersion);
+}
+
 TEST(Header, TooShortForHeader) {
   expect_decode_error(hex("04 00 00"), error_type::kBadRequest, bad_request::kBadLen);
 }

@@ -65,7 +65,7 @@ TEST(Writer, PadsAndPatches) {
   w.pad_from(0, 8);
   w.patch_u16(2, 5);
   w.fixed_string("toolongname", 4);
-  EXPECT_EQ(to_hex(out.data(), out.size()), "abcd00050100000000746f6f00");
+  EXPECT_EQ(to_hex(out.data(), out.size()), "abcd000501000000746f6f00");
 }
 
 TEST(Hex, ParsesAnnotatedText) {

@@ -13,7 +13,8 @@ namespace tapflow::openflow {
 // must equal the header's length field. Decoding is total: any input gives a
 // Message or an OfError (with the offset of the problem), never a read past
 // the end. Versions other than 1.0 and 1.3 give BAD_REQUEST/BAD_VERSION,
-// except HELLO, which is decoded whatever its version (negotiation needs it).
+// except HELLO and ERROR, which are decoded whatever their version
+// (negotiation, and the HELLO_FAILED error that may end it, need them).
 Result<Message> decode(std::span<const std::uint8_t> bytes);
 
 // Encodes `msg` for msg.version, appending to `out`. On error `out` is left as

@@ -22,6 +22,10 @@ std::string describe(const OfError& e);
 Error to_wire_error(const OfError& e, std::uint8_t version,
                     std::span<const std::uint8_t> offending);
 
+// The neutral (1.3-numbered) OfError for an OFPT_ERROR a switch of `version`
+// sent: the inverse of to_wire_error, so callers compare one numbering.
+OfError from_wire_error(const Error& e, std::uint8_t version);
+
 // Shorthand used by the codec and the controller.
 inline OfError make_error(std::uint16_t type, std::uint16_t code, std::string detail,
                           std::size_t offset = 0) {
