@@ -1,0 +1,188 @@
+// Connection: one switch. Framing, version negotiation, the FEATURES /
+// PORT_DESC / SET_CONFIG handshake, echo keepalive, xid-matched requests with
+// multipart reassembly and timeouts, and a bounded, batching write queue.
+// Applications use it through its public methods (the Datapath alias).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "tapflow/controller/transport.hpp"
+#include "tapflow/openflow/codec.hpp"
+#include "tapflow/openflow/framer.hpp"
+#include "tapflow/openflow/messages.hpp"
+
+namespace tapflow::controller {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+struct ConnectionOptions {
+  // Versions we accept, in wire numbers (1.0 = 0x01, 1.3 = 0x04).
+  std::vector<std::uint8_t> versions{openflow::kVersion10, openflow::kVersion13};
+  milliseconds echo_interval{5000};  // idle this long: send ECHO_REQUEST
+  unsigned echo_misses = 3;          // silent for interval * misses: disconnect
+  milliseconds handshake_timeout{10000};
+  milliseconds request_timeout{10000};
+  // Queued bytes above which producers are told to slow down (congested()),
+  // and the hard limit at which a peer that does not read is disconnected.
+  std::size_t write_high_watermark = std::size_t{1} << 20;
+  std::size_t write_limit = std::size_t{32} << 20;
+  // OpenFlow 1.3: install a priority-0 table-miss flow in table 0 that sends
+  // whole packets to the controller (1.0 switches do that by themselves).
+  bool install_table_miss = true;
+};
+
+struct ConnectionCounters {
+  std::uint64_t rx_messages = 0, tx_messages = 0;
+  std::uint64_t rx_bytes = 0, tx_bytes = 0;
+  std::uint64_t decode_errors = 0;
+  std::uint64_t packet_ins = 0;
+};
+
+class Connection;
+
+// What a Connection reports to its owner (the Controller).
+class ConnectionOwner {
+ public:
+  virtual ~ConnectionOwner() = default;
+  // Features are known: may this datapath connect? (allow-list)
+  virtual bool admit(Connection& c) = 0;
+  // Handshake complete: the datapath is ready for applications.
+  virtual void on_connection_up(const std::shared_ptr<Connection>& c) = 0;
+  // An asynchronous message from an up datapath: PACKET_IN, PORT_STATUS,
+  // FLOW_REMOVED, ERROR without a pending request, EXPERIMENTER.
+  virtual void on_connection_message(Connection& c, const openflow::Message& m) = 0;
+  // The connection is gone (reported once).
+  virtual void on_connection_closed(const std::shared_ptr<Connection>& c,
+                                    const std::string& reason) = 0;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  using Replies = std::vector<openflow::Message>;
+  using ReplyHandler = std::function<void(openflow::Result<Replies>)>;
+
+  Connection(asio::io_context& io, std::unique_ptr<Transport> transport,
+             const ConnectionOptions& options, ConnectionOwner& owner);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void start();
+  void close(const std::string& reason);
+
+  // ---- identity and state
+  bool is_up() const { return state_ == State::kUp; }
+  bool is_closed() const { return state_ == State::kClosed; }
+  // True once the handshake completed (it stays true after closing).
+  bool was_up() const { return reported_up_; }
+  std::uint64_t datapath_id() const { return features_.datapath_id; }
+  std::uint8_t version() const { return version_; }
+  const openflow::FeaturesReply& features() const { return features_; }
+  const std::vector<openflow::Port>& ports() const { return ports_; }
+  const openflow::Port* port(std::uint32_t port_no) const;
+  const std::string& peer() const { return peer_; }
+  // "dpid=0000000000000001 peer=127.0.0.1:40000": the prefix of every log line.
+  const std::string& log_name() const { return log_name_; }
+  const ConnectionCounters& counters() const { return counters_; }
+
+  // ---- sending
+  // Encodes and queues a message in the negotiated version (msg.version is
+  // overwritten; an xid of 0 is replaced by a fresh one). Fails if the
+  // connection is closed or the message cannot be expressed in this version.
+  openflow::Status send(openflow::Message msg);
+  openflow::Status send(openflow::MessageBody body) {
+    return send(openflow::Message{version_, 0, std::move(body)});
+  }
+  // Bytes queued and not yet written.
+  std::size_t queued_bytes() const { return pending_.size() + (inflight_.size() - inflight_done_); }
+  // True above the high watermark: producers should wait for when_writable().
+  bool congested() const { return queued_bytes() >= options_.write_high_watermark; }
+  // Calls `fn` once the queue has drained below the watermark (at once if it
+  // already is). Not called if the connection closes first.
+  void when_writable(std::function<void()> fn);
+
+  // Sends a request and calls `handler` with every reply carrying its xid: a
+  // single reply, or all parts of a multipart reply. An ERROR with that xid,
+  // a timeout or the connection closing completes it with an OfError.
+  void request(openflow::Message msg, ReplyHandler handler,
+               std::optional<milliseconds> timeout = std::nullopt);
+  void request(openflow::MessageBody body, ReplyHandler handler,
+               std::optional<milliseconds> timeout = std::nullopt) {
+    request(openflow::Message{version_, 0, std::move(body)}, std::move(handler), timeout);
+  }
+  // BARRIER_REQUEST; `done` gets ok once every earlier message was processed.
+  void barrier(std::function<void(openflow::Status)> done);
+
+  std::uint32_t next_xid();
+
+ private:
+  enum class State { kStarting, kHello, kFeatures, kPortDesc, kConfiguring, kUp, kClosed };
+  struct Pending {
+    Clock::time_point deadline;
+    ReplyHandler handler;
+    Replies parts;
+  };
+
+  void read_more();
+  void on_read(const error_code& ec, std::size_t n);
+  void handle_frame(std::span<const std::uint8_t> bytes);
+  void handle_message(openflow::Message& msg, std::span<const std::uint8_t> bytes);
+  bool complete_request(openflow::Message& msg);
+  void on_hello(const openflow::Message& msg);
+  void on_features(const openflow::FeaturesReply& f);
+  void configure();
+  void become_up();
+  void send_error(const openflow::OfError& e, std::span<const std::uint8_t> offending,
+                  std::uint32_t xid);
+  void flush();
+  void on_written(const error_code& ec, std::size_t n);
+  void tick();
+  void schedule_tick();
+  void fail_all_requests(const std::string& why);
+  void set_log_name();
+
+  asio::io_context& io_;
+  std::unique_ptr<Transport> transport_;
+  ConnectionOptions options_;
+  ConnectionOwner& owner_;
+  std::string peer_;
+  std::string log_name_;
+
+  State state_ = State::kStarting;
+  std::uint8_t version_ = openflow::kVersion13;  // negotiated (until then: highest we speak)
+  openflow::FeaturesReply features_;
+  std::vector<openflow::Port> ports_;
+  ConnectionCounters counters_;
+
+  openflow::Framer framer_;
+  std::array<std::uint8_t, 65536> read_buf_{};
+
+  openflow::Bytes pending_;   // encoded, waiting for the current write to finish
+  openflow::Bytes inflight_;  // being written
+  std::size_t inflight_done_ = 0;
+  bool writing_ = false;
+  std::vector<std::function<void()>> writable_waiters_;
+
+  std::unordered_map<std::uint32_t, Pending> requests_;
+  std::uint32_t xid_ = 0;
+
+  asio::steady_timer timer_;
+  Clock::time_point started_;
+  Clock::time_point last_rx_;
+  Clock::time_point last_echo_sent_{};
+  bool reported_up_ = false;
+  std::optional<std::string> close_after_write_;
+};
+
+// Applications see a switch through this interface.
+using Datapath = Connection;
+
+}  // namespace tapflow::controller

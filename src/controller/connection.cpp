@@ -1,0 +1,521 @@
+#include "tapflow/controller/connection.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "tapflow/openflow/errors.hpp"
+
+namespace tapflow::controller {
+
+using namespace tapflow::openflow;
+
+namespace {
+
+std::string versions_text(const std::vector<std::uint8_t>& vs) {
+  std::string s;
+  for (auto v : vs) {
+    if (!s.empty()) s += ", ";
+    s += v == kVersion10 ? "1.0" : v == kVersion13 ? "1.3" : "0x" + to_hex(&v, 1);
+  }
+  return s;
+}
+
+milliseconds tick_period(const ConnectionOptions& o) {
+  auto p = std::min({o.echo_interval, o.request_timeout, o.handshake_timeout}) / 4;
+  return std::clamp(p, milliseconds(10), milliseconds(1000));
+}
+
+bool is_switch_request(const MessageBody& b) {
+  // Controller-to-switch requests a switch must not send us.
+  return std::holds_alternative<FeaturesRequest>(b) || std::holds_alternative<GetConfigRequest>(b) ||
+         std::holds_alternative<FlowMod>(b) || std::holds_alternative<GroupMod>(b) ||
+         std::holds_alternative<PortMod>(b) || std::holds_alternative<TableMod>(b) ||
+         std::holds_alternative<MeterMod>(b) || std::holds_alternative<PacketOut>(b) ||
+         std::holds_alternative<MultipartRequest>(b) ||
+         std::holds_alternative<BarrierRequest>(b) || std::holds_alternative<SetConfig>(b) ||
+         std::holds_alternative<RoleRequest>(b) || std::holds_alternative<GetAsyncRequest>(b) ||
+         std::holds_alternative<SetAsync>(b) || std::holds_alternative<QueueGetConfigRequest>(b);
+}
+
+}  // namespace
+
+Connection::Connection(asio::io_context& io, std::unique_ptr<Transport> transport,
+                       const ConnectionOptions& options, ConnectionOwner& owner)
+    : io_(io),
+      transport_(std::move(transport)),
+      options_(options),
+      owner_(owner),
+      peer_(transport_->peer()),
+      timer_(io) {
+  if (options_.versions.empty()) options_.versions = {kVersion10, kVersion13};
+  std::sort(options_.versions.begin(), options_.versions.end());
+  version_ = options_.versions.back();
+  set_log_name();
+}
+
+Connection::~Connection() = default;
+
+void Connection::set_log_name() {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "dpid=%016llx",
+                static_cast<unsigned long long>(features_.datapath_id));
+  log_name_ = std::string(buf) + " peer=" + peer_;
+}
+
+const Port* Connection::port(std::uint32_t port_no) const {
+  for (const auto& p : ports_) {
+    if (p.port_no == port_no) return &p;
+  }
+  return nullptr;
+}
+
+std::uint32_t Connection::next_xid() {
+  if (++xid_ == 0) ++xid_;
+  return xid_;
+}
+
+void Connection::start() {
+  started_ = last_rx_ = Clock::now();
+  schedule_tick();
+  auto self = shared_from_this();
+  transport_->async_start([self](const error_code& ec) {
+    if (self->is_closed()) return;
+    if (ec) {
+      self->close("TLS handshake failed: " + ec.message());
+      return;
+    }
+    self->state_ = State::kHello;
+    HelloElement bitmap;
+    std::uint32_t bits = 0;
+    for (auto v : self->options_.versions) bits |= 1u << v;
+    bitmap.bitmaps = {bits};
+    (void)self->send(Message{self->version_, 0, Hello{{bitmap}}});
+    self->read_more();
+  });
+}
+
+// ------------------------------------------------------------------ reading
+
+void Connection::read_more() {
+  auto self = shared_from_this();
+  transport_->async_read_some(asio::buffer(read_buf_),
+                              [self](const error_code& ec, std::size_t n) { self->on_read(ec, n); });
+}
+
+void Connection::on_read(const error_code& ec, std::size_t n) {
+  if (is_closed()) return;
+  if (ec) {
+    close(ec == asio::error::eof ? "switch closed the connection" : "read failed: " + ec.message());
+    return;
+  }
+  counters_.rx_bytes += n;
+  last_rx_ = Clock::now();
+  framer_.push(std::span<const std::uint8_t>(read_buf_.data(), n));
+  while (auto frame = framer_.next()) {
+    handle_frame(frame->bytes);
+    if (is_closed()) return;
+  }
+  if (framer_.failed()) {
+    // The stream cannot be resynchronised: tell the switch, then hang up.
+    const OfError& e = *framer_.error();
+    spdlog::warn("{} framing error: {}", log_name_, describe(e));
+    send_error(e, {}, 0);
+    close("framing error: " + describe(e));
+    return;
+  }
+  read_more();
+}
+
+void Connection::handle_frame(std::span<const std::uint8_t> bytes) {
+  ++counters_.rx_messages;
+  if (close_after_write_) return;  // hanging up: nothing more is read
+  auto decoded = decode(bytes);
+  if (!decoded) {
+    const Header h = peek_header(bytes);
+    if (state_ == State::kHello && h.type == 0) {
+      // A HELLO whose elements we cannot parse: negotiate on its header version.
+      spdlog::debug("{} unparsable HELLO elements ({}), using header version", log_name_,
+                    describe(decoded.error()));
+      Message hello{h.version, h.xid, Hello{}};
+      on_hello(hello);
+      return;
+    }
+    ++counters_.decode_errors;
+    spdlog::warn("{} bad message from switch (type {}, xid {}): {}", log_name_, int(h.type), h.xid,
+                 describe(decoded.error()));
+    send_error(decoded.error(), bytes, h.xid);
+    return;
+  }
+  handle_message(*decoded, bytes);
+}
+
+void Connection::handle_message(Message& msg, std::span<const std::uint8_t> bytes) {
+  if (state_ == State::kHello) {
+    if (std::holds_alternative<Hello>(msg.body)) {
+      on_hello(msg);
+    } else if (const auto* e = std::get_if<Error>(&msg.body)) {
+      close("switch sent ERROR " + error_type_name(msg.version, e->type) + "/" +
+            error_code_name(msg.version, e->type, e->code) + " before HELLO");
+    } else {
+      close(std::string("expected HELLO, switch sent ") + type_name(msg.body));
+    }
+    return;
+  }
+  if (std::holds_alternative<Hello>(msg.body)) return;  // a repeated HELLO is harmless
+  if (msg.version != version_) {
+    send_error(make_error(error_type::kBadRequest, bad_request::kBadVersion,
+                          "message version differs from the negotiated one"),
+               bytes, msg.xid);
+    return;
+  }
+
+  if (auto* echo = std::get_if<EchoRequest>(&msg.body)) {
+    (void)send(Message{version_, msg.xid, EchoReply{std::move(echo->data)}});
+    return;
+  }
+  if (std::holds_alternative<EchoReply>(msg.body)) return;
+  if (complete_request(msg)) return;
+
+  if (const auto* f = std::get_if<FeaturesReply>(&msg.body)) {
+    if (state_ == State::kFeatures) on_features(*f);
+    return;
+  }
+  if (const auto* e = std::get_if<Error>(&msg.body); e != nullptr && state_ != State::kUp) {
+    close("switch refused the handshake: " + error_type_name(version_, e->type) + "/" +
+          error_code_name(version_, e->type, e->code));
+    return;
+  }
+  if (auto* ps = std::get_if<PortStatus>(&msg.body)) {
+    auto it = std::find_if(ports_.begin(), ports_.end(),
+                           [&](const Port& p) { return p.port_no == ps->desc.port_no; });
+    if (ps->reason == port_reason::kDelete) {
+      if (it != ports_.end()) ports_.erase(it);
+    } else if (it != ports_.end()) {
+      *it = ps->desc;
+    } else {
+      ports_.push_back(ps->desc);
+    }
+  }
+  if (std::holds_alternative<PacketIn>(msg.body)) ++counters_.packet_ins;
+
+  if (is_switch_request(msg.body)) {
+    send_error(make_error(error_type::kBadRequest, bad_request::kBadType,
+                          std::string("a controller does not accept ") + type_name(msg.body)),
+               bytes, msg.xid);
+    return;
+  }
+  if (state_ == State::kUp) owner_.on_connection_message(*this, msg);
+}
+
+bool Connection::complete_request(Message& msg) {
+  auto it = requests_.find(msg.xid);
+  if (it == requests_.end()) return false;
+  if (const auto* e = std::get_if<Error>(&msg.body)) {
+    Pending p = std::move(it->second);
+    requests_.erase(it);
+    OfError err = from_wire_error(*e, version_);
+    err.detail = "switch answered with ERROR " + error_type_name(version_, e->type) + "/" +
+                 error_code_name(version_, e->type, e->code);
+    p.handler(std::move(err));
+    return true;
+  }
+  const auto* reply = std::get_if<MultipartReply>(&msg.body);
+  it->second.parts.push_back(std::move(msg));
+  if (reply != nullptr && (reply->flags & multipart_flags::kMore) != 0) return true;
+  Pending p = std::move(it->second);
+  requests_.erase(it);
+  p.handler(std::move(p.parts));
+  return true;
+}
+
+// ------------------------------------------------------------------ handshake
+
+void Connection::on_hello(const Message& msg) {
+  const auto& hello = std::get<Hello>(msg.body);
+  std::optional<std::uint8_t> chosen;
+  const HelloElement* bitmap = nullptr;
+  for (const auto& e : hello.elements) {
+    if (e.type == HelloElement::kVersionBitmap && !e.bitmaps.empty()) bitmap = &e;
+  }
+  if (bitmap != nullptr) {
+    for (auto it = options_.versions.rbegin(); it != options_.versions.rend(); ++it) {
+      const std::size_t word = *it / 32, bit = *it % 32;
+      if (word < bitmap->bitmaps.size() && (bitmap->bitmaps[word] >> bit & 1u) != 0) {
+        chosen = *it;
+        break;
+      }
+    }
+  } else {
+    const std::uint8_t v = std::min(msg.version, options_.versions.back());
+    if (std::find(options_.versions.begin(), options_.versions.end(), v) !=
+        options_.versions.end()) {
+      chosen = v;
+    }
+  }
+  if (!chosen) {
+    const std::string why = "no common OpenFlow version: switch offers 0x" +
+                            to_hex(&msg.version, 1) + (bitmap ? " (with bitmap)" : "") +
+                            ", tapflow speaks " + versions_text(options_.versions);
+    spdlog::warn("{} {}", log_name_, why);
+    Error err;
+    err.type = error_type::kHelloFailed;
+    err.code = hello_failed::kIncompatible;
+    const std::string text = "tapflow speaks OpenFlow " + versions_text(options_.versions);
+    err.data.assign(text.begin(), text.end());
+    // The error goes in the switch's own version so it can read it; the
+    // connection closes once it is written (or at the handshake timeout).
+    if (encode(Message{std::min(msg.version, options_.versions.back()), msg.xid, err}, pending_)) {
+      ++counters_.tx_messages;
+    }
+    close_after_write_ = why;
+    state_ = State::kStarting;  // ignore anything else the switch sends
+    flush();
+    return;
+  }
+  version_ = *chosen;
+  state_ = State::kFeatures;
+  spdlog::debug("{} negotiated OpenFlow {}", log_name_, versions_text({version_}));
+  (void)send(FeaturesRequest{});
+}
+
+void Connection::on_features(const FeaturesReply& f) {
+  features_ = f;
+  set_log_name();
+  if (!owner_.admit(*this)) {
+    close("datapath id not allowed by the configuration");
+    return;
+  }
+  if (version_ == kVersion10) {
+    ports_ = f.ports;
+    configure();
+    return;
+  }
+  state_ = State::kPortDesc;
+  auto self = shared_from_this();
+  request(MultipartRequest{0, PortDescStatsRequest{}}, [self](Result<Replies> r) {
+    if (self->is_closed()) return;
+    if (!r) {
+      self->close("PORT_DESC request failed: " + describe(r.error()));
+      return;
+    }
+    self->ports_.clear();
+    for (const auto& m : *r) {
+      if (const auto* mp = std::get_if<MultipartReply>(&m.body)) {
+        if (const auto* pd = std::get_if<PortDescStatsReply>(&mp->body)) {
+          self->ports_.insert(self->ports_.end(), pd->ports.begin(), pd->ports.end());
+        }
+      }
+    }
+    self->configure();
+  });
+}
+
+void Connection::configure() {
+  state_ = State::kConfiguring;
+  // Whole frames to the controller: the router needs every byte (DESIGN.md).
+  (void)send(SetConfig{0, kControllerMaxLenNoBuffer});
+  if (version_ == kVersion13 && options_.install_table_miss) {
+    FlowMod miss;
+    miss.table_id = 0;
+    miss.priority = 0;
+    miss.instructions = {
+        instruction::ApplyActions{{action::Output{port::kController, kControllerMaxLenNoBuffer}}}};
+    (void)send(std::move(miss));
+  }
+  auto self = shared_from_this();
+  barrier([self](Status st) {
+    if (self->is_closed()) return;
+    if (!st) {
+      self->close("switch rejected the initial configuration: " + describe(st.error()));
+      return;
+    }
+    self->become_up();
+  });
+}
+
+void Connection::become_up() {
+  state_ = State::kUp;
+  reported_up_ = true;
+  spdlog::info("{} up: OpenFlow {}, {} ports, {} tables, {}", log_name_,
+               versions_text({version_}), ports_.size(), int(features_.n_tables),
+               transport_->is_tls() ? "TLS" : "TCP");
+  owner_.on_connection_up(shared_from_this());
+}
+
+// ------------------------------------------------------------------ writing
+
+Status Connection::send(Message msg) {
+  if (is_closed()) {
+    return make_error(error_type::kBadRequest, bad_request::kEperm,
+                      "connection to " + log_name_ + " is closed");
+  }
+  msg.version = version_;
+  if (msg.xid == 0) msg.xid = next_xid();
+  Status st = encode(msg, pending_);
+  if (!st) return st;
+  ++counters_.tx_messages;
+  if (queued_bytes() > options_.write_limit) {
+    close("write queue over " + std::to_string(options_.write_limit) +
+          " bytes: the switch is not reading");
+    return make_error(error_type::kBadRequest, bad_request::kEperm, "write queue overflow");
+  }
+  flush();
+  return ok_status();
+}
+
+void Connection::when_writable(std::function<void()> fn) {
+  if (is_closed()) return;
+  if (!congested()) {
+    asio::post(io_, std::move(fn));
+    return;
+  }
+  writable_waiters_.push_back(std::move(fn));
+}
+
+void Connection::flush() {
+  if (writing_ || pending_.empty() || is_closed()) return;
+  std::swap(inflight_, pending_);
+  pending_.clear();
+  inflight_done_ = 0;
+  writing_ = true;
+  auto self = shared_from_this();
+  transport_->async_write(asio::buffer(inflight_), [self](const error_code& ec, std::size_t n) {
+    self->on_written(ec, n);
+  });
+}
+
+void Connection::on_written(const error_code& ec, std::size_t n) {
+  writing_ = false;
+  if (is_closed()) return;
+  if (ec) {
+    close("write failed: " + ec.message());
+    return;
+  }
+  counters_.tx_bytes += n;
+  inflight_.clear();
+  // Keep a buffer's capacity for the next burst, but not a huge one forever.
+  if (inflight_.capacity() > (std::size_t{4} << 20)) inflight_.shrink_to_fit();
+  flush();
+  if (close_after_write_ && !writing_) {
+    close(*close_after_write_);
+    return;
+  }
+  if (!congested() && !writable_waiters_.empty()) {
+    auto waiters = std::move(writable_waiters_);
+    writable_waiters_.clear();
+    for (auto& fn : waiters) fn();
+  }
+}
+
+void Connection::send_error(const OfError& e, std::span<const std::uint8_t> offending,
+                            std::uint32_t xid) {
+  (void)send(Message{version_, xid, to_wire_error(e, version_, offending)});
+}
+
+// ------------------------------------------------------------------ requests
+
+void Connection::request(Message msg, ReplyHandler handler, std::optional<milliseconds> timeout) {
+  if (is_closed()) {
+    handler(make_error(error_type::kBadRequest, bad_request::kEperm, "connection closed"));
+    return;
+  }
+  if (msg.xid == 0) msg.xid = next_xid();
+  const std::uint32_t xid = msg.xid;
+  Status st = send(std::move(msg));
+  if (!st) {
+    handler(st.error());
+    return;
+  }
+  requests_[xid] = Pending{Clock::now() + timeout.value_or(options_.request_timeout),
+                           std::move(handler), {}};
+}
+
+void Connection::barrier(std::function<void(Status)> done) {
+  request(BarrierRequest{}, [done = std::move(done)](Result<Replies> r) {
+    if (!r) {
+      done(r.error());
+    } else {
+      done(ok_status());
+    }
+  });
+}
+
+void Connection::fail_all_requests(const std::string& why) {
+  auto reqs = std::move(requests_);
+  requests_.clear();
+  for (auto& [xid, p] : reqs) {
+    p.handler(make_error(error_type::kBadRequest, bad_request::kEperm,
+                         "request xid " + std::to_string(xid) + " abandoned: " + why));
+  }
+}
+
+// ------------------------------------------------------------------ timers
+
+void Connection::schedule_tick() {
+  timer_.expires_after(tick_period(options_));
+  auto self = shared_from_this();
+  timer_.async_wait([self](const error_code& ec) {
+    if (ec || self->is_closed()) return;
+    self->tick();
+    if (!self->is_closed()) self->schedule_tick();
+  });
+}
+
+void Connection::tick() {
+  const auto now = Clock::now();
+  if (close_after_write_ && now - started_ > options_.handshake_timeout) {
+    close(*close_after_write_);
+    return;
+  }
+  if (state_ != State::kUp && now - started_ > options_.handshake_timeout) {
+    close("handshake not finished within " + std::to_string(options_.handshake_timeout.count()) +
+          " ms");
+    return;
+  }
+  const auto idle = now - last_rx_;
+  if (idle > options_.echo_interval * options_.echo_misses) {
+    close("echo timeout: nothing from the switch for " +
+          std::to_string(std::chrono::duration_cast<milliseconds>(idle).count()) + " ms");
+    return;
+  }
+  if (state_ != State::kStarting && idle >= options_.echo_interval &&
+      now - last_echo_sent_ >= options_.echo_interval) {
+    last_echo_sent_ = now;
+    (void)send(EchoRequest{});
+  }
+  std::vector<std::uint32_t> expired;
+  for (const auto& [xid, p] : requests_) {
+    if (p.deadline <= now) expired.push_back(xid);
+  }
+  for (auto xid : expired) {
+    auto it = requests_.find(xid);
+    if (it == requests_.end()) continue;
+    Pending p = std::move(it->second);
+    requests_.erase(it);
+    p.handler(make_error(error_type::kBadRequest, bad_request::kEperm,
+                         "no reply to xid " + std::to_string(xid) + " in time"));
+    if (is_closed()) return;
+  }
+}
+
+// ------------------------------------------------------------------ closing
+
+void Connection::close(const std::string& reason) {
+  if (is_closed()) return;
+  state_ = State::kClosed;
+  error_code ec;
+  timer_.cancel();
+  transport_->close();
+  writable_waiters_.clear();
+  if (reported_up_) {
+    spdlog::info("{} down: {}", log_name_, reason);
+  } else {
+    spdlog::debug("{} closed before handshake finished: {}", log_name_, reason);
+  }
+  fail_all_requests(reason);
+  owner_.on_connection_closed(shared_from_this(), reason);
+}
+
+}  // namespace tapflow::controller
