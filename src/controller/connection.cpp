@@ -346,13 +346,17 @@ void Connection::become_up() {
 
 // ------------------------------------------------------------------ writing
 
-Status Connection::send(Message msg) {
+Status Connection::send(const Message& msg) {
   if (is_closed()) {
     return make_error(error_type::kBadRequest, bad_request::kEperm,
                       "connection to " + log_name_ + " is closed");
   }
-  msg.version = version_;
-  if (msg.xid == 0) msg.xid = next_xid();
+  if (msg.version != version_ || msg.xid == 0) {
+    Message copy = msg;
+    copy.version = version_;
+    if (copy.xid == 0) copy.xid = next_xid();
+    return send(copy);
+  }
   Status st = encode(msg, pending_);
   if (!st) return st;
   ++counters_.tx_messages;
@@ -422,8 +426,9 @@ void Connection::request(Message msg, ReplyHandler handler, std::optional<millis
     return;
   }
   if (msg.xid == 0) msg.xid = next_xid();
+  msg.version = version_;
   const std::uint32_t xid = msg.xid;
-  Status st = send(std::move(msg));
+  Status st = send(msg);
   if (!st) {
     handler(st.error());
     return;

@@ -94,12 +94,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const ConnectionCounters& counters() const { return counters_; }
 
   // ---- sending
-  // Encodes and queues a message in the negotiated version (msg.version is
-  // overwritten; an xid of 0 is replaced by a fresh one). Fails if the
-  // connection is closed or the message cannot be expressed in this version.
-  openflow::Status send(openflow::Message msg);
+  // Encodes and queues a message in the negotiated version (a message of
+  // another version, or with xid 0, is sent as a copy with the version and a
+  // fresh xid filled in; callers on hot paths set both and pay no copy).
+  // Fails if the connection is closed or the message cannot be expressed in
+  // this version.
+  openflow::Status send(const openflow::Message& msg);
   openflow::Status send(openflow::MessageBody body) {
-    return send(openflow::Message{version_, 0, std::move(body)});
+    return send(openflow::Message{version_, next_xid(), std::move(body)});
   }
   // Bytes queued and not yet written.
   std::size_t queued_bytes() const { return pending_.size() + (inflight_.size() - inflight_done_); }

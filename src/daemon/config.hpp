@@ -1,0 +1,33 @@
+// tapflowd's configuration: the YAML file and the command-line shortcuts.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include "tapflow/controller/controller.hpp"
+
+namespace tapflow::daemon {
+
+struct DaemonConfig {
+  controller::ControllerConfig controller;
+  std::string app = "learning-switch";
+  std::string log_level = "info";
+};
+
+// A configuration error: "FILE:LINE:COLUMN: KEY: what is wrong".
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Reads a YAML config file. Unknown keys are errors (they are usually typos).
+DaemonConfig load_config(const std::string& path);
+// The same from text (`name` stands for the file in messages).
+DaemonConfig parse_config(const std::string& yaml, const std::string& name);
+
+// "tcp:ADDR:PORT", "tls:ADDR:PORT", "tcp:[v6addr]:PORT", "tcp:PORT".
+controller::ListenerConfig parse_listen(const std::string& spec);
+// 1, "0x1", "00:00:00:00:00:00:00:01".
+std::uint64_t parse_datapath_id(const std::string& text);
+
+}  // namespace tapflow::daemon
