@@ -65,6 +65,35 @@ std::int64_t now_ns() {
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
+// CPU seconds (user + system) used so far by process `pid` (0: this
+// process); negative if unknown.
+double cpu_seconds(int pid) {
+  if (pid == 0) {
+    rusage ru{};
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return -1;
+    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  }
+  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) return -1;
+  char buf[1024];
+  const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = '\0';
+  // The command name may hold spaces: fields are counted after its ')'.
+  const char* p = std::strrchr(buf, ')');
+  if (p == nullptr) return -1;
+  unsigned long long utime = 0, stime = 0;
+  // After ')': state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt
+  // majflt cmajflt utime(14) stime(15).
+  if (std::sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                  &stime) != 2) {
+    return -1;
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 enum class Mode { kThroughput, kLatency };
 
 struct Options {
@@ -88,6 +117,7 @@ struct Options {
   unsigned max_connecting = 64;
   bool learn = true;
   unsigned learn_timeout_ms = 60000;
+  int controller_pid = 0;  // to report the controller's CPU time (from /proc)
 };
 
 struct Outstanding {
@@ -208,6 +238,12 @@ class Generator {
   std::vector<double> answered_rates_;  // measured loops, answered/s
   std::vector<std::uint32_t> rtts_ns_;  // latency mode, measured loops
   double handshake_s_ = 0;
+  // CPU use over the measured loops.
+  void measure_begin(std::int64_t now);
+  void measure_end(std::int64_t now);
+  std::int64_t measure_start_ns_ = 0, measure_ns_ = 0;
+  std::uint64_t measure_answered_start_ = 0, measure_answered_ = 0;
+  double gen_cpu_start_ = 0, ctl_cpu_start_ = 0, gen_cpu_ = -1, ctl_cpu_ = -1;
 };
 
 bool Generator::resolve() {
@@ -771,6 +807,7 @@ int Generator::run() {
       c_.version_refused = refused;
       running_ = true;
       measuring_ = o_.warmup == 0;
+      if (measuring_) measure_begin(now);
       run_start = loop_start = now;
       next_stall_check = now + 100 * kMs;
       for (auto& s : sw_) {
@@ -812,8 +849,14 @@ int Generator::run() {
         loop_base_answered = c_.answered;
         loop_start = now;
         ++loop;
-        measuring_ = loop >= o_.warmup;
-        if (loop >= total_loops) break;
+        if (loop >= total_loops) {
+          measure_end(now);
+          break;
+        }
+        if (!measuring_ && loop >= o_.warmup) {
+          measuring_ = true;
+          measure_begin(now);
+        }
       }
     }
 
@@ -842,6 +885,24 @@ int Generator::run() {
   }
   close(ep_);
   return 0;
+}
+
+void Generator::measure_begin(std::int64_t now) {
+  measure_start_ns_ = now;
+  measure_answered_start_ = c_.answered;
+  gen_cpu_start_ = cpu_seconds(0);
+  ctl_cpu_start_ = o_.controller_pid > 0 ? cpu_seconds(o_.controller_pid) : -1;
+}
+
+void Generator::measure_end(std::int64_t now) {
+  measure_ns_ = now - measure_start_ns_;
+  measure_answered_ = c_.answered - measure_answered_start_;
+  const double g = cpu_seconds(0);
+  if (g >= 0 && gen_cpu_start_ >= 0) gen_cpu_ = g - gen_cpu_start_;
+  if (o_.controller_pid > 0 && ctl_cpu_start_ >= 0) {
+    const double c = cpu_seconds(o_.controller_pid);
+    if (c >= 0) ctl_cpu_ = c - ctl_cpu_start_;
+  }
 }
 
 void Generator::report() {
@@ -891,15 +952,28 @@ void Generator::report() {
     std::printf("round trip PACKET_IN -> answer: avg %.1f us, p50 %.1f us, p99 %.1f us\n",
                 lat_avg_us, p50, p99);
   }
+  // CPU over the measured loops: share of one core, and microseconds per
+  // answered PACKET_IN (the cost that decides the rate when cores are shared).
+  const double wall = static_cast<double>(measure_ns_) / 1e9;
+  const double answers = static_cast<double>(std::max<std::uint64_t>(measure_answered_, 1));
+  auto util = [wall](double cpu) { return cpu >= 0 && wall > 0 ? cpu / wall : -1; };
+  auto per = [answers](double cpu) { return cpu >= 0 ? cpu * 1e6 / answers : -1; };
+  std::printf("CPU over the measured loops: cbench %.0f%% of a core (%.2f us per answer)",
+              100 * util(gen_cpu_), per(gen_cpu_));
+  if (ctl_cpu_ >= 0) {
+    std::printf(", controller %.0f%% (%.2f us per answer)", 100 * util(ctl_cpu_), per(ctl_cpu_));
+  }
+  std::printf("\n");
   std::printf(
       "RESULT avg=%.0f min=%.0f max=%.0f stdev=%.0f answered=%.0f switches=%u connected=%u "
       "ready=%u served=%u lost=%llu unmatched=%llu disconnects=%llu errors=%llu lat_avg_us=%.1f "
-      "lat_p50_us=%.1f lat_p99_us=%.1f\n",
+      "lat_p50_us=%.1f lat_p99_us=%.1f gen_cpu=%.2f gen_us_per_answer=%.2f ctl_cpu=%.2f "
+      "ctl_us_per_answer=%.2f\n",
       avg, mn, mx, sd, aavg, o_.switches, ever_connected_, still + 0, served,
       static_cast<unsigned long long>(c_.lost), static_cast<unsigned long long>(c_.unmatched),
       static_cast<unsigned long long>(c_.disconnects),
       static_cast<unsigned long long>(c_.controller_errors + c_.decode_errors), lat_avg_us, p50,
-      p99);
+      p99, util(gen_cpu_), per(gen_cpu_), util(ctl_cpu_), per(ctl_cpu_));
   std::fflush(stdout);
 }
 
@@ -944,6 +1018,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-connecting", o.max_connecting, "TCP connects in flight at once")
       ->check(CLI::Range(1u, 65535u))
       ->capture_default_str();
+  app.add_option("--controller-pid", o.controller_pid,
+                 "the controller's PID, to report its CPU use over the measured loops");
   bool no_learn = false;
   app.add_flag("--no-learn", no_learn,
                "skip the learning phase (each host once to the broadcast MAC before the loops)");

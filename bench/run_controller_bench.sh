@@ -123,7 +123,7 @@ run_case() {
     echo "RESULT avg=0 failed=start" >"$tmp/$key.$name"
     return 0
   fi
-  "$cbench" --controller "127.0.0.1:$port" "$@" >"$out" 2>&1 || true
+  "$cbench" --controller "127.0.0.1:$port" --controller-pid "$ctl_pid" "$@" >"$out" 2>&1 || true
   grep -v '^loop' "$out" | sed 's/^/   /' >&2
   grep '^RESULT avg=' "$out" >"$tmp/$key.$name" || echo "RESULT avg=0 failed=cbench" >"$tmp/$key.$name"
   # A controller that died during the run is a failure, not a slow result.
@@ -189,18 +189,34 @@ table() {
       "$(ratio "$t" "$o")" "$(ratio "$t" "$k")"
   done
   echo
-  printf "%-26s %16s %16s %16s\n" "round trip avg/p99 (us)" tapflowd ovs-testctl os-ken
+  printf "%-26s %18s %18s %18s\n" "round trip p50/avg/p99 us" tapflowd ovs-testctl os-ken
   for key in latency-16-1.0 latency-16-1.3; do
     local cells=()
     for name in tapflowd ovs osken; do
       if [[ -f $tmp/$key.$name ]] && [[ $(field "$tmp/$key.$name" avg) != 0 ]]; then
-        cells+=("$(field "$tmp/$key.$name" lat_avg_us)/$(field "$tmp/$key.$name" lat_p99_us)")
+        cells+=("$(field "$tmp/$key.$name" lat_p50_us | cut -d. -f1)/$(field "$tmp/$key.$name" lat_avg_us | cut -d. -f1)/$(field "$tmp/$key.$name" lat_p99_us | cut -d. -f1)")
+      else
+        cells+=("-")
+      fi
+    done
+    printf "%-26s %18s %18s %18s\n" "${key//-16-/ 16 sw OF}" "${cells[@]}"
+  done
+  echo
+  # CPU time per answered PACKET_IN over the measured loops (from /proc): what
+  # decides the rate when the cores are shared; and how busy each side was.
+  printf "%-26s %16s %16s %16s\n" "controller CPU us/answer" tapflowd ovs-testctl os-ken
+  for key in throughput-16-1.0 latency-16-1.0 throughput-16-1.3 latency-16-1.3 big-1.3; do
+    local cells=()
+    for name in tapflowd ovs osken; do
+      if [[ -f $tmp/$key.$name ]] && [[ $(field "$tmp/$key.$name" avg) != 0 ]]; then
+        cells+=("$(field "$tmp/$key.$name" ctl_us_per_answer) ($(awk -v u="$(field "$tmp/$key.$name" ctl_cpu)" 'BEGIN { printf "%.0f%%", 100 * u }'))")
       else
         cells+=("-")
       fi
     done
     printf "%-26s %16s %16s %16s\n" "${key//-16-/ 16 sw OF}" "${cells[@]}"
   done
+  echo "  (in parentheses: the controller's share of one core; cbench's own share per case is below)"
   echo
   printf "%-26s %12s %12s %12s\n" "$big switches OF1.3" tapflowd ovs-testctl os-ken
   local cells=() rates=()
@@ -219,12 +235,12 @@ table() {
   echo
   # Every case: answered PACKET_INs differ from responses if a controller
   # sends more than one message per PACKET_IN; lost = never answered.
-  echo "details (answered/s, lost, unmatched, disconnects, errors):"
+  echo "details (answered/s, lost, unmatched, disconnects, errors, cbench CPU share):"
   for f in "$tmp"/*-1.[03].*; do
     [[ $f == *.out ]] && continue
-    printf "  %-28s answered=%s lost=%s unmatched=%s disconnects=%s errors=%s\n" "$(basename "$f")" \
-      "$(field "$f" answered)" "$(field "$f" lost)" "$(field "$f" unmatched)" \
-      "$(field "$f" disconnects)" "$(field "$f" errors)"
+    printf "  %-28s answered=%s lost=%s unmatched=%s disconnects=%s errors=%s gen_cpu=%s\n" \
+      "$(basename "$f")" "$(field "$f" answered)" "$(field "$f" lost)" "$(field "$f" unmatched)" \
+      "$(field "$f" disconnects)" "$(field "$f" errors)" "$(field "$f" gen_cpu)"
   done
   echo
   local thr lat okthr oklat served
