@@ -11,6 +11,11 @@
 // does), so a learning switch answers each with one message that names the
 // buffer; that is how answers are matched to PACKET_INs.
 //
+// Phases: connect (a bounded number of TCP connects in flight) and handshake;
+// a short settle; learning (each host once to the broadcast MAC, as cbench's
+// -L does, so the measured loops see known destinations and FLOW_MODs); then
+// --warmup loops and --loops measured loops.
+//
 //   throughput: --window PACKET_INs outstanding per switch, refilled as
 //               answers arrive.
 //   latency:    exactly one outstanding per switch; the next is sent when
@@ -20,7 +25,9 @@
 // "answered" = PACKET_INs whose buffer an answer named. A learning switch that
 // answers with FLOW_MOD + PACKET_OUT shows twice as many responses as answers.
 //
-// One thread, one epoll loop: the generator uses at most one core.
+// One thread, one epoll loop: the generator uses at most one core. With
+// --controller-pid it also reports the controller's CPU time per answer over
+// the measured loops (from /proc), which on shared cores is what sets the rate.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -969,7 +976,7 @@ void Generator::report() {
       "ready=%u served=%u lost=%llu unmatched=%llu disconnects=%llu errors=%llu lat_avg_us=%.1f "
       "lat_p50_us=%.1f lat_p99_us=%.1f gen_cpu=%.2f gen_us_per_answer=%.2f ctl_cpu=%.2f "
       "ctl_us_per_answer=%.2f\n",
-      avg, mn, mx, sd, aavg, o_.switches, ever_connected_, still + 0, served,
+      avg, mn, mx, sd, aavg, o_.switches, ever_connected_, still, served,
       static_cast<unsigned long long>(c_.lost), static_cast<unsigned long long>(c_.unmatched),
       static_cast<unsigned long long>(c_.disconnects),
       static_cast<unsigned long long>(c_.controller_errors + c_.decode_errors), lat_avg_us, p50,
