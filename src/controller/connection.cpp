@@ -83,6 +83,8 @@ void Connection::start() {
   transport_->async_start([self](const error_code& ec) {
     if (self->is_closed()) return;
     if (ec) {
+      // A refused certificate is an operator's concern: say so at warn.
+      spdlog::warn("{} TLS handshake failed: {}", self->log_name_, ec.message());
       self->close("TLS handshake failed: " + ec.message());
       return;
     }

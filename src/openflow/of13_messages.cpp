@@ -226,7 +226,9 @@ void encode_packet_in(const PacketIn& p, wire::Writer& w) {
   w.u8(p.reason);
   w.u8(p.table_id);
   w.u64(p.cookie);
-  if (p.match.find(oxm_field::kInPort) != nullptr) {
+  if (p.match.find(oxm_field::kInPort) != nullptr || p.in_port == 0) {
+    // in_port 0 is no port: a match without in_port stays without it, so a
+    // decoded PACKET_IN re-encodes as it was.
     encode_match(p.match, w);
   } else {
     // The ingress port travels in the match; build it from `in_port`.

@@ -78,10 +78,13 @@ class Reader {
     if (!s.empty()) std::copy(s.begin(), s.end(), m.octets.begin());
     return m;
   }
-  // A fixed-size, NUL-padded string field; the text ends at the first NUL.
+  // A fixed-size, NUL-terminated string field; the text ends at the first
+  // NUL. A field with no NUL (a non-conforming peer) yields its first n-1
+  // bytes, as Writer::fixed_string would write them back.
   std::string fixed_string(std::size_t n) {
     auto s = bytes(n);
-    auto end = std::find(s.begin(), s.end(), std::uint8_t{0});
+    if (s.empty()) return {};
+    auto end = std::find(s.begin(), s.end() - 1, std::uint8_t{0});
     return std::string(s.begin(), end);
   }
   void skip(std::size_t n) { (void)bytes(n); }
@@ -153,7 +156,8 @@ class Writer {
   void bytes(std::span<const std::uint8_t> b) { out_->insert(out_->end(), b.begin(), b.end()); }
   void zeros(std::size_t n) { out_->insert(out_->end(), n, 0); }
   void mac(const MacAddress& m) { out_->insert(out_->end(), m.octets.begin(), m.octets.end()); }
-  // NUL-padded to n bytes; longer text is cut to n-1 bytes so a NUL remains.
+  // NUL-padded to n bytes; longer text is cut to n-1 bytes so a NUL remains
+  // (OpenFlow's fixed strings are NUL-terminated).
   void fixed_string(std::string_view s, std::size_t n) {
     std::size_t len = std::min(s.size(), n == 0 ? 0 : n - 1);
     out_->insert(out_->end(), s.begin(), s.begin() + static_cast<std::ptrdiff_t>(len));

@@ -632,3 +632,24 @@ TEST(Of13Messages, WireTypes) {
 
 }  // namespace
 }  // namespace tapflow::openflow
+
+namespace tapflow::openflow {
+namespace {
+
+// Found by the decode fuzzer: a PACKET_IN whose match has no in_port must not
+// gain one (in_port 0) when re-encoded.
+TEST(Of13PacketIn, MatchWithoutInPortStaysWithout) {
+  Bytes wire = testing::hex(R"(
+    04 0a 0022 00000001   # PACKET_IN, len 34
+    ffffffff 0000 00 00   # no buffer, total_len 0, reason no_match, table 0
+    0000000000000000      # cookie
+    0001 0004 00000000    # empty OXM match, padded to 8
+    0000                  # pad
+  )");
+  Message m = testing::decode_roundtrip(wire);
+  EXPECT_EQ(std::get<PacketIn>(m.body).in_port, 0u);
+  EXPECT_TRUE(std::get<PacketIn>(m.body).match.empty());
+}
+
+}  // namespace
+}  // namespace tapflow::openflow

@@ -56,6 +56,20 @@ TEST(Reader, FixedStringStopsAtNul) {
   EXPECT_EQ(r.fixed_string(8), "eth0");
 }
 
+TEST(Reader, FixedStringWithoutNulKeepsWhatAWriterCanWrite) {
+  // A peer that fills the field: the last byte gives way to the NUL the
+  // writer adds, so decode(encode(decode(x))) == decode(x).
+  Bytes b = hex("65 74 68 30 31 32 33 34");  // "eth01234", no NUL
+  wire::DecodeState st;
+  wire::Reader r(b, st);
+  std::string s = r.fixed_string(8);
+  EXPECT_EQ(s, "eth0123");
+  Bytes out;
+  wire::Writer w(out);
+  w.fixed_string(s, 8);
+  EXPECT_EQ(to_hex(out.data(), out.size()), "6574683031323300");
+}
+
 TEST(Writer, PadsAndPatches) {
   Bytes out;
   wire::Writer w(out);

@@ -66,7 +66,7 @@ struct Experimenter {
 struct Port {
   std::uint32_t port_no = 0;
   MacAddress hw_addr;
-  std::string name;  // at most 15 characters on the wire
+  std::string name;  // at most 15 characters on the wire (16 bytes, NUL-terminated)
   std::uint32_t config = 0;
   std::uint32_t state = 0;
   std::uint32_t curr = 0;
@@ -110,7 +110,7 @@ struct SetConfig {
 // ---------------------------------------------------------------- async
 // OFPT_PACKET_IN. In 1.3 the ingress port travels in `match` (OXM in_port);
 // the decoder also copies it to `in_port`. The 1.3 encoder adds an in_port
-// field from `in_port` if the match has none. table_id, cookie and match are
+// field from `in_port` if the match has none and in_port is not 0 (no port). table_id, cookie and match are
 // 1.3 only.
 struct PacketIn {
   std::uint32_t buffer_id = kNoBuffer;
