@@ -9,7 +9,7 @@ template <class T, class V>
 constexpr std::size_t index_of() {
   return []<std::size_t... I>(std::index_sequence<I...>) {
     std::size_t r = 0;
-    ((std::is_same_v<T, std::variant_alternative_t<I, V>> ? (r = I, true) : false) || ...);
+    ((r = std::is_same_v<T, std::variant_alternative_t<I, V>> ? I : r), ...);
     return r;
   }(std::make_index_sequence<std::variant_size_v<V>>{});
 }
