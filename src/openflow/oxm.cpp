@@ -135,6 +135,15 @@ std::size_t OxmField::wire_size() const {
 }
 
 const OxmFieldInfo* oxm_field_info(std::uint16_t cls, std::uint8_t field) {
+  // Basic fields are looked up on every match check: index them (7-bit ids).
+  static const auto kBasic = [] {
+    std::array<const OxmFieldInfo*, 128> t{};
+    for (const auto& f : kFields) {
+      if (f.oxm_class == kB) t[f.field & 0x7f] = &f;
+    }
+    return t;
+  }();
+  if (cls == kB) return field < kBasic.size() ? kBasic[field] : nullptr;
   for (const auto& f : kFields) {
     if (f.oxm_class == cls && f.field == field) return &f;
   }
@@ -294,8 +303,13 @@ Status check_match(const Match& m) {
       }
     }
     if (f.oxm_class != oxm_class::kOpenflowBasic) continue;
-    for (const Prereq& p : kPrereqs) {
-      if (p.field != f.field) continue;
+    static const auto kPrereqOf = [] {
+      std::array<const Prereq*, 128> t{};
+      for (const auto& p : kPrereqs) t[p.field & 0x7f] = &p;
+      return t;
+    }();
+    if (const Prereq* pp = f.field < kPrereqOf.size() ? kPrereqOf[f.field] : nullptr) {
+      const Prereq& p = *pp;
       const OxmField* dep = m.find(p.needs);
       bool ok = dep != nullptr;
       if (ok && p.nvalues > 0) {

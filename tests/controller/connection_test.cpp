@@ -33,6 +33,39 @@ TEST(Handshake, OpenFlow13ReachesUpWithPortsAndTableMiss) {
   });
 }
 
+TEST(Listeners, IPv6AndSeveralListenersAtOnce) {
+  auto cfg = ControllerFixture::fast_config();
+  cfg.listeners = {ListenerConfig{"127.0.0.1", 0, false}, ListenerConfig{"::1", 0, false}};
+  ControllerFixture f(cfg);
+  auto eps = f.run([&] { return f.controller().local_endpoints(); });
+  ASSERT_EQ(eps.size(), 2u);
+  EXPECT_TRUE(eps[1].address().is_v6());
+  FakeSwitch v4(f.port);
+  v4.handshake(kVersion13, 4);
+  FakeSwitch v6(eps[1].port(), true);
+  v6.handshake(kVersion10, 6);
+  ASSERT_TRUE(f.app.wait_kind("up", 2));
+  EXPECT_EQ(f.run([&] { return f.controller().find(6)->peer().substr(0, 5); }), "[::1]");
+}
+
+TEST(Listeners, BadAddressOrBusyPortIsAClearError) {
+  asio::io_context io;
+  RecordingApp app;
+  ControllerConfig bad;
+  bad.listeners = {ListenerConfig{"300.1.1.1", 0, false}};
+  Controller c1(io, bad, app);
+  EXPECT_THROW(c1.start(), std::runtime_error);
+  ControllerConfig tls;
+  tls.listeners = {ListenerConfig{"127.0.0.1", 0, true}};
+  Controller c2(io, tls, app);
+  try {
+    c2.start();
+    ADD_FAILURE() << "a TLS listener without certificates started";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("needs TLS certificate files"), std::string::npos);
+  }
+}
+
 TEST(Handshake, OpenFlow10WithPortsInFeatures) {
   ControllerFixture f;
   FakeSwitch sw(f.port);

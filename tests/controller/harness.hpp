@@ -146,15 +146,24 @@ class ControllerFixture {
 // The switch side, blocking, with timeouts.
 class FakeSwitch {
  public:
-  explicit FakeSwitch(std::uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-      ADD_FAILURE() << "connect to controller failed";
+  explicit FakeSwitch(std::uint16_t port, bool ipv6 = false) {
+    int rc;
+    if (ipv6) {
+      fd_ = ::socket(AF_INET6, SOCK_STREAM, 0);
+      sockaddr_in6 a{};
+      a.sin6_family = AF_INET6;
+      a.sin6_port = htons(port);
+      a.sin6_addr = in6addr_loopback;
+      rc = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    } else {
+      fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(port);
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      rc = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
     }
+    if (rc != 0) ADD_FAILURE() << "connect to controller failed";
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }

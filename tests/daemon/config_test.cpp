@@ -82,3 +82,19 @@ TEST(Config, MissingFileIsAnError) {
 
 }  // namespace
 }  // namespace tapflow::daemon
+
+namespace tapflow::daemon {
+namespace {
+
+// The example shipped in configs/ must load and mean what its comments say.
+TEST(Config, ShippedExampleLoads) {
+  auto c = load_config(std::string(TAPFLOW_SOURCE_DIR) + "/configs/tapflowd.yaml");
+  ASSERT_EQ(c.controller.listeners.size(), 1u);
+  EXPECT_EQ(c.controller.listeners[0].port, 6653);
+  EXPECT_EQ(c.controller.connection.echo_interval.count(), 5000);
+  EXPECT_EQ(c.controller.connection.write_limit, 33554432u);
+  EXPECT_FALSE(c.controller.tls.has_value());
+}
+
+}  // namespace
+}  // namespace tapflow::daemon
