@@ -32,15 +32,26 @@ PacketIn packet_in(std::uint32_t port, const Bytes& data, std::uint32_t buffer =
 
 class LearningSwitchTest : public ::testing::TestWithParam<std::uint8_t> {};
 
-TEST_P(LearningSwitchTest, FloodsUnknownThenInstallsFlow) {
-  const std::uint8_t v = GetParam();
+// A controller running the app, and one fake switch that completed the
+// handshake in the version under test.
+struct Lab {
+  Lab(std::uint8_t version, std::uint64_t dpid, std::vector<Port> ports = {}) : v(version) {
+    f.app.on_up = [this](controller::Datapath& dp) { ls.on_datapath_up(dp); };
+    f.app.on_packet = [this](controller::Datapath& dp, const PacketIn& pi) {
+      ls.on_packet_in(dp, pi);
+    };
+    sw.handshake(v, dpid, std::move(ports));
+    EXPECT_TRUE(f.app.wait_kind("up"));
+  }
+  std::uint8_t v;
   LearningSwitch ls;
   ControllerFixture f;
-  f.app.on_up = [&](controller::Datapath& dp) { ls.on_datapath_up(dp); };
-  f.app.on_packet = [&](controller::Datapath& dp, const PacketIn& pi) { ls.on_packet_in(dp, pi); };
-  FakeSwitch sw(f.port);
-  sw.handshake(v, 1, {FakeSwitch::make_port(1, "p1"), FakeSwitch::make_port(2, "p2")});
-  ASSERT_TRUE(f.app.wait_kind("up"));
+  FakeSwitch sw{f.port};
+};
+
+TEST_P(LearningSwitchTest, FloodsUnknownThenInstallsFlow) {
+  Lab lab(GetParam(), 1, {FakeSwitch::make_port(1, "p1"), FakeSwitch::make_port(2, "p2")});
+  auto& [v, ls, f, sw] = lab;
 
   // Host A (port 1) -> B (unknown): flooded.
   sw.send(Message{v, 0, packet_in(1, frame(0xb, 0xa))});
@@ -73,14 +84,8 @@ TEST_P(LearningSwitchTest, FloodsUnknownThenInstallsFlow) {
 }
 
 TEST_P(LearningSwitchTest, BufferedPacketIsReleasedByTheFlowMod) {
-  const std::uint8_t v = GetParam();
-  LearningSwitch ls;
-  ControllerFixture f;
-  f.app.on_up = [&](controller::Datapath& dp) { ls.on_datapath_up(dp); };
-  f.app.on_packet = [&](controller::Datapath& dp, const PacketIn& pi) { ls.on_packet_in(dp, pi); };
-  FakeSwitch sw(f.port);
-  sw.handshake(v, 1);
-  ASSERT_TRUE(f.app.wait_kind("up"));
+  Lab lab(GetParam(), 1);
+  auto& [v, ls, f, sw] = lab;
   sw.send(Message{v, 0, packet_in(1, frame(0xb, 0xa))});
   ASSERT_TRUE(sw.expect<PacketOut>());
   sw.send(Message{v, 0, packet_in(2, frame(0xa, 0xb), 77)});
@@ -95,14 +100,8 @@ TEST_P(LearningSwitchTest, BufferedPacketIsReleasedByTheFlowMod) {
 }
 
 TEST_P(LearningSwitchTest, HostMoveDeletesStaleFlowsAndRelearns) {
-  const std::uint8_t v = GetParam();
-  LearningSwitch ls;
-  ControllerFixture f;
-  f.app.on_up = [&](controller::Datapath& dp) { ls.on_datapath_up(dp); };
-  f.app.on_packet = [&](controller::Datapath& dp, const PacketIn& pi) { ls.on_packet_in(dp, pi); };
-  FakeSwitch sw(f.port);
-  sw.handshake(v, 9);
-  ASSERT_TRUE(f.app.wait_kind("up"));
+  Lab lab(GetParam(), 9);
+  auto& [v, ls, f, sw] = lab;
   sw.send(Message{v, 0, packet_in(1, frame(0xb, 0xa))});
   ASSERT_TRUE(sw.expect<PacketOut>());
   sw.send(Message{v, 0, packet_in(3, frame(0xb, 0xa))});  // A now on port 3
@@ -117,14 +116,8 @@ TEST_P(LearningSwitchTest, HostMoveDeletesStaleFlowsAndRelearns) {
 }
 
 TEST_P(LearningSwitchTest, PortDownForgetsItsHosts) {
-  const std::uint8_t v = GetParam();
-  LearningSwitch ls;
-  ControllerFixture f;
-  f.app.on_up = [&](controller::Datapath& dp) { ls.on_datapath_up(dp); };
-  f.app.on_packet = [&](controller::Datapath& dp, const PacketIn& pi) { ls.on_packet_in(dp, pi); };
-  FakeSwitch sw(f.port);
-  sw.handshake(v, 4, {FakeSwitch::make_port(1, "p1")});
-  ASSERT_TRUE(f.app.wait_kind("up"));
+  Lab lab(GetParam(), 4, {FakeSwitch::make_port(1, "p1")});
+  auto& [v, ls, f, sw] = lab;
   sw.send(Message{v, 0, packet_in(1, frame(0xb, 0xa))});
   ASSERT_TRUE(sw.expect<PacketOut>());
   ASSERT_EQ(f.run([&] { return ls.port_of(4, MacAddress::from_u64(0xa)); }), 1u);
