@@ -384,7 +384,6 @@ void Connection::flush() {
   if (writing_ || pending_.empty() || is_closed()) return;
   std::swap(inflight_, pending_);
   pending_.clear();
-  inflight_done_ = 0;
   writing_ = true;
   auto self = shared_from_this();
   transport_->async_write(asio::buffer(inflight_), [self](const error_code& ec, std::size_t n) {
@@ -512,7 +511,6 @@ void Connection::tick() {
 void Connection::close(const std::string& reason) {
   if (is_closed()) return;
   state_ = State::kClosed;
-  error_code ec;
   timer_.cancel();
   transport_->close();
   writable_waiters_.clear();

@@ -104,7 +104,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     return send(openflow::Message{version_, next_xid(), std::move(body)});
   }
   // Bytes queued and not yet written.
-  std::size_t queued_bytes() const { return pending_.size() + (inflight_.size() - inflight_done_); }
+  // (The write in flight counts whole until it completes.)
+  std::size_t queued_bytes() const { return pending_.size() + inflight_.size(); }
   // True above the high watermark: producers should wait for when_writable().
   bool congested() const { return queued_bytes() >= options_.write_high_watermark; }
   // Calls `fn` once the queue has drained below the watermark (at once if it
@@ -169,7 +170,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   openflow::Bytes pending_;   // encoded, waiting for the current write to finish
   openflow::Bytes inflight_;  // being written
-  std::size_t inflight_done_ = 0;
   bool writing_ = false;
   std::vector<std::function<void()>> writable_waiters_;
 
