@@ -1,0 +1,161 @@
+// NetlinkWatcher: follows one namespace's links, addresses, neighbours, routes
+// and nexthop objects through rtnetlink (libnl), without ever blocking the
+// event loop. It subscribes first and dumps second on the same socket, so no
+// change falls in a gap; an overrun (ENOBUFS) or an interrupted dump throws the
+// state away and dumps again (a full resync), so the state is always right.
+#pragma once
+
+// <utility> first: Boost 1.74 asio/awaitable.hpp uses std::exchange without it.
+#include <utility>
+
+#include <boost/asio.hpp>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "tapflow/netns/ip.hpp"
+#include "tapflow/netns/namespace.hpp"
+#include "tapflow/openflow/types.hpp"
+
+namespace tapflow::netns {
+
+struct Link {
+  int ifindex = 0;
+  std::string name;
+  std::string kind;  // IFLA_INFO_KIND: "tun", "vlan", "veth", ... ("" if none)
+  std::string alias;
+  openflow::MacAddress mac;
+  unsigned mtu = 0;
+  unsigned flags = 0;           // IFF_* (IFF_UP, IFF_LOWER_UP, ...)
+  std::uint8_t operstate = 0;   // IF_OPER_*
+  int parent_ifindex = 0;       // IFLA_LINK when it differs from ifindex (VLAN parent)
+  std::uint16_t vlan_id = 0;    // kind "vlan" only
+  friend bool operator==(const Link&, const Link&) = default;
+};
+
+struct Address {
+  int ifindex = 0;
+  IpPrefix prefix;  // the local address and its prefix length
+  std::uint8_t scope = 0;
+  std::uint32_t flags = 0;  // IFA_F_* (tentative, deprecated, ...)
+  friend bool operator==(const Address&, const Address&) = default;
+};
+using AddressKey = std::tuple<int, IpPrefix>;  // (ifindex, prefix)
+
+struct Neighbour {
+  int ifindex = 0;
+  IpAddress ip;
+  std::optional<openflow::MacAddress> mac;  // absent while unresolved
+  std::uint16_t state = 0;                  // NUD_*
+  std::uint8_t flags = 0;                   // NTF_*
+  friend bool operator==(const Neighbour&, const Neighbour&) = default;
+};
+using NeighbourKey = std::tuple<int, IpAddress>;  // (ifindex, ip)
+
+struct NextHop {
+  int ifindex = 0;
+  std::optional<IpAddress> gateway;  // none: directly connected
+  std::uint8_t weight = 1;           // rtnh_hops + 1
+  friend bool operator==(const NextHop&, const NextHop&) = default;
+};
+
+// A nexthop object (RTM_NEWNEXTHOP, as FRR installs them): one next hop, or a
+// group of other objects' ids with weights.
+struct NexthopObject {
+  std::uint32_t id = 0;
+  std::optional<NextHop> nexthop;
+  std::vector<std::pair<std::uint32_t, std::uint8_t>> group;  // (id, weight)
+  bool blackhole = false;
+  friend bool operator==(const NexthopObject&, const NexthopObject&) = default;
+};
+
+struct Route {
+  std::uint32_t table = 0;  // RT_TABLE_MAIN = 254, local = 255
+  IpPrefix dst;
+  std::uint8_t tos = 0;
+  std::uint32_t priority = 0;  // metric
+  std::uint8_t protocol = 0;   // RTPROT_* (kernel, boot, static, bird = 12, ospf = 188, bgp = 186, ...)
+  std::uint8_t scope = 0;
+  std::uint8_t type = 0;       // RTN_UNICAST, RTN_LOCAL, RTN_BLACKHOLE, ...
+  std::uint32_t flags = 0;     // RTM_F_* / RTNH_F_* of the route
+  std::vector<NextHop> nexthops;   // from RTA_OIF/RTA_GATEWAY or RTA_MULTIPATH
+  std::uint32_t nexthop_id = 0;    // RTA_NH_ID (then `nexthops` is empty)
+  friend bool operator==(const Route&, const Route&) = default;
+};
+using RouteKey = std::tuple<std::uint32_t, std::uint8_t, IpPrefix, std::uint8_t, std::uint32_t>;
+// (table, family, dst, tos, priority)
+RouteKey key_of(const Route& r);
+
+struct KernelState {
+  std::map<int, Link> links;  // by ifindex
+  std::map<AddressKey, Address> addresses;
+  std::map<NeighbourKey, Neighbour> neighbours;
+  std::map<std::uint32_t, NexthopObject> nexthop_objects;  // by id
+  std::map<RouteKey, Route> routes;
+
+  // A route's next hops with nexthop objects expanded (groups flattened with
+  // their weights). Empty for a blackhole or an unknown object id.
+  std::vector<NextHop> resolve_nexthops(const Route& r) const;
+};
+
+// What one batch changed (added, modified or deleted: look the key up in the
+// state to tell). After a full resync only `full_resync` is set.
+struct Changes {
+  bool full_resync = false;
+  std::vector<int> links;
+  std::vector<AddressKey> addresses;
+  std::vector<NeighbourKey> neighbours;
+  std::vector<std::uint32_t> nexthop_objects;
+  std::vector<RouteKey> routes;
+  bool empty() const {
+    return !full_resync && links.empty() && addresses.empty() && neighbours.empty() &&
+           nexthop_objects.empty() && routes.empty();
+  }
+};
+
+struct WatcherCounters {
+  std::uint64_t messages = 0;    // netlink messages handled
+  std::uint64_t dumps = 0;       // full dumps completed
+  std::uint64_t resyncs = 0;     // dumps redone after an overrun or interrupted dump
+  std::uint64_t overruns = 0;    // ENOBUFS seen
+  std::uint64_t parse_errors = 0;
+};
+
+class NetlinkWatcher {
+ public:
+  enum Groups : unsigned {
+    kLinks = 1,
+    kAddresses = 2,
+    kNeighbours = 4,
+    kRoutes = 8,  // includes nexthop objects
+    kAll = 15,
+  };
+  // Called on the io_context's thread after the initial dump (full_resync),
+  // after each resync, and after each batch of changes. Never called while the
+  // state is incomplete.
+  using ChangeHandler = std::function<void(const KernelState&, const Changes&)>;
+
+  // Opens the netlink socket inside `ns` (large receive buffer). Throws Error.
+  NetlinkWatcher(boost::asio::io_context& io, const NetNamespace& ns, unsigned groups,
+                 ChangeHandler on_change);
+  ~NetlinkWatcher();
+  NetlinkWatcher(const NetlinkWatcher&) = delete;
+  NetlinkWatcher& operator=(const NetlinkWatcher&) = delete;
+
+  void start();  // subscribe, then dump; returns at once
+  void stop();   // no more callbacks after this
+  bool synced() const;
+  const KernelState& state() const;
+  const WatcherCounters& counters() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tapflow::netns

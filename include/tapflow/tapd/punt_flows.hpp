@@ -1,0 +1,56 @@
+// Punt flows: what the switch sends to the controller (and so to the TAPs),
+// derived from the router's ports and the namespace's addresses. Pure logic:
+// the same inputs always give the same flows.
+//
+// Table 0 (1.0: the only table), priorities high to low:
+//   ARP to one of our IPv4 addresses; IPv4 link-local multicast 224.0.0.0/24
+//   (OSPF, RIP, VRRP, ...); IPv6 link-local multicast ff02::/16 (ND, OSPFv3,
+//   RIPng, ...); IPv4/IPv6 to one of our own addresses (BGP, ICMP, SSH, ...)
+//   -> CONTROLLER (whole frame);
+//   a frame to a port's MAC arriving on that port -> the FIB table (routing
+//   installs it) or, without one, CONTROLLER so the kernel routes it;
+//   anything else -> dropped (priority 0).
+// OpenFlow 1.0 cannot match IPv6 fields: IPv6 is punted by destination MAC
+// (33:33:00:00:00:01/02/05/06/09/16, the solicited-node MAC of each address,
+// and the port MAC) instead.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "tapflow/netns/ip.hpp"
+#include "tapflow/openflow/messages.hpp"
+
+namespace tapflow::tapd {
+
+// Cookies of tapd's flows: class 0x7461 ("ta") in the top 16 bits.
+inline constexpr std::uint64_t kPuntCookie = 0x7461000000000000ULL;
+inline constexpr std::uint64_t kCookieClassMask = 0xffff000000000000ULL;
+
+namespace punt_priority {
+inline constexpr std::uint16_t kControl = 40000;   // ARP/ND/routing-protocol multicast
+inline constexpr std::uint16_t kLocal = 39000;     // to our own addresses
+inline constexpr std::uint16_t kRouterMac = 100;   // to a port MAC: FIB or controller
+inline constexpr std::uint16_t kDrop = 0;
+}  // namespace punt_priority
+
+struct PuntPort {
+  std::uint32_t port_no = 0;
+  openflow::MacAddress mac;  // the TAP's (router) MAC on this port
+};
+
+struct PuntInputs {
+  std::uint8_t version = openflow::kVersion13;
+  std::vector<PuntPort> ports;
+  std::vector<netns::IpAddress> addresses;  // every local address in the namespace
+  // 1.3 only: frames to a router MAC go to this table (routing's FIB); without
+  // it (or on 1.0) they go to the controller.
+  std::optional<std::uint8_t> fib_table;
+};
+
+// The desired flows, as FLOW_MOD ADDs in table 0 with cookie kPuntCookie,
+// sorted by (priority desc, match). No duplicates.
+std::vector<openflow::FlowMod> punt_flows(const PuntInputs& in);
+
+}  // namespace tapflow::tapd
