@@ -1,0 +1,338 @@
+#!/usr/bin/env bash
+# Slow-path benchmark, one run: tapd (tapflowd --app router: PACKET_IN -> TAP,
+# TAP -> PACKET_OUT) beside a plain C hub controller through the same Open
+# vSwitch, with the datapath's own figures as the baseline.
+#
+# One private OVS (userspace datapath, tests/system/lib/harness.sh), bridge
+# br0 (OpenFlow10,OpenFlow13, dpid 1), host h1 (10.0.1.10) on port p1 and h2
+# (10.0.1.20) on port p2, each on a veth. Three configurations, back to back:
+#   baseline  no controller; ovs-ofctl flows p1 <-> p2; traffic h1 -> h2.
+#             The datapath's own RTT, from which "added RTT" is computed.
+#   hub       ovs-testcontroller -H -n -O OpenFlow10: no flows, every packet
+#             is a PACKET_IN answered by PACKET_OUT FLOOD; traffic h1 -> h2.
+#   tapd      tapflowd router app (config below, OpenFlow 1.3): namespace r1
+#             with TAP eth1 (10.0.1.1/24) for port p1; traffic h1 -> 10.0.1.1,
+#             servers run in r1. Its punt flows send everything for 10.0.1.1
+#             to the controller, so each frame is one PACKET_IN (to the TAP)
+#             and each answer one PACKET_OUT, as through the hub.
+# Per configuration, from h1:
+#   RTT     ping -i PING_INTERVAL -c PING_COUNT (after 20 warm-up pings);
+#           median and p99 of the per-packet times (nearest rank).
+#   UDP     iperf3 -u -l UDP_LEN -b UDP_RATE -t SECONDS; packets/s RECEIVED
+#           by the server (its own report, end.sum_received) and the loss.
+#   TCP     iperf3 -t SECONDS, one stream; Mbit/s received, retransmits.
+# Also the controller's and ovs-vswitchd's CPU (share of one core, /proc)
+# during the UDP and TCP runs.
+# Prints a markdown table with tapd/hub ratios and the issue's targets (TCP
+# through tapd >= 200 Mbit/s, p99 added RTT < 0.5 ms, packet rate >= 90% of
+# the hub's) and writes it to bench/results/slowpath-DATE.md (untracked).
+# A missed target is reported, not an error: the exit status is non-zero only
+# when the benchmark could not run (setup failed, a tool is missing).
+#
+# Usage (as root): bench/run_slowpath_bench.sh [--build-dir DIR] [--seconds N]
+#                    [--rounds N] [--only baseline,hub,tapd]
+#   --build-dir  tree with src/daemon/tapflowd (default build-bench); this
+#                script builds nothing: it says how when tapflowd is missing.
+#   --seconds    length of each iperf3 run (default 5).
+#   --rounds     rounds of baseline, hub, tapd in turn (default 3); the table
+#                shows each figure's median over the rounds and the rounds'
+#                spread, so that other load on the machine, which comes and
+#                goes, hits every configuration alike.
+#   --only       measure only these configurations (default all three).
+# Environment: PING_COUNT (1000), PING_INTERVAL (0.002), UDP_LEN (64 bytes of
+#   payload), UDP_RATE (iperf3 -b, default 0 = as fast as the client can),
+#   BENCH_NICE (e.g. -10: run the whole benchmark, OVS and controllers
+#   included, at that niceness, so that other work on a shared machine skews
+#   it less; the table says so), SYS_KEEP=1 keeps the temp dir (logs, iperf3
+#   JSON, ping output).
+# Needs root, openvswitch-switch, openvswitch-testcontroller, iproute2,
+# ethtool, iperf3, iputils-ping, python3.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+
+usage() {
+  sed -n '/^# Usage/,/^#   --only/p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+build="build-bench"
+seconds=5
+rounds=3
+only="baseline,hub,tapd"
+while (( $# )); do
+  case $1 in
+    --build-dir) build=${2:?--build-dir needs a directory}; shift 2 ;;
+    --build-dir=*) build=${1#*=}; shift ;;
+    --seconds) seconds=${2:?--seconds needs a number}; shift 2 ;;
+    --seconds=*) seconds=${1#*=}; shift ;;
+    --rounds) rounds=${2:?--rounds needs a number}; shift 2 ;;
+    --rounds=*) rounds=${1#*=}; shift ;;
+    --only) only=${2:?--only needs a list}; shift 2 ;;
+    --only=*) only=${1#*=}; shift ;;
+    -h|--help) usage ;;
+    *) echo "unknown argument: $1" >&2; usage ;;
+  esac
+done
+[[ $seconds =~ ^[1-9][0-9]*$ ]] || { echo "--seconds: a positive integer, not '$seconds'" >&2; exit 2; }
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "--rounds: a positive integer, not '$rounds'" >&2; exit 2; }
+for c in ${only//,/ }; do
+  [[ $c == baseline || $c == hub || $c == tapd ]] || { echo "--only: unknown configuration '$c'" >&2; exit 2; }
+done
+[[ $build == /* ]] || build=$root/$build
+ping_count=${PING_COUNT:-1000}
+ping_interval=${PING_INTERVAL:-0.002}
+udp_len=${UDP_LEN:-64}
+udp_rate=${UDP_RATE:-0}
+wants() { [[ ,$only, == *,$1,* ]]; }
+
+TAPFLOWD=$build/src/daemon/tapflowd
+if wants tapd && [[ ! -x $TAPFLOWD ]]; then
+  cat >&2 <<EOF
+$TAPFLOWD not found. Build it first (Release, as for the other benchmarks):
+  cmake -S $root -B $build -G Ninja -DCMAKE_BUILD_TYPE=Release -DTAPFLOW_WERROR=OFF
+  cmake --build $build -j2 --target tapflowd
+or measure without it: $0 --only baseline,hub
+EOF
+  exit 1
+fi
+
+# shellcheck source=../tests/system/lib/harness.sh
+source "$root/tests/system/lib/harness.sh"
+
+H1_IP=10.0.1.10 H2_IP=10.0.1.20 ROUTER_IP=10.0.1.1
+IPERF_PORT=5201
+stats=$here/slowpath_stats.py
+clk_tck=$(getconf CLK_TCK)
+
+# ---------------------------------------------------------------- recording
+
+# record CFG PREFIX "k=v k=v ..." : appends CFG.PREFIX.k=v lines to this
+# round's results.
+record() {
+  local cfg=$1 prefix=$2 pair
+  for pair in $3; do printf '%s.%s.%s\n' "$cfg" "$prefix" "$pair" >>"$RESULTS.r$ROUND"; done
+}
+
+# cpu_ticks PID : utime + stime of a process (0 if it is gone).
+cpu_ticks() {
+  local stat
+  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || { echo 0; return; }
+  stat=${stat##*) }
+  # After "comm)": state is field 3, utime 14, stime 15 of the full line.
+  local -a f
+  read -r -a f <<<"$stat"
+  echo $(( f[11] + f[12] ))
+}
+
+# cpu_pct TICKS_BEFORE TICKS_AFTER USEC : share of one core in percent.
+cpu_pct() {
+  awk -v a="$1" -v b="$2" -v us="$3" -v hz="$clk_tck" 'BEGIN { printf "%.0f", 100 * (b - a) / hz / (us / 1e6) }'
+}
+
+# ---------------------------------------------------------------- measuring
+
+# timed CFG WHAT CTL_PID COMMAND... : runs the command with CPU accounting of
+# the controller (CTL_PID, may be empty) and ovs-vswitchd; records
+# CFG.WHAT.ctl_cpu / ovs_cpu. Returns the command's status.
+timed() {
+  local cfg=$1 what=$2 ctl=$3; shift 3
+  local c0 c1 o0 o1 t0 t1 status=0
+  c0=$( [[ -n $ctl ]] && cpu_ticks "$ctl" || echo 0 )
+  o0=$(cpu_ticks "$SYS_VSWITCHD_PID")
+  t0=${EPOCHREALTIME/./}
+  "$@" || status=$?
+  t1=${EPOCHREALTIME/./}
+  c1=$( [[ -n $ctl ]] && cpu_ticks "$ctl" || echo 0 )
+  o1=$(cpu_ticks "$SYS_VSWITCHD_PID")
+  [[ -n $ctl ]] && record "$cfg" "$what" "ctl_cpu=$(cpu_pct "$c0" "$c1" $(( t1 - t0 )))"
+  record "$cfg" "$what" "ovs_cpu=$(cpu_pct "$o0" "$o1" $(( t1 - t0 )))"
+  return "$status"
+}
+
+# parse KIND FILE CFG PREFIX : slowpath_stats.py KIND FILE into the results;
+# on failure records CFG.PREFIX.error=1 and logs why.
+parse() {
+  local kind=$1 file=$2 cfg=$3 prefix=$4 out
+  if out=$(python3 "$stats" "$kind" "$file" 2>&1); then
+    record "$cfg" "$prefix" "$out"
+    sys_log "$cfg $prefix: $out"
+  else
+    record "$cfg" "$prefix" "error=1"
+    sys_log "$cfg $prefix FAILED: $out"
+  fi
+}
+
+# measure CFG SERVER_HOST DEST CTL_PID : RTT, UDP packet rate and TCP from h1
+# to DEST, iperf3 server in SERVER_HOST's namespace.
+measure() {
+  local cfg=$1 srv=$2 dest=$3 ctl=${4:-} d
+  d=$SYS_DIR/$cfg.r$ROUND
+  echo "$cfg.ran=1" >>"$RESULTS.r$ROUND"
+  sys_step "round $ROUND/$rounds, $cfg: measuring h1 -> $dest"
+  sys_daemon_start "iperf3-$cfg.r$ROUND" "$srv" 'Server listening' 10 iperf3 -s -p "$IPERF_PORT" --forceflush
+
+  # Warm-up: ARP entries, megaflows, the controller's first-packet paths.
+  sys_ns h1 ping -n -q -c 20 -i 0.01 -W 1 "$dest" >/dev/null 2>&1 || true
+  sys_log "$cfg: ping -c $ping_count -i $ping_interval $dest"
+  timed "$cfg" rtt "$ctl" sys_ns h1 timeout 300 ping -n -c "$ping_count" -i "$ping_interval" -W 1 "$dest" \
+    >"$d.ping" 2>&1 || true
+  parse rtt "$d.ping" "$cfg" rtt
+
+  sleep 1
+  sys_log "$cfg: iperf3 -u -l $udp_len -b $udp_rate -t $seconds -> $dest"
+  timed "$cfg" udp "$ctl" sys_ns h1 timeout $(( seconds + 30 )) iperf3 -c "$dest" -p "$IPERF_PORT" -u \
+    -l "$udp_len" -b "$udp_rate" -t "$seconds" --connect-timeout 5000 -J \
+    >"$d.udp.json" 2>"$d.udp.err" || true
+  parse udp "$d.udp.json" "$cfg" udp
+
+  sleep 1
+  sys_log "$cfg: iperf3 (TCP, 1 stream) -t $seconds -> $dest"
+  timed "$cfg" tcp "$ctl" sys_ns h1 timeout $(( seconds + 30 )) iperf3 -c "$dest" -p "$IPERF_PORT" \
+    -t "$seconds" --connect-timeout 5000 -J >"$d.tcp.json" 2>"$d.tcp.err" || true
+  parse tcp "$d.tcp.json" "$cfg" tcp
+
+  sys_kill_pid "$(sys_daemon_pid "iperf3-$cfg.r$ROUND")" 5
+}
+
+# established PORT : a TCP connection to PORT in the lab namespace (the switch
+# connected to its controller; OVS itself updates is_connected only every ~5 s).
+established() {
+  [[ -n $(sys_lab ss -Htn state established "dport = :$1") ]]
+}
+
+# purge_datapath : drops the datapath's cached megaflows. A miss seen while no
+# controller was connected caches a drop megaflow that OVS keeps (it is not
+# revalidated when a controller connects) as long as retries hit it.
+purge_datapath() {
+  sleep 0.2  # the OpenFlow handshake after the TCP connect
+  timeout 10 ovs-appctl -t "$SYS_OVS_DIR/ovs-vswitchd.ctl" revalidator/purge >/dev/null
+}
+
+# reachable FROM DEST : one echo reply (for sys_wait_until).
+reachable() { sys_ns "$1" ping -n -q -c 1 -W 1 "$2" >/dev/null 2>&1; }
+
+# ---------------------------------------------------------------- configurations
+
+run_baseline() {
+  sys_step "baseline: flows p1 <-> p2, no controller"
+  sys_ofctl br0 add-flow "priority=100,in_port=${SYS_HOST_OFPORT[h1]},actions=output:${SYS_HOST_OFPORT[h2]}"
+  sys_ofctl br0 add-flow "priority=100,in_port=${SYS_HOST_OFPORT[h2]},actions=output:${SYS_HOST_OFPORT[h1]}"
+  sys_wait_until 10 "h1 -> h2 over flows" reachable h1 "$H2_IP"
+  measure baseline h2 "$H2_IP" ""
+  sys_ofctl br0 del-flows
+}
+
+run_hub() {
+  local port flows hub=hub.r$ROUND
+  sys_step "hub: ovs-testcontroller -H -n (PACKET_OUT FLOOD for every packet, no flows)"
+  port=$(sys_free_port lab)
+  sys_daemon_start "$hub" lab '' 10 ovs-testcontroller -H -n -O OpenFlow10 \
+    --unixctl="$SYS_DIR/$hub.ctl" -vsyslog:off "ptcp:$port:127.0.0.1"
+  sys_wait_until 10 "ovs-testcontroller to listen on $port" \
+    sh -c "ip netns exec $(sys_ns_name lab) ss -Hltn 'sport = :$port' | grep -q ."
+  sys_set_controller br0 "tcp:127.0.0.1:$port"
+  sys_wait_until 20 "br0 to connect to the hub" established "$port"
+  purge_datapath
+  sys_wait_until 30 "h1 -> h2 through the hub" reachable h1 "$H2_IP"
+  measure hub h2 "$H2_IP" "$(sys_daemon_pid "$hub")"
+  flows=$(sys_flows br0 | grep -c . || true)
+  record hub table "flows=$flows"
+  (( flows == 0 )) || sys_log "WARNING: the hub installed $flows flows; not every packet took the slow path"
+  sys_del_controller br0
+  sys_kill_pid "$(sys_daemon_pid "$hub")" 5
+  sys_ofctl br0 del-flows
+}
+
+run_tapd() {
+  local port conf=$SYS_DIR/tapflowd.yaml flows ctl=tapflowd.r$ROUND pid status
+  sys_step "tapd: tapflowd --app router, TAP eth1 $ROUTER_IP/24 in $(sys_ns_name r1)"
+  port=$(sys_free_port lab)
+  cat >"$conf" <<EOF
+listen: ["tcp:127.0.0.1:$port"]
+app: router
+log_level: info
+router:
+  persist_taps: false
+  switches:
+    - dpid: 0x1
+      name: r1
+      netns: "$(sys_ns_name r1)"
+      ports:
+        - name: p1
+          interface: eth1
+          addresses: ["$ROUTER_IP/24"]
+EOF
+  sys_tapflowd_start "$ctl" -c "$conf"
+  sys_set_controller br0 "tcp:127.0.0.1:$port"
+  sys_wait_log "$ctl" 'up: OpenFlow' 1 20
+  purge_datapath
+  sys_wait_ns r1 20
+  sys_wait_link r1 eth1 20
+  sys_wait_carrier r1 eth1 on 20
+  sys_wait_until 30 "h1 -> $ROUTER_IP through tapd" reachable h1 "$ROUTER_IP"
+  pid=$(sys_daemon_pid "$ctl")
+  measure tapd r1 "$ROUTER_IP" "$pid"
+  flows=$(sys_flows br0 | grep -c . || true)
+  record tapd table "flows=$flows"
+  if (( ROUND == 1 )); then
+    sys_log "tapd: $flows flows in br0:"
+    sys_flows br0 | sed -E 's/^ *cookie=[^ ]+ //; s/^/    /' >&2
+  fi
+  sys_del_controller br0
+  # A clean exit is the system tests' business: here an unclean one is
+  # reported, and the next round starts a fresh tapflowd anyway.
+  kill -TERM "$pid"
+  sys_wait_gone "$pid" 10 || sys_kill_pid "$pid" 2
+  wait "$pid" && status=0 || status=$?
+  (( status == 0 )) || sys_log "WARNING: tapflowd exited with status $status on SIGTERM (see $(sys_daemon_log "$ctl"))"
+  record tapd exit "status=$status"
+  sys_ofctl br0 del-flows
+}
+
+# ---------------------------------------------------------------- main
+
+sys_init slowpath_bench
+if [[ -n ${BENCH_NICE:-} ]]; then
+  # Everything started from here on (OVS, controllers, iperf3, ping) inherits it.
+  renice -n "$BENCH_NICE" -p $$ >/dev/null
+fi
+sys_require iperf3 ovs-testcontroller
+RESULTS=$SYS_DIR/results
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+t_start=$(date +%s)
+
+sys_ovs_start
+sys_add_bridge br0 OpenFlow10,OpenFlow13 0000000000000001
+sys_add_port_host h1 br0 p1 "$H1_IP/24"
+sys_add_port_host h2 br0 p2 "$H2_IP/24"
+
+for (( ROUND = 1; ROUND <= rounds; ROUND++ )); do
+  : >"$RESULTS.r$ROUND"
+  if wants baseline; then run_baseline; fi
+  if wants hub; then run_hub; fi
+  if wants tapd; then run_tapd; fi
+done
+
+elapsed=$(( $(date +%s) - t_start ))
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=""
+if git -C "$root" status --porcelain --untracked-files=no 2>/dev/null | grep -q .; then dirty=", uncommitted changes"; fi
+{
+  echo "# tapflow slow-path benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname), $(nproc) cores, commit $commit$dirty"
+  echo "# OVS $(ovs-vswitchd --version | awk 'NR == 1 { print $NF }') userspace datapath (netdev), hosts on veth pairs;" \
+       "hub: ovs-testcontroller -H -n -O OpenFlow10; tapd: $TAPFLOWD --app router (OpenFlow 1.3)"
+  echo "# RTT: $ping_count pings every ${ping_interval}s from h1; UDP: iperf3 -u -l $udp_len -b $udp_rate -t $seconds," \
+       "pkt/s received by the server; TCP: iperf3 one stream -t $seconds"
+  echo "# load average before/after: $load_before / $load_after (other work on the machine skews results);" \
+       "niceness $(ps -o ni= -p $$ | tr -d ' '); run took ${elapsed}s"
+  echo "# command: bench/run_slowpath_bench.sh --build-dir ${build#"$root"/} --seconds $seconds --rounds $rounds$([[ $only == baseline,hub,tapd ]] || echo " --only $only")"
+} >"$RESULTS.meta"
+mkdir -p "$root/bench/results"
+out=$root/bench/results/slowpath-$(date +%Y%m%d-%H%M%S).md
+round_files=()
+for (( r = 1; r <= rounds; r++ )); do round_files+=("$RESULTS.r$r"); done
+python3 "$stats" report "$RESULTS.meta" "${round_files[@]}" | tee "$out"
+sys_log "written to $out"
+sys_pass
