@@ -12,10 +12,14 @@
 #     parallel and leaves nothing behind (the TAPs die with the namespace).
 #     The controller listens on the lab namespace's loopback, so the switch
 #     reaches it at tcp:127.0.0.1:PORT.
-#   - "<id>-<host>" is one host: "eth0" there, its veth peer "<host>" in the
-#     lab namespace is a bridge port.
+#   - "<id>-<host>" is one host: "eth0" there, its veth peer "<host>" (or
+#     the port name given to sys_add_port_host) in the lab namespace is a
+#     bridge port.
+#   - Namespaces that others make under this prefix (tapflowd's router app
+#     makes "<id>-r1" when its config says so) are removed at cleanup too.
 # A run killed with SIGKILL leaves its namespaces behind; the next sys_init
-# removes namespaces and temp dirs whose owner PID no longer exists.
+# removes namespaces, temp dirs and FRR instance dirs (/etc/frr/<id>-*,
+# /var/run/frr/<id>-*) whose owner PID no longer exists.
 #
 # Usage (see learning_switch_ovs_test):
 #   source "$(dirname "$0")/lib/harness.sh"
@@ -34,7 +38,12 @@
 #   sys_pass                          # at the end; anything else is a failure
 # Also: sys_ns HOST CMD (run in a namespace), sys_lab CMD, sys_ns_create,
 # sys_vsctl, sys_ofctl BR CMD, sys_daemon_start (any daemon, any namespace),
-# sys_wait_until, sys_ping_fails, sys_make_pki, sys_free_port.
+# sys_wait_until, sys_ping_fails, sys_make_pki, sys_free_port,
+# sys_add_port_host (a host on a named bridge port), sys_veth (a veth between
+# two test namespaces), sys_wait_ns, sys_wait_link/sys_link_* (a device's
+# carrier, MTU, MAC, ifindex), sys_render (fill a configs/ template),
+# sys_register_pid / sys_register_dir (cleanup of what daemons leave behind).
+# lib/routers.sh adds BIRD and FRR on top of this.
 #
 # Every failure (a failed command under set -e, sys_fail, a signal, a timeout)
 # prints what failed, the tails of the daemon logs and the bridges' flows,
@@ -61,8 +70,12 @@ SYS_CLEANING=0
 SYS_HOSTS=0
 SYS_OVS_SCHEMA=${SYS_OVS_SCHEMA:-/usr/share/openvswitch/vswitch.ovsschema}
 declare -a SYS_NAMESPACES=() SYS_BG_PIDS=() SYS_BRIDGES=()
+# Daemons that detach (BIRD, FRR): not our children, killed by PID at
+# cleanup; directories made outside SYS_DIR, removed at cleanup; functions
+# that print more diagnostics on failure (lib/routers.sh adds one).
+declare -a SYS_DETACHED_PIDS=() SYS_CLEANUP_DIRS=() SYS_DIAG_HOOKS=()
 declare -A SYS_DAEMON_PID=() SYS_DAEMON_LOG=() SYS_BRIDGE_PROTOCOLS=() SYS_BRIDGE_PORTS=()
-declare -A SYS_HOST_MAC=() SYS_HOST_IP4=() SYS_HOST_IP6=()
+declare -A SYS_HOST_MAC=() SYS_HOST_IP4=() SYS_HOST_IP6=() SYS_HOST_PORT=() SYS_HOST_OFPORT=()
 
 # ---------------------------------------------------------------- messages
 
@@ -162,6 +175,113 @@ sys_ns() { # SHORT_NAME COMMAND... : run a command in a test namespace
 
 sys_lab() { sys_ns lab "$@"; }
 
+# sys_wait_ns SHORT_NAME [TIMEOUT_S] : a namespace someone else makes (e.g.
+# tapflowd's router namespace "<id>-r1") exists and can be entered.
+sys_wait_ns() {
+  local ns; ns=$(sys_ns_name "$1")
+  sys_wait_until "${2:-20}" "namespace $ns to appear" ip netns exec "$ns" true
+  sys_log "namespace $ns exists"
+}
+
+# sys_veth NS_A IF_A NS_B IF_B [IPV4_A/LEN] [IPV4_B/LEN] : a veth pair between
+# two test namespaces (short names; the same one twice is fine), both ends up,
+# TX checksum offload off (see sys_add_host), IPv4 addresses if given.
+sys_veth() {
+  local a=$1 ifa=$2 b=$3 ifb=$4 ip_a=${5:-} ip_b=${6:-}
+  ip link add "$ifa" netns "$(sys_ns_name "$a")" type veth peer name "$ifb" netns "$(sys_ns_name "$b")"
+  sys_ns "$a" ethtool -K "$ifa" tx off >/dev/null
+  sys_ns "$b" ethtool -K "$ifb" tx off >/dev/null
+  [[ -n $ip_a ]] && sys_ns "$a" ip addr add "$ip_a" dev "$ifa"
+  [[ -n $ip_b ]] && sys_ns "$b" ip addr add "$ip_b" dev "$ifb"
+  sys_ns "$a" ip link set "$ifa" up
+  sys_ns "$b" ip link set "$ifb" up
+  sys_log "veth $a:$ifa${ip_a:+ $ip_a} <-> $b:$ifb${ip_b:+ $ip_b}"
+}
+
+# ---------------------------------------------------------------- devices
+
+# sys_link_flags NS DEV : the device's flags as `ip link` prints them, e.g.
+# "BROADCAST,MULTICAST,UP,LOWER_UP" (fails when there is no such device).
+sys_link_flags() {
+  local line
+  line=$(sys_ns "$1" ip -o link show dev "$2") || return 1
+  line=${line#*<}
+  printf '%s' "${line%%>*}"
+}
+
+# sys__carrier NS DEV on|off : LOWER_UP (carrier) is set / is not set.
+sys__carrier() {
+  local flags
+  flags=$(sys_link_flags "$1" "$2" 2>/dev/null) || return 1
+  if [[ $3 == on ]]; then [[ ,$flags, == *,LOWER_UP,* ]]; else [[ ,$flags, != *,LOWER_UP,* ]]; fi
+}
+
+# sys_wait_carrier NS DEV on|off [TIMEOUT_S] : wait for the carrier state.
+sys_wait_carrier() {
+  local ns=$1 dev=$2 want=$3 timeout=${4:-10}
+  sys_wait_until "$timeout" "$dev in $(sys_ns_name "$ns") to have carrier $want" sys__carrier "$ns" "$dev" "$want"
+  sys_log "$ns:$dev carrier $want <$(sys_link_flags "$ns" "$dev")>"
+}
+
+# sys_wait_link NS DEV [TIMEOUT_S] / sys_wait_link_gone NS DEV [TIMEOUT_S]
+sys_wait_link() {
+  sys_wait_until "${3:-10}" "device $2 in $(sys_ns_name "$1")" sys_ns "$1" ip link show dev "$2"
+}
+sys__link_absent() { ! sys_ns "$1" ip link show dev "$2" >/dev/null 2>&1; }
+sys_wait_link_gone() {
+  sys_wait_until "${3:-10}" "device $2 in $(sys_ns_name "$1") to disappear" sys__link_absent "$1" "$2"
+}
+
+# sys_link_field NS DEV FIELD : one attribute from `ip -d -j link show`, e.g.
+# mtu, address, ifindex, operstate, link_type, linkinfo.info_data.persist
+# (a dotted path; JSON booleans print as true/false, missing ones as "").
+sys_link_field() {
+  sys_ns "$1" ip -d -j link show dev "$2" | python3 -c '
+import json, sys
+v = json.load(sys.stdin)[0]
+for k in sys.argv[1].split("."):
+    v = v.get(k, "") if isinstance(v, dict) else ""
+print(json.dumps(v) if isinstance(v, bool) else v)' "$3"
+}
+
+# sys_addrs NS DEV : the device's global addresses, "ADDR/LEN" one per line, sorted.
+sys_addrs() {
+  sys_ns "$1" ip -j addr show dev "$2" scope global | python3 -c '
+import json, sys
+for i in json.load(sys.stdin):
+    for a in i.get("addr_info", []):
+        print("%s/%s" % (a["local"], a["prefixlen"]))' | sort
+}
+
+# ---------------------------------------------------------------- files
+
+# sys_render TEMPLATE OUT [KEY=VALUE...] : copy TEMPLATE to OUT with every
+# @KEY@ replaced by VALUE; fails if a @PLACEHOLDER@ is left unfilled (the
+# configs under configs/lab/ use this form).
+sys_render() {
+  local tmpl=$1 out=$2 kv key val content left; shift 2
+  [[ -r $tmpl ]] || sys_fail "template $tmpl not found"
+  content=$(<"$tmpl")
+  for kv in "$@"; do
+    key=${kv%%=*} val=${kv#*=}
+    content=${content//@"$key"@/"$val"}
+  done
+  left=$(grep -oE '@[A-Z][A-Z0-9_]*@' <<<"$content" | sort -u | tr '\n' ' ' || true)
+  [[ -z $left ]] || sys_fail "$tmpl: placeholders left unfilled: $left"
+  printf '%s\n' "$content" >"$out"
+}
+
+# sys_register_pid PID : a detached daemon of this test (not a child of
+# this shell), killed by PID at cleanup.
+sys_register_pid() { SYS_DETACHED_PIDS+=("$1"); }
+
+# sys_register_dir DIR : a directory outside SYS_DIR this test made, removed
+# at cleanup (absolute paths below /etc, /var, /run or /tmp only).
+sys_register_dir() {
+  [[ $1 =~ ^/(etc|var|run|tmp)/[^/]+/. && $1 != *..* ]] || sys_fail "sys_register_dir: refusing '$1'"
+  SYS_CLEANUP_DIRS+=("$1")
+}
+
 # Namespaces and temp dirs of earlier runs whose process is gone (killed with
 # SIGKILL, e.g. by a CTest timeout). Only names this harness makes are matched.
 sys__reap_stale() {
@@ -178,6 +298,11 @@ sys__reap_stale() {
     [[ -d $d && ! -e $d/.keep && $d =~ tapflow-sys\.([0-9]+)\. ]] || continue
     sys_alive "${BASH_REMATCH[1]}" || rm -rf "$d"
   done
+  # FRR instances (lib/routers.sh): /etc/frr/tfs<PID>-<name>, /var/run/frr/...
+  for d in /etc/frr/tfs[0-9]*-* /var/run/frr/tfs[0-9]*-*; do
+    [[ -d $d && ${d##*/} =~ ^tfs([0-9]+)- ]] || continue
+    sys_alive "${BASH_REMATCH[1]}" || rm -rf "$d"
+  done
 }
 
 # ---------------------------------------------------------------- setup/teardown
@@ -192,7 +317,7 @@ sys_init() {
   trap 'sys__on_signal HUP' HUP
   trap 'sys__on_signal PIPE' PIPE
   [[ $(id -u) == 0 ]] || sys_fail "system tests need root (network namespaces, veth pairs, OVS)"
-  sys_require ip ss ethtool ping timeout python3 ovsdb-tool ovsdb-server ovs-vswitchd \
+  sys_require ip ss ethtool ping timeout python3 nsenter ovsdb-tool ovsdb-server ovs-vswitchd \
               ovs-vsctl ovs-ofctl ovs-appctl
   [[ -r $SYS_OVS_SCHEMA ]] || sys_fail "OVS schema $SYS_OVS_SCHEMA not found (openvswitch-common)"
   [[ -c /dev/net/tun ]] || sys_fail "/dev/net/tun is missing (the OVS userspace datapath needs it)"
@@ -210,9 +335,10 @@ sys_pass() {
 }
 
 sys__diagnostics() {
-  local name br
-  (( ${#SYS_DAEMON_LOG[@]} )) || [[ -n $SYS_OVS_DIR ]] || return 0
+  local name br hook
+  (( ${#SYS_DAEMON_LOG[@]} + ${#SYS_DIAG_HOOKS[@]} )) || [[ -n $SYS_OVS_DIR ]] || return 0
   printf '\n---- diagnostics (%s) ----\n' "$SYS_NAME" >&2
+  for hook in "${SYS_DIAG_HOOKS[@]}"; do "$hook" >&2 2>&1 || true; done
   for name in "${!SYS_DAEMON_LOG[@]}"; do
     printf -- '-- %s log (last 40 lines of %s):\n' "$name" "${SYS_DAEMON_LOG[$name]}" >&2
     tail -n 40 "${SYS_DAEMON_LOG[$name]}" >&2 2>/dev/null || true
@@ -244,6 +370,10 @@ sys__cleanup() {
     (( status == 0 )) && status=1
     sys__diagnostics
   fi
+  # Detached daemons (routing daemons), newest first.
+  for (( i = ${#SYS_DETACHED_PIDS[@]} - 1; i >= 0; i-- )); do
+    sys_kill_pid "${SYS_DETACHED_PIDS[i]}" 5
+  done
   # Our background processes (controllers, iperf3 servers), newest first.
   for (( i = ${#SYS_BG_PIDS[@]} - 1; i >= 0; i-- )); do
     sys_kill_pid "${SYS_BG_PIDS[i]}" 5
@@ -266,6 +396,19 @@ sys__cleanup() {
       sys_kill_pid "$p" 2
     done
     ip netns del "$ns" 2>/dev/null || sys_log "could not delete namespace $ns"
+  done
+  # Namespaces others made under our prefix (tapflowd's router namespaces,
+  # with the TAPs it keeps there): same treatment.
+  while read -r ns _; do
+    [[ $ns == "$SYS_ID"-* ]] || continue
+    for p in $(ip netns pids "$ns" 2>/dev/null); do
+      sys_log "killing leftover pid $p ($(tr '\0' ' ' </proc/"$p"/cmdline 2>/dev/null)) in $ns"
+      sys_kill_pid "$p" 2
+    done
+    ip netns del "$ns" 2>/dev/null || sys_log "could not delete namespace $ns"
+  done < <(ip netns list 2>/dev/null)
+  for (( i = ${#SYS_CLEANUP_DIRS[@]} - 1; i >= 0; i-- )); do
+    rm -rf "${SYS_CLEANUP_DIRS[i]}"
   done
   if [[ -n $SYS_DIR && -d $SYS_DIR ]]; then
     if [[ ${SYS_KEEP:-0} == 1 ]]; then
@@ -336,28 +479,48 @@ sys_add_bridge() {
 # veth whose peer (named HOST, in the lab namespace) is the next bridge port.
 # MAC 02:00:00:00:00:NN in creation order; TX checksum offload off (TCP over
 # the userspace datapath needs it).
-sys_add_host() {
-  local host=$1 br=$2 ip4=$3 ip6=${4:-} ns port mac
+sys_add_host() { sys_add_port_host "$1" "$2" "$1" "$3" "${4:-}"; }
+
+# sys_add_port_host HOST BRIDGE PORT [IPV4/LEN] [IPV6/LEN] : sys_add_host
+# with the bridge port (the veth end in the lab namespace) named PORT, e.g.
+# "p1" as a tapflowd router config names it. IPV4 may be empty ("") for a
+# host whose addresses come later (a routing daemon's namespace). IPv6 is
+# off on eth0 unless an IPv6 address is given (no stray RS/MLD traffic).
+# Sets SYS_HOST_PORT[HOST] (name) and SYS_HOST_OFPORT[HOST] (number).
+sys_add_port_host() {
+  local host=$1 br=$2 pname=$3 ip4=${4:-} ip6=${5:-} ns port mac
   ns=$(sys_ns_name "$host")
   sys_ns_create "$host"
   SYS_HOSTS=$(( SYS_HOSTS + 1 ))
   mac=$(printf '02:00:00:00:00:%02x' "$SYS_HOSTS")
   port=$(( ${SYS_BRIDGE_PORTS[$br]} + 1 ))
   SYS_BRIDGE_PORTS[$br]=$port
-  ip link add eth0 netns "$ns" address "$mac" type veth peer name "$host" netns "$(sys_ns_name lab)"
+  ip link add eth0 netns "$ns" address "$mac" type veth peer name "$pname" netns "$(sys_ns_name lab)"
   sys_ns "$host" ethtool -K eth0 tx off >/dev/null
   if [[ -z $ip6 ]]; then
     sys_ns "$host" sysctl -qw net.ipv6.conf.eth0.disable_ipv6=1
   fi
-  sys_ns "$host" ip addr add "$ip4" dev eth0
+  [[ -n $ip4 ]] && sys_ns "$host" ip addr add "$ip4" dev eth0
   [[ -n $ip6 ]] && sys_ns "$host" ip -6 addr add "$ip6" dev eth0 nodad
   sys_ns "$host" ip link set eth0 up
-  sys_lab ip link set "$host" up
-  sys_vsctl add-port "$br" "$host" -- set interface "$host" ofport_request="$port"
+  sys_lab ip link set "$pname" up
+  sys_vsctl add-port "$br" "$pname" -- set interface "$pname" ofport_request="$port"
   SYS_HOST_MAC[$host]=$mac
   SYS_HOST_IP4[$host]=${ip4%/*}
   SYS_HOST_IP6[$host]=${ip6%/*}
-  sys_log "host $host: $mac $ip4${ip6:+ $ip6} on $br port $port"
+  SYS_HOST_PORT[$host]=$pname
+  SYS_HOST_OFPORT[$host]=$port
+  sys_log "host $host: $mac ${ip4:-(no IPv4)}${ip6:+ $ip6} on $br port $port ($pname)"
+}
+
+# sys_port_mac PORT : the MAC OVS uses for a bridge port (what the switch
+# reports in its port descriptions, so what tapflowd gives the port's TAP).
+sys_port_mac() {
+  local mac
+  mac=$(sys_vsctl get interface "$1" mac_in_use)
+  mac=${mac//\"/}
+  [[ $mac =~ ^([0-9a-f]{2}:){5}[0-9a-f]{2}$ ]] || sys_fail "no MAC for OVS port $1 (got '$mac')"
+  printf '%s' "$mac"
 }
 
 # sys_set_controller BRIDGE TARGET... : reconnect backoff capped at 1 s.
@@ -389,11 +552,17 @@ sys_flows() { sys_ofctl "$1" dump-flows | { grep -v 'reply (' || true; }; }
 # background process in a test namespace, output to $SYS_DIR/NAME.log; wait
 # until the log matches READY_REGEX (grep -E; empty: just check that it is
 # still running after 0.2 s). Fails if the process exits first.
+# With SYS_NSENTER=1 it enters only the network namespace (nsenter --net),
+# keeping the shared mount namespace (see sys_tapflowd_start).
 sys_daemon_start() {
   local name=$1 short_ns=$2 ready=$3 timeout=$4; shift 4
   local log=$SYS_DIR/$name.log pid deadline status
   : >"$log"
-  ip netns exec "$(sys_ns_name "$short_ns")" "$@" >>"$log" 2>&1 </dev/null &
+  if [[ ${SYS_NSENTER:-0} == 1 ]]; then
+    nsenter --net="/run/netns/$(sys_ns_name "$short_ns")" "$@" >>"$log" 2>&1 </dev/null &
+  else
+    ip netns exec "$(sys_ns_name "$short_ns")" "$@" >>"$log" 2>&1 </dev/null &
+  fi
   pid=$!
   SYS_BG_PIDS+=("$pid")
   SYS_DAEMON_PID[$name]=$pid
@@ -403,7 +572,7 @@ sys_daemon_start() {
   until { [[ -z $ready ]] && sys_alive "$pid"; } || { [[ -n $ready ]] && grep -qE -- "$ready" "$log"; }; do
     if ! sys_alive "$pid"; then
       wait "$pid" && status=0 || status=$?
-      sys_fail "$name exited with status $status before logging /$ready/ ($*)"
+      sys_fail "$name exited with status $status before logging /$ready/ ($*); its last line: $(tail -n1 "$log")"
     fi
     (( ${EPOCHREALTIME/./} > deadline )) && sys_fail "$name did not log /$ready/ within ${timeout}s"
     sleep 0.05
@@ -446,11 +615,14 @@ sys_wait_log() {
 }
 
 # sys_tapflowd_start NAME ARGS... : tapflowd ($TAPFLOWD) in the lab namespace.
+# It enters the lab's network namespace only (nsenter), not a private mount
+# namespace as `ip netns exec` would: the namespaces its router app creates
+# under /run/netns must be visible to the test, as they are in production.
 sys_tapflowd_start() {
   local name=$1; shift
   [[ -n ${TAPFLOWD:-} ]] || sys_fail "TAPFLOWD (path of the tapflowd binary) is not set"
   [[ -x $TAPFLOWD ]] || sys_fail "tapflowd not found or not executable at $TAPFLOWD (build it first)"
-  sys_daemon_start "$name" lab 'listening on ' 15 "$TAPFLOWD" "$@"
+  SYS_NSENTER=1 sys_daemon_start "$name" lab 'listening on ' 15 "$TAPFLOWD" "$@"
 }
 
 # sys_free_port NAMESPACE : a TCP port nobody listens on in that namespace.
