@@ -250,7 +250,8 @@ sys_addrs() {
 import json, sys
 for i in json.load(sys.stdin):
     for a in i.get("addr_info", []):
-        print("%s/%s" % (a["local"], a["prefixlen"]))' | sort
+        if "local" in a:  # entries the scope filter left out are empty
+            print("%s/%s" % (a["local"], a["prefixlen"]))' | sort
 }
 
 # ---------------------------------------------------------------- files

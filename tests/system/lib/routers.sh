@@ -23,7 +23,9 @@
 # FRR: one instance per router with `-N <SYS_ID>-NAME` (own /etc/frr/<inst>
 # and /var/run/frr/<inst>, owned by frr:frr, removed at cleanup): zebra, then
 # each of staticd, ospfd, ospf6d, bgpd whose DAEMON.conf is in DIR. Logs go
-# to the router dir (NAME-DAEMON in the failure diagnostics).
+# to the router dir (NAME-DAEMON in the failure diagnostics). (ospfd 8.4
+# writes /var/run/frr/ospfd-gr.json outside its instance dir, shared by all
+# instances; it only matters with OSPF graceful restart, which we don't use.)
 # On failure the harness prints, per router, its protocols, OSPF neighbours,
 # BGP sessions and the namespace's routes.
 
