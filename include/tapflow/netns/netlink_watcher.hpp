@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -60,7 +61,8 @@ using NeighbourKey = std::tuple<int, IpAddress>;  // (ifindex, ip)
 struct NextHop {
   int ifindex = 0;
   std::optional<IpAddress> gateway;  // none: directly connected
-  std::uint8_t weight = 1;           // rtnh_hops + 1
+  std::uint8_t weight = 1;           // rtnh_hops + 1 (256 is kept as 255)
+  std::uint8_t flags = 0;            // RTNH_F_* (DEAD, LINKDOWN, ONLINK, ...)
   friend bool operator==(const NextHop&, const NextHop&) = default;
 };
 
@@ -124,6 +126,13 @@ struct WatcherCounters {
   std::uint64_t resyncs = 0;     // dumps redone after an overrun or interrupted dump
   std::uint64_t overruns = 0;    // ENOBUFS seen
   std::uint64_t parse_errors = 0;
+  std::uint64_t refreshes = 0;   // route/nexthop re-dumps after a link went down or lost carrier
+};
+
+// Tuning knobs; the defaults suit a full Internet table.
+struct WatcherOptions {
+  int receive_buffer_bytes = 64 << 20;  // SO_RCVBUFFORCE, else SO_RCVBUF (capped by rmem_max)
+  unsigned max_recvs_per_batch = 256;   // then the loop gets a turn before reading on
 };
 
 class NetlinkWatcher {
@@ -141,8 +150,13 @@ class NetlinkWatcher {
   using ChangeHandler = std::function<void(const KernelState&, const Changes&)>;
 
   // Opens the netlink socket inside `ns` (large receive buffer). Throws Error.
+  // kRoutes also follows links and addresses: a link going down or losing its
+  // last IPv4 address flushes IPv4 routes and nexthop objects without a word,
+  // and the watcher re-dumps them when it sees that happen.
   NetlinkWatcher(boost::asio::io_context& io, const NetNamespace& ns, unsigned groups,
                  ChangeHandler on_change);
+  NetlinkWatcher(boost::asio::io_context& io, const NetNamespace& ns, unsigned groups,
+                 ChangeHandler on_change, WatcherOptions options);
   ~NetlinkWatcher();
   NetlinkWatcher(const NetlinkWatcher&) = delete;
   NetlinkWatcher& operator=(const NetlinkWatcher&) = delete;
@@ -152,6 +166,10 @@ class NetlinkWatcher {
   bool synced() const;
   const KernelState& state() const;
   const WatcherCounters& counters() const;
+
+  // Handles `datagram` as if it had been read from the socket: tests feed
+  // hand-built or mangled messages through the same parser the kernel's go to.
+  void handle_datagram(std::span<const std::uint8_t> datagram);
 
  private:
   struct Impl;
