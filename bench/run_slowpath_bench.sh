@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Slow-path benchmark, one run: tapd (tapflowd --app router: PACKET_IN -> TAP,
 # TAP -> PACKET_OUT) beside a plain C hub controller through the same Open
-# vSwitch, with the datapath's own figures as the baseline.
+# vSwitch, with the datapath's own figures as the baseline (the issue's
+# slow-path figures: packet rate, ping RTT median/p99, iperf3 TCP).
 #
 # One private OVS (userspace datapath, tests/system/lib/harness.sh), bridge
 # br0 (OpenFlow10,OpenFlow13, dpid 1), host h1 (10.0.1.10) on port p1 and h2
@@ -34,10 +35,10 @@
 #   --build-dir  tree with src/daemon/tapflowd (default build-bench); this
 #                script builds nothing: it says how when tapflowd is missing.
 #   --seconds    length of each iperf3 run (default 5).
-#   --rounds     rounds of baseline, hub, tapd in turn (default 3); the table
-#                shows each figure's median over the rounds and the rounds'
-#                spread, so that other load on the machine, which comes and
-#                goes, hits every configuration alike.
+#   --rounds     rounds of baseline, hub, tapd (default 3; hub and tapd swap
+#                places in even rounds); the table shows each figure's median
+#                over the rounds and their range, so that other load on the
+#                machine, which comes and goes, hits every configuration alike.
 #   --only       measure only these configurations (default all three).
 # Environment: PING_COUNT (1000), PING_INTERVAL (0.002), UDP_LEN (64 bytes of
 #   payload), UDP_RATE (iperf3 -b, default 0 = as fast as the client can),
@@ -310,8 +311,15 @@ sys_add_port_host h2 br0 p2 "$H2_IP/24"
 for (( ROUND = 1; ROUND <= rounds; ROUND++ )); do
   : >"$RESULTS.r$ROUND"
   if wants baseline; then run_baseline; fi
-  if wants hub; then run_hub; fi
-  if wants tapd; then run_tapd; fi
+  # Hub and tapd swap places every other round: load that drifts during a
+  # run then favours neither.
+  if (( ROUND % 2 )); then
+    if wants hub; then run_hub; fi
+    if wants tapd; then run_tapd; fi
+  else
+    if wants tapd; then run_tapd; fi
+    if wants hub; then run_hub; fi
+  fi
 done
 
 elapsed=$(( $(date +%s) - t_start ))
@@ -328,6 +336,9 @@ if git -C "$root" status --porcelain --untracked-files=no 2>/dev/null | grep -q 
   echo "# load average before/after: $load_before / $load_after (other work on the machine skews results);" \
        "niceness $(ps -o ni= -p $$ | tr -d ' '); run took ${elapsed}s"
   echo "# command: bench/run_slowpath_bench.sh --build-dir ${build#"$root"/} --seconds $seconds --rounds $rounds$([[ $only == baseline,hub,tapd ]] || echo " --only $only")"
+  if awk -v a="${load_before%% *}" -v b="${load_after%% *}" -v n="$(nproc)" 'BEGIN { exit !(a > n || b > n) }'; then
+    echo "# WARNING: the load average exceeded the $(nproc) cores: every figure here is skewed by other work."
+  fi
 } >"$RESULTS.meta"
 mkdir -p "$root/bench/results"
 out=$root/bench/results/slowpath-$(date +%Y%m%d-%H%M%S).md
