@@ -53,7 +53,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 
 usage() {
-  sed -n '/^# Usage/,/^#   --only/p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '/^# Usage/,/^# ethtool, iperf3/p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
