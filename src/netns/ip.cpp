@@ -115,8 +115,6 @@ bool IpPrefix::contains(const IpAddress& a) const {
   return other.network().addr == network().addr;
 }
 
-std::string IpPrefix::to_string() const {
-  return addr.to_string() + "/" + std::to_string(len);
-}
+std::string IpPrefix::to_string() const { return addr.to_string() + "/" + std::to_string(len); }
 
 }  // namespace tapflow::netns

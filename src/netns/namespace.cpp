@@ -120,7 +120,8 @@ int create_pinned_namespace(const std::string& path) {
 
 }  // namespace
 
-Error::Error(const std::string& what, int err) : std::runtime_error(describe(what, err)), errno_(err) {}
+Error::Error(const std::string& what, int err)
+    : std::runtime_error(describe(what, err)), errno_(err) {}
 
 NetNamespace NetNamespace::open_or_create(const std::string& name) {
   check_name(name);
@@ -129,7 +130,8 @@ NetNamespace NetNamespace::open_or_create(const std::string& name) {
   if (existing == -EEXIST) {
     throw Error("network namespace file " + path_of(name) +
                     " exists but holds no namespace (left over from an interrupted create? "
-                    "`ip netns del " + name + "` removes it)",
+                    "`ip netns del " +
+                    name + "` removes it)",
                 EEXIST);
   }
   if (existing != -ENOENT) throw Error("opening network namespace '" + name + "'", -existing);

@@ -44,10 +44,9 @@ TEST(IpAddress, ParsesV6AndPrintsCanonically) {
 }
 
 TEST(IpAddress, RejectsBadInput) {
-  for (const char* bad : {"", "10.0.0", "10.0.0.256", "10.0.0.1 ", " 10.0.0.1", "1.2.3.4.5",
-                          "abc", "2001:db8:::1", "2001:db8::g", "10.0.0.1/24", "fe80::1%eth0",
-                          "1:2:3:4:5:6:7:8:9",
-                          "0000:0000:0000:0000:0000:ffff:255.255.255.255x"}) {
+  for (const char* bad : {"", "10.0.0", "10.0.0.256", "10.0.0.1 ", " 10.0.0.1", "1.2.3.4.5", "abc",
+                          "2001:db8:::1", "2001:db8::g", "10.0.0.1/24", "fe80::1%eth0",
+                          "1:2:3:4:5:6:7:8:9", "0000:0000:0000:0000:0000:ffff:255.255.255.255x"}) {
     EXPECT_FALSE(IpAddress::parse(bad).has_value()) << bad;
   }
   // An embedded NUL must not let a prefix of the text pass.
@@ -90,9 +89,9 @@ TEST(IpPrefix, ParsesWithAndWithoutLength) {
 }
 
 TEST(IpPrefix, RejectsBadInput) {
-  for (const char* bad : {"10.0.0.0/33", "2001:db8::/129", "10.0.0.0/", "10.0.0.0/-1",
-                          "10.0.0.0/24x", "10.0.0.0/ 24", "10.0.0.0/+8", "/24", "x/24",
-                          "10.0.0.0/0024", "10.0.0.0/24/8", "10.0.0.0/99999999999"}) {
+  for (const char* bad :
+       {"10.0.0.0/33", "2001:db8::/129", "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/24x", "10.0.0.0/ 24",
+        "10.0.0.0/+8", "/24", "x/24", "10.0.0.0/0024", "10.0.0.0/24/8", "10.0.0.0/99999999999"}) {
     EXPECT_FALSE(IpPrefix::parse(bad).has_value()) << bad;
   }
 }

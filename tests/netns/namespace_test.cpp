@@ -109,7 +109,8 @@ TEST(NetNamespace, SeesNamespacesMadeByIproute2) {
 }
 
 TEST(NetNamespace, RejectsBadNames) {
-  for (const std::string& bad : std::initializer_list<std::string>{"", ".", "..", "a/b", std::string(256, 'x')}) {
+  for (const std::string& bad :
+       std::initializer_list<std::string>{"", ".", "..", "a/b", std::string(256, 'x')}) {
     try {
       NetNamespace::open_or_create(bad);
       ADD_FAILURE() << "accepted '" << bad << "'";
