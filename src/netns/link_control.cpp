@@ -59,13 +59,14 @@ int record_kernel_error(sockaddr_nl* /*peer*/, nlmsgerr* e, void* arg) {
   nlmsghdr hdr;
   std::memcpy(&hdr, payload - NLMSG_HDRLEN, sizeof hdr);
   if ((hdr.nlmsg_flags & NLM_F_ACK_TLVS) == 0) return NL_STOP;
+  if (hdr.nlmsg_len < NLMSG_HDRLEN) return NL_STOP;
+  const std::size_t total = hdr.nlmsg_len - NLMSG_HDRLEN;
   std::size_t offset = sizeof(nlmsgerr);
   if ((hdr.nlmsg_flags & NLM_F_CAPPED) == 0 && e->msg.nlmsg_len > NLMSG_HDRLEN) {
     offset += e->msg.nlmsg_len - NLMSG_HDRLEN;  // the echoed request's payload
   }
   offset = (offset + NLMSG_ALIGNTO - 1) & ~std::size_t{NLMSG_ALIGNTO - 1};
-  const std::size_t total = hdr.nlmsg_len - NLMSG_HDRLEN;
-  if (hdr.nlmsg_len < NLMSG_HDRLEN || offset >= total) return NL_STOP;
+  if (offset >= total) return NL_STOP;
   const auto* attrs = reinterpret_cast<const nlattr*>(payload + offset);
   if (const nlattr* msg = nla_find(attrs, static_cast<int>(total - offset), NLMSGERR_ATTR_MSG)) {
     const auto* text = static_cast<const char*>(nla_data(msg));

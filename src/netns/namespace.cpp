@@ -142,12 +142,13 @@ NetNamespace NetNamespace::open_or_create(const std::string& name) {
   {
     Fd file(::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0));
     if (file.get() < 0) {
+      const int err = errno;
       // Someone else created it in the meantime: use theirs.
-      if (errno == EEXIST) {
+      if (err == EEXIST) {
         const int fd = open_named(name);
         if (fd >= 0) return NetNamespace(fd, name, false);
       }
-      throw Error(what, errno);
+      throw Error(what, err);
     }
   }
   if (const int err = create_pinned_namespace(path); err != 0) {
