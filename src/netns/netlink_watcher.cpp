@@ -74,6 +74,9 @@ constexpr unsigned kIffLowerUp = 0x10000;   // IFF_LOWER_UP (carrier)
 // Twice that leaves room and makes MSG_TRUNC a real anomaly.
 constexpr std::size_t kRecvBufferBytes = 64 * 1024;
 constexpr auto kRetryDelay = std::chrono::milliseconds(100);
+// A batch also ends after this much data (about 16k routes, some 15 ms of
+// parsing), so a dump's full 32 KiB datagrams do not hold the loop for long.
+constexpr std::size_t kMaxBatchBytes = 1 << 20;
 
 enum class DumpKind { kLinks, kAddresses, kNeighbours, kNexthops, kRoutes };
 enum class Parse { kOk, kSkip, kError };
@@ -579,9 +582,10 @@ void NetlinkWatcher::Impl::arm_wait() {
 void NetlinkWatcher::Impl::read_batch() {
   bool more = false;
   unsigned recvs = 0;
+  std::size_t bytes = 0;
   auto* data = reinterpret_cast<std::uint8_t*>(buffer.data());
   while (!stopped) {
-    if (recvs == options.max_recvs_per_batch) {
+    if (recvs == options.max_recvs_per_batch || bytes >= kMaxBatchBytes) {
       more = true;
       break;
     }
@@ -616,6 +620,7 @@ void NetlinkWatcher::Impl::read_batch() {
       begin_sync();
       continue;
     }
+    bytes += static_cast<std::size_t>(n);
     if (from.nl_pid != 0) continue;  // only the kernel talks to us
     process(data, static_cast<std::size_t>(n));
   }

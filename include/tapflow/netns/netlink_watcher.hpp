@@ -132,7 +132,7 @@ struct WatcherCounters {
 // Tuning knobs; the defaults suit a full Internet table.
 struct WatcherOptions {
   int receive_buffer_bytes = 64 << 20;  // SO_RCVBUFFORCE, else SO_RCVBUF (capped by rmem_max)
-  unsigned max_recvs_per_batch = 256;   // then the loop gets a turn before reading on
+  unsigned max_recvs_per_batch = 256;   // (or 1 MiB) then the loop gets a turn before reading on
 };
 
 class NetlinkWatcher {
@@ -146,7 +146,7 @@ class NetlinkWatcher {
   };
   // Called on the io_context's thread after the initial dump (full_resync),
   // after each resync, and after each batch of changes. Never called while the
-  // state is incomplete.
+  // state is incomplete. It may call stop(), but must not destroy the watcher.
   using ChangeHandler = std::function<void(const KernelState&, const Changes&)>;
 
   // Opens the netlink socket inside `ns` (large receive buffer). Throws Error.
