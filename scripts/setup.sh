@@ -9,6 +9,7 @@ PACKAGES=(
   # libraries
   libboost-dev libnl-3-dev libnl-route-3-dev libgtest-dev libgmock-dev libbenchmark-dev
   libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libssl-dev
+  prometheus-cpp-dev
   # lab and test peers
   openvswitch-switch openvswitch-common openvswitch-testcontroller tshark iproute2
   iputils-ping ethtool iperf3 tcpdump mininet bird2 frr python3-os-ken
