@@ -1,1 +1,540 @@
-// placeholder: being written
+#include "tapflow/tapd/tap_bridge.hpp"
+
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include "tapflow/controller/flow_sync.hpp"
+#include "tapflow/netns/link_control.hpp"
+#include "tapflow/netns/namespace.hpp"
+#include "tapflow/netns/netlink_watcher.hpp"
+#include "tapflow/openflow/errors.hpp"
+#include "tapflow/tapd/punt_flows.hpp"
+#include "tapflow/tapd/tap_device.hpp"
+
+namespace tapflow::tapd {
+
+namespace asio = boost::asio;
+using controller::Clock;
+using controller::Datapath;
+using namespace openflow;
+
+namespace {
+
+std::uint64_t ns_since(Clock::time_point t0) {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
+}
+
+std::string dpid_hex(std::uint64_t dpid) { return fmt::format("{:016x}", dpid); }
+
+// The alias marks a TAP as ours, so a restarted tapflowd finds its TAPs again
+// (and removes those whose port is gone) without touching other interfaces.
+std::string alias_prefix(std::uint64_t dpid) { return "tapflow dpid=" + dpid_hex(dpid) + " port="; }
+
+bool port_link_up(const openflow::Port& p) {
+  return (p.state & port_state::kLinkDown) == 0 && (p.config & port_config::kPortDown) == 0;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- LatencyStats
+
+void LatencyStats::record(std::uint64_t ns) {
+  ++count;
+  sum_ns += ns;
+  max_ns = std::max(max_ns, ns);
+  const unsigned b = ns == 0 ? 0 : static_cast<unsigned>(std::bit_width(ns) - 1);
+  ++buckets[std::min<std::size_t>(b, buckets.size() - 1)];
+}
+
+std::uint64_t LatencyStats::quantile_ns(double q) const {
+  if (count == 0) return 0;
+  const auto want = static_cast<std::uint64_t>(q * static_cast<double>(count) + 0.999999);
+  std::uint64_t seen = 0;
+  for (std::size_t i = 0; i < buckets.size(); ++i) {
+    seen += buckets[i];
+    if (seen >= want) return std::min<std::uint64_t>(std::uint64_t{2} << i, max_ns);
+  }
+  return max_ns;
+}
+
+// ---------------------------------------------------------------- state
+
+struct TapBridge::Port {
+  std::uint32_t port_no = 0;
+  std::string port_name;
+  MacAddress mac;        // what the TAP was given
+  bool mac_configured = false;
+  TapDevice tap;
+  std::unique_ptr<asio::posix::stream_descriptor> readable;  // on a dup of tap.fd()
+  bool link_up = false;   // the switch port's state
+  bool carrier = false;   // what the TAP shows
+  bool waiting = false;   // an async_wait is outstanding
+  bool paused = false;    // waiting for a congested switch
+  PortCounters counters;
+  // Handlers hold a weak_ptr to this: a port removed meanwhile is never touched.
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+
+  ~Port() {
+    if (readable) {
+      boost::system::error_code ignored;
+      readable->cancel(ignored);
+      readable->close(ignored);
+    }
+  }
+};
+
+struct TapBridge::Switch {
+  std::uint64_t dpid = 0;
+  SwitchConfig config;
+  std::string log;  // "dpid=... netns=..."
+  netns::NetNamespace ns;
+  std::unique_ptr<netns::LinkControl> links;
+  std::unique_ptr<netns::NetlinkWatcher> watcher;
+  Datapath* dp = nullptr;  // null while the switch is away
+  std::map<std::uint32_t, std::unique_ptr<Port>> ports;
+  controller::FlowSync punts{kPuntCookie, kCookieClassMask};
+  bool reconciled = false;  // punt flows read back from the switch since it came up
+  bool stale_checked = false;
+  Message packet_out;  // reused for every PACKET_OUT: no allocation per frame
+
+  explicit Switch(netns::NetNamespace n) : ns(std::move(n)) {
+    PacketOut po;
+    po.buffer_id = kNoBuffer;
+    po.in_port = port::kController;
+    po.actions.push_back(action::Output{0, 0});
+    po.data.reserve(65536);
+    packet_out.body = std::move(po);
+  }
+};
+
+// ---------------------------------------------------------------- setup
+
+TapBridge::TapBridge(asio::io_context& io, TapBridgeConfig config)
+    : io_(io), config_(std::move(config)) {}
+
+TapBridge::~TapBridge() {
+  for (auto& [dpid, sw] : switches_) {
+    if (sw->watcher) sw->watcher->stop();
+    for (auto& [no, port] : sw->ports) {
+      if (!port->tap.is_open()) continue;
+      try {
+        port->tap.set_carrier(false);
+      } catch (const std::exception&) {
+        // Closing the descriptor drops the carrier anyway.
+      }
+    }
+  }
+}
+
+const SwitchConfig* TapBridge::config_for(std::uint64_t dpid) const {
+  for (const auto& s : config_.switches) {
+    if (s.dpid == dpid) return &s;
+  }
+  return nullptr;
+}
+
+std::string TapBridge::namespace_for(std::uint64_t dpid) const {
+  const SwitchConfig* c = config_for(dpid);
+  if (c != nullptr && !c->netns.empty()) return c->netns;
+  const std::string name = c != nullptr && !c->name.empty() ? c->name : dpid_hex(dpid);
+  return config_.netns_prefix + name;
+}
+
+TapBridge::Switch& TapBridge::switch_for(Datapath& dp) {
+  const std::uint64_t dpid = dp.datapath_id();
+  if (auto it = switches_.find(dpid); it != switches_.end()) return *it->second;
+
+  const std::string ns_name = namespace_for(dpid);
+  auto sw = std::make_unique<Switch>(netns::NetNamespace::open_or_create(ns_name));
+  sw->dpid = dpid;
+  if (const SwitchConfig* c = config_for(dpid)) sw->config = *c;
+  sw->config.dpid = dpid;
+  sw->log = fmt::format("dpid={} netns={}", dpid_hex(dpid), ns_name);
+  sw->links = std::make_unique<netns::LinkControl>(sw->ns);
+  if (auto lo = sw->links->ifindex("lo")) sw->links->set_up(*lo, true);
+  spdlog::info("{} namespace {}", sw->log, sw->ns.created() ? "created" : "reused");
+
+  Switch* raw = sw.get();
+  sw->watcher = std::make_unique<netns::NetlinkWatcher>(
+      io_, sw->ns, netns::NetlinkWatcher::kLinks | netns::NetlinkWatcher::kAddresses,
+      [this, raw](const netns::KernelState&, const netns::Changes& ch) {
+        if (ch.full_resync || !ch.addresses.empty() || !ch.links.empty()) sync_punts(*raw);
+      });
+  sw->watcher->start();
+  auto& ref = *sw;
+  switches_.emplace(dpid, std::move(sw));
+  return ref;
+}
+
+bool TapBridge::wanted(const openflow::Port& p) const {
+  if (p.port_no == port::kLocal) return config_.local_port;
+  return p.port_no != 0 && p.port_no <= port::kMax;
+}
+
+const PortConfig* TapBridge::port_config(const Switch& sw, const openflow::Port& p) const {
+  for (const auto& pc : sw.config.ports) {
+    if (pc.port_no && *pc.port_no == p.port_no) return &pc;
+  }
+  for (const auto& pc : sw.config.ports) {
+    if (!pc.port_no && pc.port_name && *pc.port_name == p.name) return &pc;
+  }
+  return nullptr;
+}
+
+// ---------------------------------------------------------------- datapath events
+
+void TapBridge::on_datapath_up(Datapath& dp) {
+  Switch* sw = nullptr;
+  try {
+    sw = &switch_for(dp);
+  } catch (const std::exception& e) {
+    ++counters_.setup_errors;
+    spdlog::error("{} tapd: cannot set up the namespace {}: {}", dp.log_name(),
+                  namespace_for(dp.datapath_id()), e.what());
+    return;
+  }
+  sw->dp = &dp;
+  sw->reconciled = false;
+  sw->punts.forget();
+  sync_ports(*sw);
+  spdlog::info("{} tapd: {} TAPs in {}", dp.log_name(), sw->ports.size(), sw->ns.name());
+  sync_punts(*sw);
+}
+
+void TapBridge::on_datapath_down(std::uint64_t dpid, const std::string& reason) {
+  auto it = switches_.find(dpid);
+  if (it == switches_.end()) return;
+  Switch& sw = *it->second;
+  sw.dp = nullptr;
+  sw.reconciled = false;
+  sw.punts.forget();
+  // The TAPs stay (their addresses and ifindex with them); only the carrier
+  // goes, so routing daemons see the links down until the switch is back.
+  for (auto& [no, port] : sw.ports) update_carrier(sw, *port);
+  spdlog::info("{} tapd: switch away ({}), {} TAPs without carrier", sw.log, reason,
+               sw.ports.size());
+}
+
+void TapBridge::on_port_status(Datapath& dp, const PortStatus& ps) {
+  auto it = switches_.find(dp.datapath_id());
+  if (it == switches_.end() || it->second->dp != &dp) return;
+  Switch& sw = *it->second;
+  if (ps.reason == port_reason::kDelete) {
+    remove_port(sw, ps.desc.port_no, "port deleted");
+  } else if (wanted(ps.desc)) {
+    add_or_update_port(sw, ps.desc);
+  }
+  sync_punts(sw);
+}
+
+void TapBridge::on_error(Datapath& dp, const OfError& error, std::uint32_t xid) {
+  spdlog::warn("{} switch refused message xid {}: {}", dp.log_name(), xid, describe(error));
+}
+
+// ---------------------------------------------------------------- ports and TAPs
+
+void TapBridge::sync_ports(Switch& sw) {
+  std::set<std::uint32_t> present;
+  for (const auto& p : sw.dp->ports()) {
+    if (!wanted(p)) continue;
+    present.insert(p.port_no);
+    add_or_update_port(sw, p);
+  }
+  std::vector<std::uint32_t> gone;
+  for (const auto& [no, port] : sw.ports) {
+    if (present.count(no) == 0) gone.push_back(no);
+  }
+  for (auto no : gone) remove_port(sw, no, "port no longer on the switch");
+  if (!sw.stale_checked) {
+    sw.stale_checked = true;
+    remove_stale_taps(sw);
+  }
+}
+
+void TapBridge::remove_stale_taps(Switch& sw) {
+  // TAPs a previous tapflowd made for ports this switch no longer has.
+  try {
+    const std::string prefix = alias_prefix(sw.dpid);
+    for (const auto& l : sw.links->links()) {
+      if (l.alias.rfind(prefix, 0) != 0) continue;
+      bool ours = false;
+      for (const auto& [no, port] : sw.ports) ours = ours || port->tap.ifindex() == l.ifindex;
+      if (ours) continue;
+      spdlog::info("{} removing stale TAP {} ({})", sw.log, l.name, l.alias);
+      sw.links->del_link(l.ifindex);
+    }
+  } catch (const std::exception& e) {
+    ++counters_.setup_errors;
+    spdlog::warn("{} listing stale TAPs: {}", sw.log, e.what());
+  }
+}
+
+void TapBridge::add_or_update_port(Switch& sw, const openflow::Port& p) {
+  const PortConfig* pc = port_config(sw, p);
+  if (auto it = sw.ports.find(p.port_no); it != sw.ports.end()) {
+    Port& port = *it->second;
+    port.port_name = p.name;
+    if (!port.mac_configured && p.hw_addr != port.mac && !p.hw_addr.is_zero()) {
+      try {
+        sw.links->set_mac(port.tap.ifindex(), p.hw_addr);
+        port.mac = p.hw_addr;
+      } catch (const std::exception& e) {
+        ++counters_.setup_errors;
+        spdlog::warn("{} TAP {}: {}", sw.log, port.tap.name(), e.what());
+      }
+    }
+    port.link_up = port_link_up(p);
+    update_carrier(sw, port);
+    if (port.paused || !port.waiting) start_reading(sw, port);
+    return;
+  }
+
+  // The TAP's name: configured, else the name a previous run gave this port
+  // (found by its alias), else derived from the port's name.
+  const std::string alias = alias_prefix(sw.dpid) + std::to_string(p.port_no);
+  std::string name;
+  std::vector<netns::LinkSummary> existing;
+  try {
+    existing = sw.links->links();
+  } catch (const std::exception& e) {
+    spdlog::warn("{} listing links: {}", sw.log, e.what());
+  }
+  if (pc != nullptr && pc->interface) {
+    name = *pc->interface;
+  } else {
+    for (const auto& l : existing) {
+      if (l.alias == alias) name = l.name;
+    }
+  }
+  if (name.empty()) {
+    name = interface_name_for_port(p.name, p.port_no, [&](const std::string& n) {
+      for (const auto& [no, other] : sw.ports) {
+        if (other->tap.name() == n) return true;
+      }
+      for (const auto& l : existing) {
+        if (l.name == n && l.alias != alias) return true;
+      }
+      return false;
+    });
+  }
+
+  auto port = std::make_unique<Port>();
+  port->port_no = p.port_no;
+  port->port_name = p.name;
+  port->link_up = port_link_up(p);
+  try {
+    port->tap = TapDevice::open(sw.ns, name, config_.persist_taps);
+    const int ifindex = port->tap.ifindex();
+    port->mac_configured = pc != nullptr && pc->mac.has_value();
+    port->mac = port->mac_configured ? *pc->mac : p.hw_addr;
+    if (!port->mac.is_zero()) sw.links->set_mac(ifindex, port->mac);
+    sw.links->set_mtu(ifindex, pc != nullptr && pc->mtu ? *pc->mtu : config_.mtu);
+    sw.links->set_alias(ifindex, alias);
+    sw.links->set_up(ifindex, true);
+    if (pc != nullptr) {
+      for (const auto& a : pc->addresses) sw.links->add_address(ifindex, a);
+    }
+    const int fd = ::dup(port->tap.fd());
+    if (fd < 0) throw netns::Error("dup of the TAP descriptor", errno);
+    port->readable = std::make_unique<asio::posix::stream_descriptor>(io_, fd);
+  } catch (const std::exception& e) {
+    ++counters_.setup_errors;
+    spdlog::error("{} port {} ({}): cannot set up TAP {}: {}", sw.log, p.port_no, p.name, name,
+                  e.what());
+    return;
+  }
+  spdlog::info("{} port {} ({}) -> TAP {} ifindex {} mac {}", sw.log, p.port_no, p.name,
+               port->tap.name(), port->tap.ifindex(), port->mac.to_string());
+  Port& ref = *port;
+  sw.ports.emplace(p.port_no, std::move(port));
+  update_carrier(sw, ref);
+  start_reading(sw, ref);
+}
+
+void TapBridge::remove_port(Switch& sw, std::uint32_t port_no, const std::string& why) {
+  auto it = sw.ports.find(port_no);
+  if (it == sw.ports.end()) return;
+  spdlog::info("{} port {} ({}): removing TAP {}", sw.log, port_no, why, it->second->tap.name());
+  it->second->readable.reset();
+  it->second->tap.destroy();
+  sw.ports.erase(it);
+}
+
+void TapBridge::update_carrier(Switch& sw, Port& port) {
+  const bool want = sw.dp != nullptr && port.link_up;
+  if (want == port.carrier) return;
+  try {
+    port.tap.set_carrier(want);
+    port.carrier = want;
+    spdlog::info("{} TAP {} carrier {}", sw.log, port.tap.name(), want ? "on" : "off");
+  } catch (const std::exception& e) {
+    ++counters_.setup_errors;
+    spdlog::warn("{} TAP {}: {}", sw.log, port.tap.name(), e.what());
+  }
+}
+
+// ---------------------------------------------------------------- frame pump
+
+void TapBridge::on_packet_in(Datapath& dp, const PacketIn& pi) {
+  const auto t0 = Clock::now();
+  auto it = switches_.find(dp.datapath_id());
+  if (it == switches_.end()) return;
+  Switch& sw = *it->second;
+  auto pit = sw.ports.find(pi.in_port);
+  if (pit == sw.ports.end()) {
+    ++counters_.packet_in_unknown_port;
+    return;
+  }
+  Port& port = *pit->second;
+  if (pi.total_len > pi.data.size() || pi.data.empty()) {
+    // Only part of the frame: the kernel must never see a cut frame.
+    ++port.counters.drop_truncated;
+    return;
+  }
+  const int rc = port.tap.write(pi.data);
+  if (rc == 0) {
+    ++port.counters.to_tap_frames;
+    port.counters.to_tap_bytes += pi.data.size();
+    port.counters.to_tap_latency.record(ns_since(t0));
+  } else if (rc == -EAGAIN) {
+    ++port.counters.drop_tap_busy;
+  } else {
+    if (port.counters.drop_tap_error++ == 0) {
+      spdlog::warn("{} TAP {}: write failed: {}", sw.log, port.tap.name(), std::strerror(-rc));
+    }
+  }
+}
+
+void TapBridge::start_reading(Switch& sw, Port& port) {
+  port.paused = false;
+  if (port.waiting || !port.readable) return;
+  port.waiting = true;
+  std::weak_ptr<bool> alive = port.alive;
+  Switch* swp = &sw;
+  Port* pp = &port;
+  port.readable->async_wait(asio::posix::stream_descriptor::wait_read,
+                            [this, alive, swp, pp](const boost::system::error_code& ec) {
+                              if (alive.expired()) return;
+                              pp->waiting = false;
+                              if (ec) return;
+                              on_tap_readable(*swp, *pp);
+                            });
+}
+
+void TapBridge::on_tap_readable(Switch& sw, Port& port) {
+  static thread_local std::array<std::uint8_t, 65536> buf;
+  const auto t0 = Clock::now();
+  auto& po = std::get<PacketOut>(sw.packet_out.body);
+  for (std::size_t i = 0; i < config_.read_batch; ++i) {
+    if (sw.dp != nullptr && sw.dp->congested()) {
+      // Leave the frames in the TAP's queue (the kernel drops beyond it and
+      // counts it) until the switch drains what we already sent.
+      ++port.counters.paused_congested;
+      port.paused = true;
+      std::weak_ptr<bool> alive = port.alive;
+      Switch* swp = &sw;
+      Port* pp = &port;
+      sw.dp->when_writable([this, alive, swp, pp] {
+        if (!alive.expired() && pp->paused) start_reading(*swp, *pp);
+      });
+      return;
+    }
+    const ssize_t n = port.tap.read(buf);
+    if (n <= 0) {
+      if (n < 0 && n != -EAGAIN && port.counters.drop_tap_error++ == 0) {
+        spdlog::warn("{} TAP {}: read failed: {}", sw.log, port.tap.name(),
+                     std::strerror(static_cast<int>(-n)));
+      }
+      break;
+    }
+    if (sw.dp == nullptr || !sw.dp->is_up()) {
+      ++port.counters.drop_switch_down;
+      continue;
+    }
+    sw.packet_out.version = sw.dp->version();
+    sw.packet_out.xid = sw.dp->next_xid();
+    po.data.assign(buf.begin(), buf.begin() + n);
+    std::get<action::Output>(po.actions[0]).port = port.port_no;
+    if (auto st = sw.dp->send(sw.packet_out); !st) {
+      ++port.counters.drop_send_error;
+      continue;
+    }
+    ++port.counters.to_switch_frames;
+    port.counters.to_switch_bytes += static_cast<std::uint64_t>(n);
+    port.counters.to_switch_latency.record(ns_since(t0));
+  }
+  start_reading(sw, port);
+}
+
+// ---------------------------------------------------------------- punt flows
+
+void TapBridge::sync_punts(Switch& sw) {
+  if (sw.dp == nullptr || !sw.dp->is_up() || !sw.watcher || !sw.watcher->synced()) return;
+  const netns::KernelState& ks = sw.watcher->state();
+  PuntInputs in;
+  in.version = sw.dp->version();
+  if (in.version == kVersion13) in.fib_table = config_.fib_table;
+  for (const auto& [no, port] : sw.ports) {
+    PuntPort pp{no, port->mac};
+    // The namespace is the truth: an operator may have changed the MAC.
+    if (auto l = ks.links.find(port->tap.ifindex()); l != ks.links.end() && !l->second.mac.is_zero()) {
+      pp.mac = l->second.mac;
+    }
+    in.ports.push_back(pp);
+  }
+  for (const auto& [key, a] : ks.addresses) {
+    // Host-scope addresses (127.0.0.1, ::1) are never reachable from a port.
+    if (a.scope == RT_SCOPE_HOST) continue;
+    in.addresses.push_back(a.prefix.addr);
+  }
+  ++counters_.punt_syncs;
+  auto flows = punt_flows(in);
+  const std::size_t n = flows.size();
+  Datapath& dp = *sw.dp;
+  const std::string log = sw.log;
+  auto done = [log, n](Status st) {
+    if (st) {
+      spdlog::debug("{} punt flows in place ({})", log, n);
+    } else {
+      spdlog::warn("{} punt flows: {}", log, describe(st.error()));
+    }
+  };
+  if (!sw.reconciled) {
+    sw.reconciled = true;
+    sw.punts.reconcile(dp, std::move(flows), done);
+  } else {
+    sw.punts.apply(dp, std::move(flows), done);
+  }
+}
+
+// ---------------------------------------------------------------- status
+
+std::vector<PortStatusView> TapBridge::ports() const {
+  std::vector<PortStatusView> out;
+  for (const auto& [dpid, sw] : switches_) {
+    for (const auto& [no, port] : sw->ports) {
+      PortStatusView v;
+      v.dpid = dpid;
+      v.netns = sw->ns.name();
+      v.port_no = no;
+      v.port_name = port->port_name;
+      v.interface = port->tap.name();
+      v.ifindex = port->tap.ifindex();
+      v.carrier = port->carrier;
+      v.counters = port->counters;
+      out.push_back(std::move(v));
+    }
+  }
+  return out;
+}
+
+}  // namespace tapflow::tapd

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <set>
@@ -11,7 +13,7 @@ namespace tapflow::daemon {
 namespace {
 
 const std::set<std::string> kLogLevels = {"trace", "debug", "info", "warn", "error", "off"};
-const std::set<std::string> kApps = {"learning-switch"};
+const std::set<std::string> kApps = {"learning-switch", "router"};
 
 class Reader {
  public:
@@ -68,6 +70,93 @@ class Reader {
   std::string name_;
 };
 
+bool valid_interface_name(const std::string& n) {
+  if (n.empty() || n.size() > 15 || n == "." || n == "..") return false;
+  return std::none_of(n.begin(), n.end(), [](char c) {
+    return c == '/' || c == ':' || std::isspace(static_cast<unsigned char>(c)) != 0;
+  });
+}
+
+void parse_port(const Reader& r, const YAML::Node& n, const std::string& where,
+                tapd::PortConfig& pc) {
+  r.only_keys(n, where, {"port", "name", "interface", "mac", "mtu", "addresses"});
+  if (n["port"]) pc.port_no = r.number<std::uint32_t>(n["port"], where + ".port", 1, 0xffffff00);
+  if (n["name"]) pc.port_name = r.str(n["name"], where + ".name");
+  if (!pc.port_no && !pc.port_name) r.fail(n, where, "needs port (number) or name (the switch's port name)");
+  if (n["interface"]) {
+    pc.interface = r.str(n["interface"], where + ".interface");
+    if (!valid_interface_name(*pc.interface)) {
+      r.fail(n["interface"], where + ".interface",
+             "'" + *pc.interface + "' is not a Linux interface name (1-15 characters, no '/', ':' or blanks)");
+    }
+  }
+  if (n["mac"]) {
+    const auto text = r.str(n["mac"], where + ".mac");
+    pc.mac = openflow::MacAddress::parse(text);
+    if (!pc.mac || pc.mac->is_multicast() || pc.mac->is_zero()) {
+      r.fail(n["mac"], where + ".mac", "'" + text + "' is not a unicast MAC address (aa:bb:cc:dd:ee:ff)");
+    }
+  }
+  if (n["mtu"]) pc.mtu = r.number<unsigned>(n["mtu"], where + ".mtu", 68, 65535);
+  if (auto a = n["addresses"]) {
+    if (!a.IsSequence()) r.fail(a, where + ".addresses", "must be a list of ADDRESS/LEN");
+    for (const auto& item : a) {
+      const auto text = r.str(item, where + ".addresses");
+      auto p = netns::IpPrefix::parse(text);
+      if (!p || text.find('/') == std::string::npos) {
+        r.fail(item, where + ".addresses", "'" + text + "' is not ADDRESS/LEN (10.0.1.1/24, 2001:db8::1/64)");
+      }
+      pc.addresses.push_back(*p);
+    }
+  }
+}
+
+void parse_router(const Reader& r, const YAML::Node& n, tapd::TapBridgeConfig& rc) {
+  r.only_keys(n, "router", {"netns_prefix", "mtu", "persist_taps", "local_port", "read_batch",
+                            "switches"});
+  if (n["netns_prefix"]) rc.netns_prefix = r.str(n["netns_prefix"], "router.netns_prefix");
+  if (rc.netns_prefix.find('/') != std::string::npos) {
+    r.fail(n["netns_prefix"], "router.netns_prefix", "must not contain '/'");
+  }
+  if (n["mtu"]) rc.mtu = r.number<unsigned>(n["mtu"], "router.mtu", 68, 65535);
+  if (n["persist_taps"]) rc.persist_taps = r.boolean(n["persist_taps"], "router.persist_taps");
+  if (n["local_port"]) rc.local_port = r.boolean(n["local_port"], "router.local_port");
+  if (n["read_batch"]) rc.read_batch = r.number<std::size_t>(n["read_batch"], "router.read_batch", 1, 4096);
+  if (auto s = n["switches"]) {
+    if (!s.IsSequence()) r.fail(s, "router.switches", "must be a list");
+    std::set<std::uint64_t> seen;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const auto& item = s[i];
+      const std::string where = "router.switches[" + std::to_string(i) + "]";
+      r.only_keys(item, where, {"dpid", "name", "netns", "ports"});
+      tapd::SwitchConfig sc;
+      if (!item["dpid"]) r.fail(item, where, "needs dpid");
+      try {
+        sc.dpid = parse_datapath_id(r.str(item["dpid"], where + ".dpid"));
+      } catch (const ConfigError& e) {
+        r.fail(item["dpid"], where + ".dpid", e.what());
+      }
+      if (!seen.insert(sc.dpid).second) r.fail(item["dpid"], where + ".dpid", "listed twice");
+      if (item["name"]) sc.name = r.str(item["name"], where + ".name");
+      if (item["netns"]) sc.netns = r.str(item["netns"], where + ".netns");
+      for (const auto* text : {&sc.name, &sc.netns}) {
+        if (text->find('/') != std::string::npos || *text == "." || *text == "..") {
+          r.fail(item, where, "'" + *text + "' cannot name a network namespace");
+        }
+      }
+      if (auto ports = item["ports"]) {
+        if (!ports.IsSequence()) r.fail(ports, where + ".ports", "must be a list");
+        for (std::size_t j = 0; j < ports.size(); ++j) {
+          tapd::PortConfig pc;
+          parse_port(r, ports[j], where + ".ports[" + std::to_string(j) + "]", pc);
+          sc.ports.push_back(std::move(pc));
+        }
+      }
+      rc.switches.push_back(std::move(sc));
+    }
+  }
+}
+
 }  // namespace
 
 controller::ListenerConfig parse_listen(const std::string& spec) {
@@ -104,6 +193,35 @@ controller::ListenerConfig parse_listen(const std::string& spec) {
   return l;
 }
 
+boost::asio::ip::tcp::endpoint parse_endpoint(const std::string& spec) {
+  std::string address, port_text;
+  if (!spec.empty() && spec[0] == '[') {
+    const auto close = spec.find(']');
+    if (close == std::string::npos || close + 1 >= spec.size() || spec[close + 1] != ':') {
+      throw ConfigError("'" + spec + "': the IPv6 form is [ADDR]:PORT");
+    }
+    address = spec.substr(1, close - 1);
+    port_text = spec.substr(close + 2);
+  } else {
+    const auto c = spec.rfind(':');
+    if (c == std::string::npos) throw ConfigError("'" + spec + "': expected ADDR:PORT (127.0.0.1:9108)");
+    address = spec.substr(0, c);
+    port_text = spec.substr(c + 1);
+    if (address.find(':') != std::string::npos) {
+      throw ConfigError("'" + spec + "': write an IPv6 address as [ADDR]:PORT");
+    }
+  }
+  unsigned port = 0;
+  auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc() || p != port_text.data() + port_text.size() || port > 65535) {
+    throw ConfigError("'" + spec + "': bad port '" + port_text + "'");
+  }
+  boost::system::error_code bad;
+  const auto addr = boost::asio::ip::make_address(address, bad);
+  if (bad) throw ConfigError("'" + spec + "': bad address '" + address + "'");
+  return {addr, static_cast<std::uint16_t>(port)};
+}
+
 std::uint64_t parse_datapath_id(const std::string& text) {
   std::string hex;
   int base = 10;
@@ -137,7 +255,8 @@ DaemonConfig parse_config(const std::string& yaml, const std::string& name) {
   }
   DaemonConfig cfg;
   if (!root || root.IsNull()) return cfg;
-  r.only_keys(root, "", {"listen", "tls", "app", "log_level", "keepalive", "datapaths", "limits"});
+  r.only_keys(root, "", {"listen", "tls", "app", "log_level", "keepalive", "datapaths", "limits",
+                          "router", "metrics"});
 
   if (auto n = root["listen"]) {
     if (!n.IsSequence() || n.size() == 0) r.fail(n, "listen", "must be a non-empty list");
@@ -174,7 +293,7 @@ DaemonConfig parse_config(const std::string& yaml, const std::string& name) {
   }
   if (auto n = root["app"]) {
     cfg.app = r.str(n, "app");
-    if (kApps.count(cfg.app) == 0) r.fail(n, "app", "unknown app '" + cfg.app + "' (known: learning-switch)");
+    if (kApps.count(cfg.app) == 0) r.fail(n, "app", "unknown app '" + cfg.app + "' (known: learning-switch, router)");
   }
   if (auto n = root["log_level"]) {
     cfg.log_level = r.str(n, "log_level");
@@ -219,6 +338,18 @@ DaemonConfig parse_config(const std::string& yaml, const std::string& name) {
           n["write_queue_bytes"], "limits.write_queue_bytes", 65536, std::size_t{1} << 32);
       cfg.controller.connection.write_high_watermark = cfg.controller.connection.write_limit / 8;
     }
+  }
+  if (auto n = root["router"]) parse_router(r, n, cfg.router);
+  if (auto n = root["metrics"]) {
+    r.only_keys(n, "metrics", {"listen"});
+    if (!n["listen"]) r.fail(n, "metrics", "needs listen (ADDR:PORT, e.g. 127.0.0.1:9108)");
+    const auto text = r.str(n["listen"], "metrics.listen");
+    try {
+      parse_endpoint(text);
+    } catch (const ConfigError& e) {
+      r.fail(n["listen"], "metrics.listen", e.what());
+    }
+    cfg.metrics_listen = text;
   }
   return cfg;
 }

@@ -1,17 +1,21 @@
 // tapflowd's configuration: the YAML file and the command-line shortcuts.
 #pragma once
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 
 #include "tapflow/controller/controller.hpp"
+#include "tapflow/tapd/tap_bridge.hpp"
 
 namespace tapflow::daemon {
 
 struct DaemonConfig {
   controller::ControllerConfig controller;
-  std::string app = "learning-switch";
+  std::string app = "learning-switch";  // learning-switch | router
+  tapd::TapBridgeConfig router;          // the router app: namespaces and TAPs
   std::string log_level = "info";
+  std::optional<std::string> metrics_listen;  // "ADDR:PORT" of /metrics; unset: no metrics
 };
 
 // A configuration error: "FILE:LINE:COLUMN: KEY: what is wrong".
@@ -27,6 +31,8 @@ DaemonConfig parse_config(const std::string& yaml, const std::string& name);
 
 // "tcp:ADDR:PORT", "tls:ADDR:PORT", "tcp:[v6addr]:PORT", "tcp:PORT".
 controller::ListenerConfig parse_listen(const std::string& spec);
+// "ADDR:PORT" or "[v6addr]:PORT" (the metrics listener).
+boost::asio::ip::tcp::endpoint parse_endpoint(const std::string& spec);
 // 1, "0x1", "00:00:00:00:00:00:00:01".
 std::uint64_t parse_datapath_id(const std::string& text);
 

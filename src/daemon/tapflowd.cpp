@@ -9,8 +9,11 @@
 #include <memory>
 
 #include "config.hpp"
+#include "metrics.hpp"
 #include "tapflow/apps/learning_switch.hpp"
 #include "tapflow/controller/controller.hpp"
+#include "tapflow/netns/namespace.hpp"
+#include "tapflow/tapd/tap_bridge.hpp"
 
 using namespace tapflow;
 
@@ -20,14 +23,16 @@ int main(int argc, char** argv) {
   std::vector<std::string> listen;
   std::string app_name, log_level, tls_cert, tls_key, tls_ca;
   double echo_interval = 0;
+  std::string metrics_listen;
   cli.add_option("-c,--config", config_file, "YAML configuration file")->check(CLI::ExistingFile);
   cli.add_option("--listen", listen, "tcp:ADDR:PORT or tls:ADDR:PORT (repeatable; replaces the config's)");
-  cli.add_option("--app", app_name, "application: learning-switch");
+  cli.add_option("--app", app_name, "application: learning-switch or router");
   cli.add_option("--log-level", log_level, "trace, debug, info, warn, error, off");
   cli.add_option("--tls-cert", tls_cert, "controller certificate (PEM) for tls: listeners");
   cli.add_option("--tls-key", tls_key, "controller private key (PEM)");
   cli.add_option("--tls-ca", tls_ca, "CA that signs switch certificates (PEM)");
   cli.add_option("--echo-interval", echo_interval, "seconds of silence before an ECHO_REQUEST");
+  cli.add_option("--metrics", metrics_listen, "serve Prometheus metrics at http://ADDR:PORT/metrics");
   CLI11_PARSE(cli, argc, argv);
 
   daemon::DaemonConfig cfg;
@@ -39,7 +44,9 @@ int main(int argc, char** argv) {
     }
     if (!app_name.empty()) {
       cfg.app = app_name;
-      if (cfg.app != "learning-switch") throw daemon::ConfigError("--app: unknown app '" + cfg.app + "'");
+      if (cfg.app != "learning-switch" && cfg.app != "router") {
+        throw daemon::ConfigError("--app: unknown app '" + cfg.app + "' (known: learning-switch, router)");
+      }
     }
     if (!log_level.empty()) cfg.log_level = log_level;
     if (!tls_cert.empty() || !tls_key.empty()) {
@@ -54,6 +61,14 @@ int main(int argc, char** argv) {
       cfg.controller.connection.echo_interval =
           std::chrono::milliseconds(static_cast<long>(echo_interval * 1000));
     }
+    if (!metrics_listen.empty()) {
+      try {
+        daemon::parse_endpoint(metrics_listen);
+      } catch (const daemon::ConfigError& e) {
+        throw daemon::ConfigError(std::string("--metrics: ") + e.what());
+      }
+      cfg.metrics_listen = metrics_listen;
+    }
   } catch (const std::exception& e) {
     std::cerr << "tapflowd: configuration error: " << e.what() << "\n";
     return 2;
@@ -67,13 +82,45 @@ int main(int argc, char** argv) {
   spdlog::flush_on(spdlog::level::info);
 
   boost::asio::io_context io(1);
-  std::unique_ptr<controller::App> app = std::make_unique<apps::LearningSwitch>();
+  std::unique_ptr<controller::App> app;
+  if (cfg.app == "router") {
+    // Namespaces, TAPs and mounts of /run/netns: fail now, clearly, rather
+    // than at the first switch.
+    if (!netns::have_required_capabilities()) {
+      spdlog::error("the router app needs CAP_NET_ADMIN and CAP_SYS_ADMIN (network namespaces, "
+                    "TAP devices): run tapflowd as root");
+      return 1;
+    }
+    // tapd installs the flows of table 0 itself, a drop-all miss among them.
+    cfg.controller.connection.install_table_miss = false;
+    app = std::make_unique<tapd::TapBridge>(io, cfg.router);
+  } else {
+    app = std::make_unique<apps::LearningSwitch>();
+  }
   controller::Controller ctl(io, cfg.controller, *app);
   try {
     ctl.start();
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;
+  }
+
+  // Scrapes run on this event loop, where the counters live (no locks).
+  std::unique_ptr<daemon::MetricsServer> metrics;
+  if (cfg.metrics_listen) {
+    std::vector<daemon::MetricsServer::Collector> collectors{
+        [&ctl] { return daemon::controller_metrics(ctl); }};
+    if (const auto* bridge = dynamic_cast<const tapd::TapBridge*>(app.get())) {
+      collectors.push_back([bridge] { return daemon::tap_metrics(bridge->ports(), bridge->counters()); });
+    }
+    metrics = std::make_unique<daemon::MetricsServer>(io, daemon::parse_endpoint(*cfg.metrics_listen),
+                                                      std::move(collectors));
+    try {
+      metrics->start();
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      return 1;
+    }
   }
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -68,6 +68,75 @@ TEST(Config, ErrorsNameFileLineAndKey) {
   EXPECT_NE(error_of("listen: [\"tcp:1\"\n").find("t.yaml:"), std::string::npos);  // YAML syntax
 }
 
+TEST(Config, RouterSection) {
+  auto c = parse_config(R"(
+app: router
+router:
+  netns_prefix: "lab-"
+  mtu: 9000
+  persist_taps: false
+  switches:
+    - dpid: 0x1
+      name: r1
+      ports:
+        - name: s1-eth1
+          interface: eth1
+          mac: "02:00:00:00:01:01"
+          addresses: ["10.0.1.1/24", "2001:db8:1::1/64"]
+        - port: 2
+          mtu: 1400
+    - dpid: "00:00:00:00:00:00:00:02"
+      netns: custom-ns
+)",
+                        "t.yaml");
+  EXPECT_EQ(c.app, "router");
+  EXPECT_EQ(c.router.netns_prefix, "lab-");
+  EXPECT_EQ(c.router.mtu, 9000u);
+  EXPECT_FALSE(c.router.persist_taps);
+  ASSERT_EQ(c.router.switches.size(), 2u);
+  const auto& s1 = c.router.switches[0];
+  EXPECT_EQ(s1.dpid, 1u);
+  EXPECT_EQ(s1.name, "r1");
+  ASSERT_EQ(s1.ports.size(), 2u);
+  EXPECT_EQ(*s1.ports[0].port_name, "s1-eth1");
+  EXPECT_EQ(*s1.ports[0].interface, "eth1");
+  EXPECT_EQ(s1.ports[0].mac->to_string(), "02:00:00:00:01:01");
+  ASSERT_EQ(s1.ports[0].addresses.size(), 2u);
+  EXPECT_EQ(s1.ports[0].addresses[0].to_string(), "10.0.1.1/24");
+  EXPECT_EQ(s1.ports[0].addresses[1].to_string(), "2001:db8:1::1/64");
+  EXPECT_EQ(*s1.ports[1].port_no, 2u);
+  EXPECT_EQ(*s1.ports[1].mtu, 1400u);
+  EXPECT_EQ(c.router.switches[1].dpid, 2u);
+  EXPECT_EQ(c.router.switches[1].netns, "custom-ns");
+}
+
+TEST(Config, RouterErrorsNameTheKey) {
+  EXPECT_NE(error_of("router: {switches: [{name: r1}]}").find("router.switches[0]: needs dpid"),
+            std::string::npos);
+  EXPECT_NE(error_of("router: {switches: [{dpid: 1}, {dpid: 1}]}").find("listed twice"),
+            std::string::npos);
+  EXPECT_NE(error_of("router: {switches: [{dpid: 1, ports: [{interface: eth1}]}]}")
+                .find("router.switches[0].ports[0]: needs port (number) or name"),
+            std::string::npos);
+  EXPECT_NE(error_of("router: {switches: [{dpid: 1, ports: [{port: 1, interface: a-very-long-name-x}]}]}")
+                .find("is not a Linux interface name"),
+            std::string::npos);
+  EXPECT_NE(error_of("router: {switches: [{dpid: 1, ports: [{port: 1, addresses: [10.0.0.1]}]}]}")
+                .find("is not ADDRESS/LEN"),
+            std::string::npos);
+  EXPECT_NE(error_of("router: {switches: [{dpid: 1, ports: [{port: 1, addresses: [10.0.0.1/33]}]}]}")
+                .find("is not ADDRESS/LEN"),
+            std::string::npos);
+  EXPECT_NE(error_of("router: {switches: [{dpid: 1, ports: [{port: 1, mac: 01:00:5e:00:00:01}]}]}")
+                .find("not a unicast MAC"),
+            std::string::npos);
+  EXPECT_NE(error_of("router: {mtu: 20}").find("router.mtu: must be a number from 68"),
+            std::string::npos);
+  EXPECT_NE(error_of("router: {bogus: 1}").find("router.bogus: unknown key"), std::string::npos);
+  EXPECT_NE(error_of("router: {switches: [{dpid: 1, netns: a/b}]}").find("cannot name a network namespace"),
+            std::string::npos);
+}
+
 TEST(Config, DatapathIdForms) {
   EXPECT_EQ(parse_datapath_id("10"), 10u);
   EXPECT_EQ(parse_datapath_id("0x10"), 16u);
@@ -94,6 +163,41 @@ TEST(Config, ShippedExampleLoads) {
   EXPECT_EQ(c.controller.connection.echo_interval.count(), 5000);
   EXPECT_EQ(c.controller.connection.write_limit, 33554432u);
   EXPECT_FALSE(c.controller.tls.has_value());
+  EXPECT_EQ(c.router.netns_prefix, "tapflow-");
+  EXPECT_EQ(c.router.mtu, 1500u);
+  EXPECT_TRUE(c.router.persist_taps);
+  EXPECT_TRUE(c.router.switches.empty());
+}
+
+}  // namespace
+}  // namespace tapflow::daemon
+
+namespace tapflow::daemon {
+namespace {
+
+TEST(Config, MetricsListenIsValidatedAndOffByDefault) {
+  EXPECT_FALSE(parse_config("app: router\n", "t.yaml").metrics_listen);
+  EXPECT_FALSE(load_config(std::string(TAPFLOW_SOURCE_DIR) + "/configs/tapflowd.yaml").metrics_listen);
+  auto c = parse_config("metrics: { listen: \"127.0.0.1:9108\" }\n", "t.yaml");
+  ASSERT_TRUE(c.metrics_listen);
+  EXPECT_EQ(*c.metrics_listen, "127.0.0.1:9108");
+  const auto v6 = parse_endpoint("[::1]:9108");
+  EXPECT_EQ(v6.address().to_string(), "::1");
+  EXPECT_EQ(v6.port(), 9108);
+  EXPECT_EQ(parse_endpoint("0.0.0.0:0").port(), 0);
+
+  EXPECT_EQ(error_of("metrics: { listen: \"127.0.0.1\" }\n"),
+            "t.yaml:1:20: metrics.listen: '127.0.0.1': expected ADDR:PORT (127.0.0.1:9108)");
+  EXPECT_EQ(error_of("metrics: { listen: \"localhost:9108\" }\n"),
+            "t.yaml:1:20: metrics.listen: 'localhost:9108': bad address 'localhost'");
+  EXPECT_EQ(error_of("metrics: { listen: \"127.0.0.1:70000\" }\n"),
+            "t.yaml:1:20: metrics.listen: '127.0.0.1:70000': bad port '70000'");
+  EXPECT_EQ(error_of("metrics: { listen: \"::1:9108\" }\n"),
+            "t.yaml:1:20: metrics.listen: '::1:9108': write an IPv6 address as [ADDR]:PORT");
+  EXPECT_EQ(error_of("metrics: {}\n"),
+            "t.yaml:1:10: metrics: needs listen (ADDR:PORT, e.g. 127.0.0.1:9108)");
+  EXPECT_NE(error_of("metrics: { listen: \"127.0.0.1:9108\", port: 1 }\n").find("unknown key"),
+            std::string::npos);
 }
 
 }  // namespace

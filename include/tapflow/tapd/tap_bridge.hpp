@@ -1,0 +1,141 @@
+// TapBridge: the router's control plane attachment. For every switch it keeps a
+// network namespace with one TAP per switch port, pumps frames between the
+// switch (PACKET_IN / PACKET_OUT) and the TAPs, mirrors port state into TAP
+// carrier, and keeps the switch's punt flows equal to what the namespace's
+// addresses call for. An App of the controller core; runs on its event loop.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tapflow/controller/app.hpp"
+#include "tapflow/netns/ip.hpp"
+#include "tapflow/openflow/types.hpp"
+
+namespace tapflow::tapd {
+
+// One switch port's TAP, as configured. A port is picked by number or name.
+struct PortConfig {
+  std::optional<std::uint32_t> port_no;
+  std::optional<std::string> port_name;
+  std::optional<std::string> interface;  // TAP name; default: from the port name
+  std::optional<openflow::MacAddress> mac;  // default: the port's hardware address
+  std::optional<unsigned> mtu;              // default: TapBridgeConfig::mtu
+  std::vector<netns::IpPrefix> addresses;   // added to the TAP (kept if already there)
+};
+
+struct SwitchConfig {
+  std::uint64_t dpid = 0;
+  std::string name;   // default: the datapath id as 16 hex digits
+  std::string netns;  // default: netns_prefix + name
+  std::vector<PortConfig> ports;
+};
+
+struct TapBridgeConfig {
+  std::string netns_prefix = "tapflow-";
+  unsigned mtu = 1500;
+  // TAPs outlive tapflowd (NO-CARRIER while it is away), keeping their
+  // ifindex and addresses, so routing daemons see a link flap, not a new link.
+  bool persist_taps = true;
+  bool local_port = false;  // also give the switch's LOCAL port a TAP
+  std::size_t read_batch = 64;  // frames read from one TAP per wakeup
+  // 1.3: frames to a router MAC continue in this table (routing's FIB).
+  // Unset: they go to the controller and the kernel routes them.
+  std::optional<std::uint8_t> fib_table;
+  std::vector<SwitchConfig> switches;  // switches not listed get defaults
+};
+
+// Time spent inside tapflowd per frame, in power-of-two nanosecond buckets.
+struct LatencyStats {
+  std::uint64_t count = 0;
+  std::uint64_t sum_ns = 0;
+  std::uint64_t max_ns = 0;
+  std::array<std::uint64_t, 40> buckets{};  // bucket i: [2^i, 2^(i+1)) ns
+  void record(std::uint64_t ns);
+  // Upper bound of the bucket holding quantile q (0 < q <= 1); 0 if empty.
+  std::uint64_t quantile_ns(double q) const;
+};
+
+struct PortCounters {
+  // switch -> TAP (PACKET_IN written to the TAP)
+  std::uint64_t to_tap_frames = 0, to_tap_bytes = 0;
+  // TAP -> switch (frames the kernel sent, as PACKET_OUT)
+  std::uint64_t to_switch_frames = 0, to_switch_bytes = 0;
+  // drops, by reason
+  std::uint64_t drop_tap_busy = 0;          // the TAP would block (kernel backlog full)
+  std::uint64_t drop_tap_error = 0;         // write to the TAP failed
+  std::uint64_t drop_truncated = 0;         // PACKET_IN without the whole frame
+  std::uint64_t drop_switch_down = 0;       // frame from the TAP while the switch is away
+  std::uint64_t drop_send_error = 0;        // PACKET_OUT could not be queued
+  std::uint64_t paused_congested = 0;       // times reading paused for a congested switch
+  LatencyStats to_tap_latency;     // PACKET_IN handed to us -> written to the TAP
+  LatencyStats to_switch_latency;  // TAP readable -> PACKET_OUT queued for the switch
+};
+
+// A read-only view of one TAP for status output and metrics.
+struct PortStatusView {
+  std::uint64_t dpid = 0;
+  std::string netns;
+  std::uint32_t port_no = 0;
+  std::string port_name;
+  std::string interface;
+  int ifindex = 0;
+  bool carrier = false;
+  PortCounters counters;
+};
+
+struct BridgeCounters {
+  std::uint64_t packet_in_unknown_port = 0;  // PACKET_IN for a port with no TAP
+  std::uint64_t setup_errors = 0;            // namespace/TAP/netlink failures
+  std::uint64_t punt_syncs = 0;              // punt flow set recomputed and sent
+};
+
+class TapBridge final : public controller::App {
+ public:
+  TapBridge(boost::asio::io_context& io, TapBridgeConfig config);
+  ~TapBridge() override;
+  TapBridge(const TapBridge&) = delete;
+  TapBridge& operator=(const TapBridge&) = delete;
+
+  void on_datapath_up(controller::Datapath& dp) override;
+  void on_datapath_down(std::uint64_t dpid, const std::string& reason) override;
+  void on_port_status(controller::Datapath& dp, const openflow::PortStatus& ps) override;
+  void on_packet_in(controller::Datapath& dp, const openflow::PacketIn& pi) override;
+  void on_error(controller::Datapath& dp, const openflow::OfError& error,
+                std::uint32_t xid) override;
+
+  std::vector<PortStatusView> ports() const;
+  const BridgeCounters& counters() const { return counters_; }
+  // The namespace a datapath uses (configured or default name).
+  std::string namespace_for(std::uint64_t dpid) const;
+
+ private:
+  struct Port;
+  struct Switch;
+
+  Switch& switch_for(controller::Datapath& dp);
+  const SwitchConfig* config_for(std::uint64_t dpid) const;
+  void sync_ports(Switch& sw);
+  void add_or_update_port(Switch& sw, const openflow::Port& p);
+  void remove_port(Switch& sw, std::uint32_t port_no, const std::string& why);
+  void remove_stale_taps(Switch& sw);
+  bool wanted(const openflow::Port& p) const;
+  const PortConfig* port_config(const Switch& sw, const openflow::Port& p) const;
+  void update_carrier(Switch& sw, Port& port);
+  void start_reading(Switch& sw, Port& port);
+  void on_tap_readable(Switch& sw, Port& port);
+  void sync_punts(Switch& sw);
+
+  boost::asio::io_context& io_;
+  TapBridgeConfig config_;
+  std::map<std::uint64_t, std::unique_ptr<Switch>> switches_;
+  BridgeCounters counters_;
+};
+
+}  // namespace tapflow::tapd
