@@ -324,13 +324,26 @@ done
 
 elapsed=$(( $(date +%s) - t_start ))
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=""
-if git -C "$root" status --porcelain --untracked-files=no 2>/dev/null | grep -q .; then dirty=", uncommitted changes"; fi
+# describe_tree DIR : "commit abc1234[, uncommitted changes]" for a git checkout.
+describe_tree() {
+  local c
+  c=$(git -C "$1" rev-parse --short HEAD 2>/dev/null) || { printf 'not a git checkout'; return; }
+  printf 'commit %s' "$c"
+  if git -C "$1" status --porcelain --untracked-files=no 2>/dev/null | grep -q .; then
+    printf ', uncommitted changes'
+  fi
+}
+# The tree tapflowd was built from (its build dir's CMake source directory).
+tapflowd_src=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
 {
-  echo "# tapflow slow-path benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname), $(nproc) cores, commit $commit$dirty"
+  echo "# tapflow slow-path benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname), $(nproc) cores;" \
+       "script: $(describe_tree "$root")"
   echo "# OVS $(ovs-vswitchd --version | awk 'NR == 1 { print $NF }') userspace datapath (netdev), hosts on veth pairs;" \
-       "hub: ovs-testcontroller -H -n -O OpenFlow10; tapd: $TAPFLOWD --app router (OpenFlow 1.3)"
+       "hub: ovs-testcontroller -H -n -O OpenFlow10"
+  if wants tapd; then
+    echo "# tapd: $TAPFLOWD --app router (OpenFlow 1.3), built from ${tapflowd_src:-?}" \
+         "($(describe_tree "${tapflowd_src:-/nonexistent}"))"
+  fi
   echo "# RTT: $ping_count pings every ${ping_interval}s from h1; UDP: iperf3 -u -l $udp_len -b $udp_rate -t $seconds," \
        "pkt/s received by the server; TCP: iperf3 one stream -t $seconds"
   echo "# load average before/after: $load_before / $load_after (other work on the machine skews results);" \
