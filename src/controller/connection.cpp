@@ -133,7 +133,10 @@ void Connection::on_read(const error_code& ec, std::size_t n) {
 void Connection::handle_frame(std::span<const std::uint8_t> bytes) {
   ++counters_.rx_messages;
   if (close_after_write_) return;  // hanging up: nothing more is read
-  auto decoded = decode(bytes);
+  // Decoded into the reused rx_ so a stream of PACKET_INs allocates nothing
+  // (tapd pumps every control-plane frame through here). handle_message may
+  // move from rx_ (request replies, echo data); the next frame refills it.
+  const Status decoded = decode_into(bytes, rx_);
   if (!decoded) {
     const Header h = peek_header(bytes);
     if (state_ == State::kHello && h.type == 0) {
@@ -150,7 +153,7 @@ void Connection::handle_frame(std::span<const std::uint8_t> bytes) {
     send_error(decoded.error(), bytes, h.xid);
     return;
   }
-  handle_message(*decoded, bytes);
+  handle_message(rx_, bytes);
 }
 
 void Connection::handle_message(Message& msg, std::span<const std::uint8_t> bytes) {

@@ -2,6 +2,7 @@
 #include "tapflow/openflow/codec.hpp"
 
 #include <array>
+#include <optional>
 #include <string>
 
 #include "tapflow/openflow/errors.hpp"
@@ -99,7 +100,11 @@ Header peek_header(std::span<const std::uint8_t> b) {
   return h;
 }
 
-Result<Message> decode(std::span<const std::uint8_t> bytes) {
+namespace {
+
+// The one decoder behind decode() and decode_into(): fills `msg`, returns the
+// error if any.
+std::optional<OfError> decode_message(std::span<const std::uint8_t> bytes, Message& msg) {
   using namespace error_type;
   if (bytes.size() < kHeaderLen) {
     return make_error(kBadRequest, bad_request::kBadLen,
@@ -114,7 +119,6 @@ Result<Message> decode(std::span<const std::uint8_t> bytes) {
                       2);
   }
 
-  Message msg;
   msg.version = h.version;
   msg.xid = h.xid;
   wire::DecodeState state;
@@ -147,17 +151,33 @@ Result<Message> decode(std::span<const std::uint8_t> bytes) {
                             std::to_string(row->min_len),
                         2);
     }
-    msg.body = h.version == kVersion10 ? of10::decode_body(h.type, r)
-                                       : of13::decode_body(h.type, r);
+    if (h.version == kVersion10) {
+      of10::decode_body(h.type, r, msg.body);
+    } else {
+      of13::decode_body(h.type, r, msg.body);
+    }
   }
-  if (state.error) return std::move(*state.error);
+  if (state.error) return std::move(state.error);
   if (!r.empty()) {
     return make_error(kBadRequest, bad_request::kBadLen,
                       std::to_string(r.remaining()) + " unexpected bytes at the end of " +
                           type_name(msg.body),
                       r.offset());
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<Message> decode(std::span<const std::uint8_t> bytes) {
+  Message msg;
+  if (auto err = decode_message(bytes, msg)) return std::move(*err);
   return msg;
+}
+
+Status decode_into(std::span<const std::uint8_t> bytes, Message& out) {
+  if (auto err = decode_message(bytes, out)) return std::move(*err);
+  return ok_status();
 }
 
 int wire_type(std::uint8_t version, const MessageBody& body) {

@@ -91,15 +91,16 @@ FeaturesReply decode_features_reply(wire::Reader& r) {
   return f;
 }
 
-PacketIn decode_packet_in(wire::Reader& r) {
-  PacketIn p;
+// Fills a default PacketIn (see reuse_packet_in); 1.0 has no match, table
+// or cookie, so those keep their defaults.
+void decode_packet_in(wire::Reader& r, PacketIn& p) {
   p.buffer_id = r.u32();
   p.total_len = r.u16();
   p.in_port = port_from_wire(r.u16());
   p.reason = r.u8();
   r.skip(1);
-  p.data = r.rest_vector();
-  return p;
+  const auto data = r.rest();
+  p.data.assign(data.begin(), data.end());
 }
 
 FlowRemoved decode_flow_removed(wire::Reader& r) {
@@ -367,7 +368,9 @@ Status encode_phy_port(const Port& p, wire::Writer& w) {
 
 // ---------------------------------------------------------------- entry points
 
-MessageBody decode_body(std::uint8_t type, wire::Reader& r) {
+namespace {
+
+MessageBody decode_other_body(std::uint8_t type, wire::Reader& r) {
   switch (type) {
     case t::kHello:
       return common::decode_hello(r);
@@ -401,8 +404,6 @@ MessageBody decode_body(std::uint8_t type, wire::Reader& r) {
       c.miss_send_len = r.u16();
       return c;
     }
-    case t::kPacketIn:
-      return decode_packet_in(r);
     case t::kFlowRemoved:
       return decode_flow_removed(r);
     case t::kPortStatus:
@@ -434,6 +435,17 @@ MessageBody decode_body(std::uint8_t type, wire::Reader& r) {
                 "unknown OpenFlow 1.0 message type " + std::to_string(type));
       return {};
   }
+}
+
+}  // namespace
+
+void decode_body(std::uint8_t type, wire::Reader& r, MessageBody& out) {
+  // PACKET_IN is decoded in place so a reused body keeps its buffers.
+  if (type == t::kPacketIn) {
+    decode_packet_in(r, reuse_packet_in(out));
+    return;
+  }
+  out = decode_other_body(type, r);
 }
 
 Status encode_body(const MessageBody& body, wire::Writer& w) {

@@ -53,27 +53,34 @@ RawMatch parse(const Of10MatchBytes& b) {
   return m;
 }
 
+// Written straight into the array (no temporary buffer): encoding a 1.0
+// FLOW_MOD from a reused message allocates nothing.
 Of10MatchBytes serialize(const RawMatch& m) {
-  Bytes out;
-  out.reserve(kMatchLen);
-  wire::Writer w(out);
-  w.u32(m.wildcards);
-  w.u16(m.in_port);
-  w.mac(m.dl_src);
-  w.mac(m.dl_dst);
-  w.u16(m.dl_vlan);
-  w.u8(m.dl_vlan_pcp);
-  w.zeros(1);
-  w.u16(m.dl_type);
-  w.u8(m.nw_tos);
-  w.u8(m.nw_proto);
-  w.zeros(2);
-  w.u32(m.nw_src);
-  w.u32(m.nw_dst);
-  w.u16(m.tp_src);
-  w.u16(m.tp_dst);
-  Of10MatchBytes b{};
-  std::copy(out.begin(), out.end(), b.begin());
+  Of10MatchBytes b{};  // pad bytes stay zero
+  std::size_t at = 0;
+  auto put = [&b, &at](std::uint32_t v, std::size_t n) {
+    for (std::size_t i = n; i-- > 0;) b[at++] = static_cast<std::uint8_t>(v >> (8 * i));
+  };
+  auto put_mac = [&b, &at](const MacAddress& mac) {
+    at = static_cast<std::size_t>(std::copy(mac.octets.begin(), mac.octets.end(),
+                                            b.begin() + static_cast<std::ptrdiff_t>(at)) -
+                                  b.begin());
+  };
+  put(m.wildcards, 4);
+  put(m.in_port, 2);
+  put_mac(m.dl_src);
+  put_mac(m.dl_dst);
+  put(m.dl_vlan, 2);
+  put(m.dl_vlan_pcp, 1);
+  at += 1;
+  put(m.dl_type, 2);
+  put(m.nw_tos, 1);
+  put(m.nw_proto, 1);
+  at += 2;
+  put(m.nw_src, 4);
+  put(m.nw_dst, 4);
+  put(m.tp_src, 2);
+  put(m.tp_dst, 2);
   return b;
 }
 

@@ -85,23 +85,28 @@ void encode_oxm(const OxmField& f, wire::Writer& w) {
 }
 
 Match decode_match(wire::Reader& r) {
-  using namespace bad_match;
   Match m;
+  decode_match_into(r, m);
+  return m;
+}
+
+void decode_match_into(wire::Reader& r, Match& m) {
+  using namespace bad_match;
   const std::size_t at = r.offset();
   if (r.remaining() < kMatchHeaderLen) {
     r.fail(error_type::kBadMatch, kBadLen, "truncated ofp_match header");
-    return m;
+    return;
   }
   const std::uint16_t type = r.u16();
   const std::uint16_t len = r.u16();
   if (type != kMatchTypeOxm) {
     r.fail_at(at, error_type::kBadMatch, kBadType,
               "match type " + std::to_string(type) + " is not OFPMT_OXM");
-    return m;
+    return;
   }
   if (len < kMatchHeaderLen) {
     r.fail_at(at + 2, error_type::kBadMatch, kBadLen, "ofp_match length below 4");
-    return m;
+    return;
   }
   // The length excludes the padding to 8 bytes, which must still be there.
   const std::size_t padded = wire::pad8(len);
@@ -109,12 +114,11 @@ Match decode_match(wire::Reader& r) {
     r.fail_at(at + 2, error_type::kBadMatch, kBadLen,
               "ofp_match of length " + std::to_string(len) + " (padded " +
                   std::to_string(padded) + ") runs past its message");
-    return m;
+    return;
   }
   wire::Reader fields = r.sub(len - kMatchHeaderLen, error_type::kBadMatch, kBadLen);
   while (!fields.empty() && fields.ok()) m.fields.push_back(decode_oxm(fields));
   r.skip(padded - len);
-  return m;
 }
 
 void encode_match(const Match& m, wire::Writer& w) {

@@ -203,21 +203,21 @@ void encode_switch_config(const T& c, wire::Writer& w) {
 
 // ------------------------------------------------------------------ async messages
 
-PacketIn decode_packet_in(wire::Reader& r) {
-  PacketIn p;
+// Fills a default PacketIn (see reuse_packet_in).
+void decode_packet_in(wire::Reader& r, PacketIn& p) {
   p.buffer_id = r.u32();
   p.total_len = r.u16();
   p.reason = r.u8();
   p.table_id = r.u8();
   p.cookie = r.u64();
-  p.match = decode_match(r);
+  decode_match_into(r, p.match);
   r.skip(2);
-  p.data = r.rest_vector();
+  const auto data = r.rest();
+  p.data.assign(data.begin(), data.end());
   if (const OxmField* in = p.match.find(oxm_field::kInPort);
       in != nullptr && !in->has_mask && in->value.size() == 4) {
     p.in_port = static_cast<std::uint32_t>(in->value_uint());
   }
-  return p;
 }
 
 void encode_packet_in(const PacketIn& p, wire::Writer& w) {
@@ -658,9 +658,7 @@ constexpr int wire_type_of() {
   else static_assert(kAlwaysFalse<T>, "message type without an OpenFlow 1.3 wire type");
 }
 
-}  // namespace
-
-MessageBody decode_body(std::uint8_t type, wire::Reader& r) {
+MessageBody decode_other_body(std::uint8_t type, wire::Reader& r) {
   switch (type) {
     case mt::kHello:
       return common::decode_hello(r);
@@ -682,8 +680,6 @@ MessageBody decode_body(std::uint8_t type, wire::Reader& r) {
       return decode_switch_config<GetConfigReply>(r);
     case mt::kSetConfig:
       return decode_switch_config<SetConfig>(r);
-    case mt::kPacketIn:
-      return decode_packet_in(r);
     case mt::kFlowRemoved:
       return decode_flow_removed(r);
     case mt::kPortStatus:
@@ -731,6 +727,17 @@ MessageBody decode_body(std::uint8_t type, wire::Reader& r) {
                 "unknown OpenFlow 1.3 message type " + std::to_string(type));
       return Hello{};
   }
+}
+
+}  // namespace
+
+void decode_body(std::uint8_t type, wire::Reader& r, MessageBody& out) {
+  // PACKET_IN is decoded in place so a reused body keeps its buffers.
+  if (type == mt::kPacketIn) {
+    decode_packet_in(r, reuse_packet_in(out));
+    return;
+  }
+  out = decode_other_body(type, r);
 }
 
 Status encode_body(const MessageBody& body, wire::Writer& w) {

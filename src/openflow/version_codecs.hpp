@@ -6,6 +6,9 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
+#include <variant>
+#include <vector>
 
 #include "tapflow/openflow/messages.hpp"
 #include "wire_io.hpp"
@@ -20,14 +23,33 @@ Error decode_error(wire::Reader& r, std::uint8_t version);
 void encode_error(const Error& m, std::uint8_t version, wire::Writer& w);
 }  // namespace common
 
+// The PacketIn held by `body`, reset to a default PacketIn but keeping the
+// capacity of its data and match vectors; a fresh one if `body` holds another
+// message. Refilling it allocates nothing once the buffers are big enough,
+// which the controller's receive path relies on (decode_into).
+inline PacketIn& reuse_packet_in(MessageBody& body) {
+  auto* p = std::get_if<PacketIn>(&body);
+  if (p == nullptr) return body.emplace<PacketIn>();
+  Bytes data = std::move(p->data);
+  std::vector<OxmField> fields = std::move(p->match.fields);
+  data.clear();
+  fields.clear();
+  *p = PacketIn{};  // every other member back to its default, whatever is added later
+  p->data = std::move(data);
+  p->match.fields = std::move(fields);
+  return *p;
+}
+
 namespace of10 {
-MessageBody decode_body(std::uint8_t type, wire::Reader& r);
+// Decodes a body into `out` (which may hold an earlier message: a PACKET_IN
+// decoded over a PACKET_IN reuses its buffers via reuse_packet_in).
+void decode_body(std::uint8_t type, wire::Reader& r, MessageBody& out);
 Status encode_body(const MessageBody& body, wire::Writer& w);
 int wire_type(const MessageBody& body);  // -1: not in OpenFlow 1.0
 }  // namespace of10
 
 namespace of13 {
-MessageBody decode_body(std::uint8_t type, wire::Reader& r);
+void decode_body(std::uint8_t type, wire::Reader& r, MessageBody& out);  // as of10's
 Status encode_body(const MessageBody& body, wire::Writer& w);
 int wire_type(const MessageBody& body);  // -1: not in OpenFlow 1.3
 
@@ -35,7 +57,8 @@ int wire_type(const MessageBody& body);  // -1: not in OpenFlow 1.3
 // decoder reads one item from the reader; list decoders read until it is empty.
 OxmField decode_oxm(wire::Reader& r);
 void encode_oxm(const OxmField& f, wire::Writer& w);
-Match decode_match(wire::Reader& r);             // ofp_match incl. its padding
+Match decode_match(wire::Reader& r);                  // ofp_match incl. its padding
+void decode_match_into(wire::Reader& r, Match& out);  // the same, appending to out.fields
 void encode_match(const Match& m, wire::Writer& w);
 ActionList decode_actions(wire::Reader& r);
 Status encode_actions(const ActionList& actions, wire::Writer& w);

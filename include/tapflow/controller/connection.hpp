@@ -167,6 +167,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   openflow::Framer framer_;
   std::array<std::uint8_t, 65536> read_buf_{};
+  // The message being handled, reused frame after frame (decode_into) so
+  // PACKET_INs reuse its buffers. Only valid during handle_frame: nothing may
+  // keep a reference into it.
+  openflow::Message rx_;
 
   openflow::Bytes pending_;   // encoded, waiting for the current write to finish
   openflow::Bytes inflight_;  // being written

@@ -17,6 +17,12 @@ namespace tapflow::openflow {
 // (negotiation, and the HELLO_FAILED error that may end it, need them).
 Result<Message> decode(std::span<const std::uint8_t> bytes);
 
+// decode() into an existing message, for receive loops: when `out` already
+// holds a PACKET_IN and the input is one, its data and match buffers are
+// reused, so a steady stream of PACKET_INs decodes without allocating. Same
+// result as decode(). On error `out` is valid but its contents unspecified.
+Status decode_into(std::span<const std::uint8_t> bytes, Message& out);
+
 // Encodes `msg` for msg.version, appending to `out`. On error `out` is left as
 // it was. Fails with BAD_REQUEST/BAD_TYPE (or a BAD_ACTION/BAD_MATCH code) when
 // the message cannot be expressed in that version (e.g. GROUP_MOD in 1.0).
