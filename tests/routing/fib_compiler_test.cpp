@@ -1,0 +1,699 @@
+// FibCompiler: kernel state built from hand-built netlink messages (fed to the
+// NetlinkWatcher's parser) or directly, compiled into FIB flows and groups.
+#include "tapflow/routing/fib_compiler.hpp"
+
+#include <gtest/gtest.h>
+#include <linux/neighbour.h>
+#include <linux/nexthop.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <sstream>
+
+#include "tapflow/openflow/print.hpp"
+
+namespace tapflow::routing {
+namespace {
+
+using netns::IpAddress;
+using netns::IpPrefix;
+using openflow::MacAddress;
+
+IpAddress ip(const char* text) { return IpAddress::parse(text).value(); }
+IpPrefix pfx(const char* text) { return IpPrefix::parse(text).value(); }
+MacAddress mac(const char* text) { return MacAddress::parse(text).value(); }
+
+// One netlink message: header, family header, attributes (4-byte aligned).
+class MessageBuilder {
+ public:
+  explicit MessageBuilder(std::uint16_t type) {
+    nlmsghdr h{};
+    h.nlmsg_type = type;
+    put(&h, sizeof h);
+  }
+  template <typename T>
+  MessageBuilder& family(const T& t) {
+    put(&t, sizeof t);
+    return *this;
+  }
+  MessageBuilder& attr(std::uint16_t type, const void* data, std::size_t len) {
+    nlattr a{static_cast<std::uint16_t>(sizeof(nlattr) + len), type};
+    put(&a, sizeof a);
+    if (len > 0) put(data, len);
+    return *this;
+  }
+  MessageBuilder& u32(std::uint16_t type, std::uint32_t v) { return attr(type, &v, 4); }
+  MessageBuilder& addr(std::uint16_t type, const IpAddress& a) {
+    return attr(type, a.bytes.data(), a.size());
+  }
+  std::size_t begin(std::uint16_t type) {
+    const std::size_t at = bytes_.size();
+    nlattr a{0, type};
+    put(&a, sizeof a);
+    return at;
+  }
+  void end(std::size_t at) { set_len16(at, bytes_.size() - at); }
+  std::size_t begin_rtnh(int ifindex, std::uint8_t hops, std::uint8_t flags) {
+    const std::size_t at = bytes_.size();
+    rtnexthop r{};
+    r.rtnh_ifindex = ifindex;
+    r.rtnh_hops = hops;
+    r.rtnh_flags = flags;
+    put(&r, sizeof r);
+    return at;
+  }
+  std::vector<std::uint8_t> done() {
+    const auto len = static_cast<std::uint32_t>(bytes_.size());
+    std::memcpy(bytes_.data(), &len, 4);
+    return bytes_;
+  }
+
+ private:
+  void put(const void* p, std::size_t n) {
+    const auto* b = static_cast<const std::uint8_t*>(p);
+    bytes_.insert(bytes_.end(), b, b + n);
+    while (bytes_.size() % 4 != 0) bytes_.push_back(0);
+  }
+  void set_len16(std::size_t at, std::size_t len) {
+    const auto v = static_cast<std::uint16_t>(len);
+    std::memcpy(bytes_.data() + at, &v, 2);
+  }
+  std::vector<std::uint8_t> bytes_;
+};
+
+struct Hop {
+  int ifindex = 0;
+  const char* gateway = nullptr;  // none: on-link
+  std::uint8_t weight = 1;
+  std::uint8_t flags = 0;
+};
+struct RouteSpec {
+  const char* dst = "";
+  std::vector<Hop> hops{};
+  std::uint8_t type = RTN_UNICAST;
+  std::uint32_t table = RT_TABLE_MAIN;
+  std::uint32_t metric = 0;
+  std::uint32_t nhid = 0;
+};
+
+std::vector<std::uint8_t> route_msg(std::uint16_t msg_type, const RouteSpec& s) {
+  const IpPrefix dst = pfx(s.dst);
+  rtmsg rtm{};
+  rtm.rtm_family = dst.addr.family;
+  rtm.rtm_dst_len = dst.len;
+  rtm.rtm_table = s.table < 256 ? static_cast<std::uint8_t>(s.table) : static_cast<std::uint8_t>(RT_TABLE_UNSPEC);
+  rtm.rtm_protocol = RTPROT_STATIC;
+  rtm.rtm_scope = s.hops.size() == 1 && !s.hops[0].gateway ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
+  rtm.rtm_type = s.type;
+  MessageBuilder m(msg_type);
+  m.family(rtm);
+  m.u32(RTA_TABLE, s.table);
+  if (dst.len > 0) m.addr(RTA_DST, dst.addr);
+  m.u32(RTA_PRIORITY, s.metric);
+  // A gateway of the other family goes in RTA_VIA (struct rtvia).
+  auto gateway = [&](const char* text) {
+    const IpAddress gw = ip(text);
+    if (gw.family == dst.addr.family) {
+      m.addr(RTA_GATEWAY, gw);
+    } else {
+      std::uint8_t via[18] = {};
+      const std::uint16_t fam = gw.family;
+      std::memcpy(via, &fam, 2);
+      std::memcpy(via + 2, gw.bytes.data(), gw.size());
+      m.attr(RTA_VIA, via, 2 + gw.size());
+    }
+  };
+  if (s.nhid != 0) {
+    m.u32(RTA_NH_ID, s.nhid);
+  } else if (s.hops.size() == 1) {
+    m.u32(RTA_OIF, static_cast<std::uint32_t>(s.hops[0].ifindex));
+    if (s.hops[0].gateway) gateway(s.hops[0].gateway);
+  } else if (!s.hops.empty()) {
+    const auto mp = m.begin(RTA_MULTIPATH);
+    for (const Hop& h : s.hops) {
+      const auto one = m.begin_rtnh(h.ifindex, static_cast<std::uint8_t>(h.weight - 1), h.flags);
+      if (h.gateway) gateway(h.gateway);
+      m.end(one);
+    }
+    m.end(mp);
+  }
+  return m.done();
+}
+
+std::vector<std::uint8_t> neigh_msg(std::uint16_t msg_type, int ifindex, const char* addr,
+                                    const char* lladdr, std::uint16_t state) {
+  const IpAddress a = ip(addr);
+  ndmsg ndm{};
+  ndm.ndm_family = a.family;
+  ndm.ndm_ifindex = ifindex;
+  ndm.ndm_state = state;
+  MessageBuilder m(msg_type);
+  m.family(ndm);
+  m.addr(NDA_DST, a);
+  if (lladdr) m.attr(NDA_LLADDR, mac(lladdr).octets.data(), 6);
+  return m.done();
+}
+
+std::vector<std::uint8_t> nexthop_msg(std::uint32_t id, int ifindex, const char* gw) {
+  nhmsg nhm{};
+  nhm.nh_family = gw ? ip(gw).family : AF_INET;
+  MessageBuilder m(RTM_NEWNEXTHOP);
+  m.family(nhm);
+  m.u32(NHA_ID, id);
+  m.u32(NHA_OIF, static_cast<std::uint32_t>(ifindex));
+  if (gw) m.addr(NHA_GATEWAY, ip(gw));
+  return m.done();
+}
+
+std::vector<std::uint8_t> nexthop_group_msg(std::uint32_t id,
+                                            std::vector<std::pair<std::uint32_t, std::uint8_t>> members) {
+  nhmsg nhm{};
+  MessageBuilder m(RTM_NEWNEXTHOP);
+  m.family(nhm);
+  m.u32(NHA_ID, id);
+  std::vector<nexthop_grp> g(members.size());
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    g[i].id = members[i].first;
+    g[i].weight = static_cast<std::uint8_t>(members[i].second - 1);
+  }
+  m.attr(NHA_GROUP, g.data(), g.size() * sizeof(nexthop_grp));
+  return m.done();
+}
+
+// Flows and groups as one line each, in the codec's text forms.
+std::string text(const openflow::FlowMod& f) {
+  std::ostringstream s;
+  s << "table=" << int{f.table_id} << " prio=" << f.priority << " cookie=0x" << std::hex
+    << (f.cookie >> 40) << std::dec << " " << openflow::to_text(f.match) << " -> ";
+  if (f.instructions.empty()) s << "drop";
+  for (const auto& i : f.instructions) s << openflow::to_text(i);
+  return s.str();
+}
+std::string text(const openflow::GroupMod& g) {
+  std::ostringstream s;
+  s << (g.type == openflow::group_type::kIndirect ? "indirect" : "select");
+  for (const auto& b : g.buckets) {
+    s << " [";
+    if (g.type == openflow::group_type::kSelect) s << "w" << b.weight << " ";
+    s << openflow::to_text(b.actions) << "]";
+  }
+  return s.str();
+}
+std::vector<std::string> flow_texts(const FibCompiler& c) {
+  std::vector<std::string> out;
+  for (const auto& f : c.snapshot().flows) out.push_back(text(f));
+  return out;
+}
+std::map<std::uint32_t, std::string> group_texts(const FibCompiler& c) {
+  std::map<std::uint32_t, std::string> out;
+  for (const auto& [id, g] : c.snapshot().groups) out.emplace(id, text(g));
+  return out;
+}
+
+constexpr int kTap1 = 10, kTap2 = 11, kOther = 99;
+const RouterPorts kPorts{{kTap1, {1, mac("02:00:00:00:00:01")}},
+                         {kTap2, {2, mac("02:00:00:00:00:02")}}};
+
+// Feeds hand-built messages to a real NetlinkWatcher's parser (no start():
+// nothing comes from the kernel) and records the keys a batch touched.
+class FibCompilerTest : public testing::Test {
+ protected:
+  void feed(const std::vector<std::uint8_t>& m) {
+    const std::size_t before = w_.counters().parse_errors;
+    w_.handle_datagram(m);
+    ASSERT_EQ(w_.counters().parse_errors, before);
+  }
+  void add_route(const RouteSpec& s) { route(RTM_NEWROUTE, s); }
+  void del_route(const RouteSpec& s) { route(RTM_DELROUTE, s); }
+  void route(std::uint16_t type, const RouteSpec& s) {
+    feed(route_msg(type, s));
+    const IpPrefix dst = pfx(s.dst);
+    changes_.routes.push_back(netns::RouteKey{s.table, dst.addr.family, dst, 0, s.metric});
+  }
+  void neigh(int ifindex, const char* addr, const char* lladdr, std::uint16_t state,
+             std::uint16_t type = RTM_NEWNEIGH) {
+    feed(neigh_msg(type, ifindex, addr, lladdr, state));
+    changes_.neighbours.push_back(netns::NeighbourKey{ifindex, ip(addr)});
+  }
+  void nexthop(std::uint32_t id, int ifindex, const char* gw) {
+    feed(nexthop_msg(id, ifindex, gw));
+    changes_.nexthop_objects.push_back(id);
+  }
+  void nexthop_group(std::uint32_t id, std::vector<std::pair<std::uint32_t, std::uint8_t>> m) {
+    feed(nexthop_group_msg(id, std::move(m)));
+    changes_.nexthop_objects.push_back(id);
+  }
+  const netns::KernelState& state() const { return w_.state(); }
+  FibDiff update(FibCompiler& c) {
+    FibDiff d = c.update(state(), changes_);
+    changes_ = {};
+    return d;
+  }
+  FibDiff compile(FibCompiler& c) {
+    changes_ = {};
+    return c.compile(state());
+  }
+
+  boost::asio::io_context io_;
+  netns::NetNamespace ns_ = netns::NetNamespace::current();
+  netns::NetlinkWatcher w_{io_, ns_, netns::NetlinkWatcher::kAll, nullptr};
+  netns::Changes changes_;
+};
+
+const char* kMiss = "table=1 prio=0 cookie=0x726f03 any -> apply(output:controller)";
+
+TEST_F(FibCompilerTest, ConnectedSubnetGetsHostFlowsForResolvedNeighboursOnly) {
+  add_route({.dst = "10.0.1.0/24", .hops = {{kTap1}}});
+  neigh(kTap1, "10.0.1.5", "aa:00:00:00:00:05", NUD_REACHABLE);
+  neigh(kTap1, "10.0.1.6", nullptr, NUD_INCOMPLETE);
+  neigh(kTap1, "10.0.1.7", "aa:00:00:00:00:07", NUD_FAILED);
+  neigh(kTap1, "10.0.1.8", "01:00:5e:00:00:08", NUD_PERMANENT);  // multicast MAC
+  neigh(kTap1, "10.0.1.9", "aa:00:00:00:00:09", NUD_NOARP);
+  neigh(kTap1, "10.0.1.10", "aa:00:00:00:00:0a", NUD_STALE);
+  neigh(kTap2, "10.0.1.11", "aa:00:00:00:00:0b", NUD_REACHABLE);  // other port: not this subnet
+  FibCompiler c({}, kPorts);
+  const FibDiff d = compile(c);
+  EXPECT_EQ(d.flows_added.size(), 4u);
+  EXPECT_EQ(d.groups_added.size(), 2u);
+  EXPECT_EQ(flow_texts(c), (std::vector<std::string>{
+      "table=1 prio=1049 cookie=0x726f02 eth_type=0x0800,ipv4_dst=10.0.1.5 -> apply(group:1)",
+      "table=1 prio=1049 cookie=0x726f02 eth_type=0x0800,ipv4_dst=10.0.1.10 -> apply(group:2)",
+      "table=1 prio=1048 cookie=0x726f01 eth_type=0x0800,ipv4_dst=10.0.1.0/255.255.255.0 -> apply(output:controller)",
+      kMiss}));
+  EXPECT_EQ(group_texts(c), (std::map<std::uint32_t, std::string>{
+      {1, "indirect [set_field:eth_src=02:00:00:00:00:01,set_field:eth_dst=aa:00:00:00:00:05,dec_ttl,output:1]"},
+      {2, "indirect [set_field:eth_src=02:00:00:00:00:01,set_field:eth_dst=aa:00:00:00:00:0a,dec_ttl,output:1]"}}));
+}
+
+TEST_F(FibCompilerTest, GatewayRouteFollowsItsNeighbourThroughTheGroupOnly) {
+  add_route({.dst = "10.0.1.0/24", .hops = {{kTap1}}});
+  add_route({.dst = "10.9.0.0/16", .hops = {{kTap1, "10.0.1.1"}}});
+  FibCompiler c({}, kPorts);
+  compile(c);
+  // Unresolved: the route points at its group, which sends to the kernel.
+  EXPECT_EQ(flow_texts(c)[1],
+            "table=1 prio=1032 cookie=0x726f01 eth_type=0x0800,ipv4_dst=10.9.0.0/255.255.0.0 -> apply(group:1)");
+  EXPECT_EQ(group_texts(c).at(1), "indirect [output:controller]");
+
+  // Resolved: one group rewritten, no flow touched... except the gateway's own
+  // host flow in the connected subnet.
+  neigh(kTap1, "10.0.1.1", "aa:00:00:00:00:01", NUD_REACHABLE);
+  FibDiff d = update(c);
+  EXPECT_EQ(d.groups_changed, std::vector<std::uint32_t>{1});
+  EXPECT_TRUE(d.groups_added.empty());
+  ASSERT_EQ(d.flows_added.size(), 1u);
+  EXPECT_EQ(d.flows_added[0].kind, FibFlowKind::kHost);
+  EXPECT_TRUE(d.flows_changed.empty());
+  EXPECT_EQ(group_texts(c).at(1),
+            "indirect [set_field:eth_src=02:00:00:00:00:01,set_field:eth_dst=aa:00:00:00:00:01,dec_ttl,output:1]");
+
+  // Failed: back to the controller, host flow gone, group kept for the route.
+  neigh(kTap1, "10.0.1.1", "aa:00:00:00:00:01", NUD_FAILED);
+  d = update(c);
+  EXPECT_EQ(d.groups_changed, std::vector<std::uint32_t>{1});
+  EXPECT_EQ(d.flows_removed.size(), 1u);
+  EXPECT_EQ(group_texts(c).at(1), "indirect [output:controller]");
+}
+
+TEST_F(FibCompilerTest, NeighbourMacChangeRewritesOneGroupAndNoFlow) {
+  neigh(kTap2, "10.0.2.1", "aa:00:00:00:00:01", NUD_REACHABLE);
+  for (int i = 0; i < 200; ++i) {
+    const std::string dst = "172.16." + std::to_string(i) + ".0/24";
+    add_route({.dst = dst.c_str(), .hops = {{kTap2, "10.0.2.1"}}});
+  }
+  FibCompiler c({}, kPorts);
+  EXPECT_EQ(compile(c).flows_added.size(), 201u);
+  neigh(kTap2, "10.0.2.1", "aa:00:00:00:00:99", NUD_REACHABLE);
+  const FibDiff d = update(c);
+  EXPECT_EQ(d.size(), 1u);
+  ASSERT_EQ(d.groups_changed.size(), 1u);
+  EXPECT_EQ(text(c.render_group(d.groups_changed[0], openflow::group_mod_command::kModify)),
+            "indirect [set_field:eth_src=02:00:00:00:00:02,set_field:eth_dst=aa:00:00:00:00:99,dec_ttl,output:2]");
+}
+
+TEST_F(FibCompilerTest, MultipathBecomesSelectGroupWithWeights) {
+  neigh(kTap1, "10.0.1.1", "aa:00:00:00:00:01", NUD_REACHABLE);
+  add_route({.dst = "10.8.0.0/16", .hops = {{kTap1, "10.0.1.1", 1}, {kTap2, "10.0.2.1", 3}}});
+  add_route({.dst = "10.5.0.0/16", .hops = {{kTap1, "10.0.1.1", 1}, {kTap2, "10.0.2.1", 3}}});
+  // A dead next hop is left out, as the kernel does.
+  add_route({.dst = "10.4.0.0/16",
+             .hops = {{kTap1, "10.0.1.1", 1}, {kTap2, "10.0.2.1", 3, RTNH_F_DEAD}}});
+  FibCompiler c({}, kPorts);
+  const FibDiff d = compile(c);
+  // Members first, so the select group never points at a missing group.
+  EXPECT_EQ(d.groups_added, (std::vector<std::uint32_t>{1, 2, 3}));
+  EXPECT_EQ(flow_texts(c), (std::vector<std::string>{
+      "table=1 prio=1032 cookie=0x726f01 eth_type=0x0800,ipv4_dst=10.4.0.0/255.255.0.0 -> apply(group:1)",
+      "table=1 prio=1032 cookie=0x726f01 eth_type=0x0800,ipv4_dst=10.5.0.0/255.255.0.0 -> apply(group:3)",
+      "table=1 prio=1032 cookie=0x726f01 eth_type=0x0800,ipv4_dst=10.8.0.0/255.255.0.0 -> apply(group:3)",
+      kMiss}));
+  EXPECT_EQ(group_texts(c), (std::map<std::uint32_t, std::string>{
+      {1, "indirect [set_field:eth_src=02:00:00:00:00:01,set_field:eth_dst=aa:00:00:00:00:01,dec_ttl,output:1]"},
+      {2, "indirect [output:controller]"},
+      {3, "select [w1 group:1] [w3 group:2]"}}));
+}
+
+TEST_F(FibCompilerTest, NexthopObjectChangeRewritesItsGroupOnly) {
+  nexthop(1, kTap1, "10.0.1.1");
+  nexthop(2, kTap2, "10.0.2.1");
+  nexthop_group(3, {{1, 1}, {2, 2}});
+  add_route({.dst = "10.7.0.0/16", .nhid = 3});
+  add_route({.dst = "10.6.0.0/16", .nhid = 3});
+  neigh(kTap1, "10.0.1.1", "aa:00:00:00:00:01", NUD_REACHABLE);
+  neigh(kTap2, "10.0.2.1", "aa:00:00:00:00:02", NUD_REACHABLE);
+  FibCompiler c({}, kPorts);
+  compile(c);
+  EXPECT_EQ(flow_texts(c), (std::vector<std::string>{
+      "table=1 prio=1032 cookie=0x726f01 eth_type=0x0800,ipv4_dst=10.6.0.0/255.255.0.0 -> apply(group:1)",
+      "table=1 prio=1032 cookie=0x726f01 eth_type=0x0800,ipv4_dst=10.7.0.0/255.255.0.0 -> apply(group:1)",
+      kMiss}));
+  EXPECT_EQ(group_texts(c).at(1), "select [w1 group:2] [w2 group:3]");
+
+  nexthop_group(3, {{2, 1}});  // FRR replaces the group's members
+  FibDiff d = update(c);
+  EXPECT_TRUE(d.flows_added.empty() && d.flows_changed.empty() && d.flows_removed.empty());
+  EXPECT_EQ(d.groups_changed, std::vector<std::uint32_t>{1});
+  EXPECT_EQ(d.groups_removed, std::vector<std::uint32_t>{2});  // 10.0.1.1 no longer used
+  EXPECT_EQ(group_texts(c).at(1), "select [w1 group:3]");
+}
+
+TEST_F(FibCompilerTest, Ipv6RouteViaLinkLocalGateway) {
+  add_route({.dst = "2001:db8:1::/48", .hops = {{kTap1, "fe80::1"}}});
+  add_route({.dst = "fe80::/64", .hops = {{kTap1}}});  // link-local: never routed
+  neigh(kTap1, "fe80::1", "aa:00:00:00:00:61", NUD_REACHABLE);
+  FibCompiler c({}, kPorts);
+  compile(c);
+  EXPECT_EQ(flow_texts(c), (std::vector<std::string>{
+      "table=1 prio=1096 cookie=0x726f01 eth_type=0x86dd,ipv6_dst=2001:db8:1::/ffff:ffff:ffff:: -> apply(group:1)",
+      kMiss}));
+  EXPECT_EQ(group_texts(c).at(1),
+            "indirect [set_field:eth_src=02:00:00:00:00:01,set_field:eth_dst=aa:00:00:00:00:61,dec_ttl,output:1]");
+}
+
+TEST_F(FibCompilerTest, RouteRemovalRemovesFlowThenGroup) {
+  add_route({.dst = "10.9.0.0/16", .hops = {{kTap1, "10.0.1.1"}}});
+  FibCompiler c({}, kPorts);
+  compile(c);
+  del_route({.dst = "10.9.0.0/16", .hops = {{kTap1, "10.0.1.1"}}});
+  const FibDiff d = update(c);
+  ASSERT_EQ(d.flows_removed.size(), 1u);
+  EXPECT_EQ(text(c.render(d.flows_removed[0], openflow::flow_mod_command::kDeleteStrict)),
+            "table=1 prio=1032 cookie=0x726f01 eth_type=0x0800,ipv4_dst=10.9.0.0/255.255.0.0 -> drop");
+  EXPECT_EQ(d.groups_removed, std::vector<std::uint32_t>{1});
+  EXPECT_EQ(c.group_count(), 0u);
+  EXPECT_EQ(flow_texts(c), std::vector<std::string>{kMiss});
+}
+
+TEST_F(FibCompilerTest, RoutesThroughOtherInterfacesAreIgnored) {
+  add_route({.dst = "10.1.0.0/16", .hops = {{kOther, "192.168.0.1"}}});
+  add_route({.dst = "10.2.0.0/16", .hops = {{kOther}}});
+  add_route({.dst = "10.3.0.0/16", .hops = {{kOther, "192.168.0.1"}, {kTap1, "10.0.1.1"}}});
+  FibCompiler c({}, kPorts);
+  compile(c);
+  EXPECT_EQ(flow_texts(c), (std::vector<std::string>{
+      "table=1 prio=1032 cookie=0x726f01 eth_type=0x0800,ipv4_dst=10.3.0.0/255.255.0.0 -> apply(group:1)",
+      kMiss}));
+  EXPECT_EQ(group_texts(c).size(), 1u);  // the TAP next hop only, no select group
+}
+
+TEST_F(FibCompilerTest, LocalBroadcastOtherTablesAndMulticastIgnored) {
+  add_route({.dst = "10.0.1.1/32", .hops = {{kTap1}}, .type = RTN_LOCAL, .table = RT_TABLE_LOCAL});
+  add_route({.dst = "10.0.1.255/32", .hops = {{kTap1}}, .type = RTN_BROADCAST});
+  add_route({.dst = "10.0.1.1/32", .hops = {{kTap1}}, .type = RTN_LOCAL});
+  add_route({.dst = "10.50.0.0/16", .hops = {{kTap1, "10.0.1.1"}}, .table = 100});
+  add_route({.dst = "ff00::/8", .hops = {{kTap1}}, .type = RTN_MULTICAST});
+  add_route({.dst = "ff05::/16", .hops = {{kTap1}}});
+  add_route({.dst = "10.66.0.0/16", .hops = {}, .type = RTN_BLACKHOLE});
+  add_route({.dst = "10.67.0.0/16", .hops = {}, .type = RTN_UNREACHABLE});
+  FibCompiler c({}, kPorts);
+  compile(c);
+  EXPECT_EQ(flow_texts(c), (std::vector<std::string>{
+      "table=1 prio=1032 cookie=0x726f01 eth_type=0x0800,ipv4_dst=10.66.0.0/255.255.0.0 -> drop",
+      "table=1 prio=1032 cookie=0x726f01 eth_type=0x0800,ipv4_dst=10.67.0.0/255.255.0.0 -> apply(output:controller)",
+      kMiss}));
+  // Table 100 followed too (after main): its route appears.
+  FibCompiler both({.tables = {254, 100}}, kPorts);
+  compile(both);
+  EXPECT_EQ(both.flow_count(), 4u);
+}
+
+TEST_F(FibCompilerTest, LowestMetricWinsAndTheNextTakesOver) {
+  add_route({.dst = "10.9.0.0/16", .hops = {{kTap1, "10.0.1.1"}}, .metric = 10});
+  add_route({.dst = "10.9.0.0/16", .hops = {{kTap2, "10.0.2.1"}}, .metric = 20});
+  FibCompiler c({}, kPorts);
+  compile(c);
+  EXPECT_EQ(text(c.render_group(c.flows()[0].group)), "indirect [output:controller]");
+  EXPECT_EQ(c.flows()[0].group, 1u);
+  del_route({.dst = "10.9.0.0/16", .hops = {{kTap1, "10.0.1.1"}}, .metric = 10});
+  const FibDiff d = update(c);
+  ASSERT_EQ(d.flows_changed.size(), 1u);
+  EXPECT_EQ(d.flows_changed[0].group, 2u);
+  EXPECT_EQ(d.groups_added, std::vector<std::uint32_t>{2});
+  EXPECT_EQ(d.groups_removed, std::vector<std::uint32_t>{1});
+}
+
+TEST_F(FibCompilerTest, OpenFlow10FlattensIntoTableZero) {
+  add_route({.dst = "10.0.1.0/24", .hops = {{kTap1}}});
+  // The watcher keeps next hops sorted by (ifindex, gateway): tap1's is first.
+  add_route({.dst = "10.8.0.0/16", .hops = {{kTap2, "10.0.2.1", 1}, {kTap1, "10.0.1.1", 3}}});
+  add_route({.dst = "2001:db8:1::/48", .hops = {{kTap1, "fe80::1"}}});
+  neigh(kTap2, "10.0.2.1", "aa:00:00:00:00:21", NUD_REACHABLE);
+  neigh(kTap1, "10.0.1.1", "aa:00:00:00:00:11", NUD_REACHABLE);
+  FibCompiler c({.version = openflow::kVersion10}, kPorts);
+  const FibDiff d = compile(c);
+  EXPECT_TRUE(d.groups_added.empty());
+  EXPECT_EQ(c.group_count(), 0u);
+  EXPECT_TRUE(c.snapshot().groups.empty());
+  EXPECT_EQ(flow_texts(c), (std::vector<std::string>{
+      "table=0 prio=1049 cookie=0x726f02 eth_type=0x0800,ipv4_dst=10.0.1.1 -> apply(set_field:eth_src=02:00:00:00:00:01,set_field:eth_dst=aa:00:00:00:00:11,output:1)",
+      "table=0 prio=1048 cookie=0x726f01 eth_type=0x0800,ipv4_dst=10.0.1.0/255.255.255.0 -> apply(output:controller)",
+      "table=0 prio=1032 cookie=0x726f01 eth_type=0x0800,ipv4_dst=10.8.0.0/255.255.0.0 -> apply(set_field:eth_src=02:00:00:00:00:01,set_field:eth_dst=aa:00:00:00:00:11,output:1)"}));
+
+  // A MAC change on 1.0 rewrites the flows that inline it: the host and the route.
+  neigh(kTap1, "10.0.1.1", "aa:00:00:00:00:12", NUD_REACHABLE);
+  FibDiff m = update(c);
+  EXPECT_TRUE(m.groups_changed.empty());
+  ASSERT_EQ(m.flows_changed.size(), 2u);
+  std::sort(m.flows_changed.begin(), m.flows_changed.end());
+  EXPECT_EQ(m.flows_changed[0].prefix, pfx("10.8.0.0/16"));
+  EXPECT_EQ(m.flows_changed[1].prefix, pfx("10.0.1.1/32"));
+  EXPECT_EQ(text(c.render(m.flows_changed[0])),
+            "table=0 prio=1032 cookie=0x726f01 eth_type=0x0800,ipv4_dst=10.8.0.0/255.255.0.0 -> apply(set_field:eth_src=02:00:00:00:00:01,set_field:eth_dst=aa:00:00:00:00:12,output:1)");
+  // The other next hop's MAC is not inlined anywhere: nothing to send.
+  neigh(kTap2, "10.0.2.1", "aa:00:00:00:00:22", NUD_REACHABLE);
+  EXPECT_TRUE(update(c).empty());
+}
+
+TEST_F(FibCompilerTest, GroupIdsStayStableAcrossRecompilesAndAreReusedAfterABatch) {
+  add_route({.dst = "10.1.0.0/16", .hops = {{kTap1, "10.0.1.1"}}});
+  add_route({.dst = "10.2.0.0/16", .hops = {{kTap1, "10.0.1.2"}}});
+  add_route({.dst = "10.3.0.0/16", .hops = {{kTap1, "10.0.1.3"}}});
+  FibCompiler c({}, kPorts);
+  compile(c);
+  const auto before = group_texts(c);
+  del_route({.dst = "10.1.0.0/16", .hops = {{kTap1, "10.0.1.1"}}});
+  update(c);
+  EXPECT_TRUE(compile(c).empty());  // a full recompile changes nothing
+  EXPECT_EQ(c.flows()[0].group, 2u);
+  // In one batch: 10.0.1.2 freed and 10.0.1.4 created. Id 2 is not reused in
+  // the same diff (it would mean two things at once); id 1, freed earlier, is.
+  del_route({.dst = "10.2.0.0/16", .hops = {{kTap1, "10.0.1.2"}}});
+  add_route({.dst = "10.4.0.0/16", .hops = {{kTap1, "10.0.1.4"}}});
+  const FibDiff d = update(c);
+  EXPECT_EQ(d.groups_added, std::vector<std::uint32_t>{1});
+  EXPECT_EQ(d.groups_removed, std::vector<std::uint32_t>{2});
+  EXPECT_EQ(group_texts(c).size(), 2u);
+  (void)before;
+}
+
+// --- property: incremental == full, and diffs replayed == snapshot ------------
+
+// A switch that applies diffs; compared with the compiler's snapshot.
+struct SwitchModel {
+  std::map<std::pair<std::uint16_t, std::string>, std::string> flows;  // (prio, match) -> text
+  std::map<std::uint32_t, std::string> groups;
+  void apply(const FibCompiler& c, const FibDiff& d, std::string* error) {
+    auto key = [&](const FibFlow& f) {
+      return std::make_pair(f.priority, openflow::to_text(c.render(f).match));
+    };
+    for (auto id : d.groups_added) {
+      if (!groups.emplace(id, text(c.render_group(id))).second) *error += "group re-added; ";
+    }
+    for (auto id : d.groups_changed) {
+      if (!groups.contains(id)) *error += "modify of a missing group; ";
+      groups[id] = text(c.render_group(id));
+    }
+    for (const auto& f : d.flows_added) {
+      if (!flows.emplace(key(f), text(c.render(f))).second) *error += "flow re-added; ";
+    }
+    for (const auto& f : d.flows_changed) {
+      if (!flows.contains(key(f))) *error += "modify of a missing flow; ";
+      flows[key(f)] = text(c.render(f));
+    }
+    for (const auto& f : d.flows_removed) {
+      if (flows.erase(key(f)) != 1) *error += "delete of a missing flow; ";
+    }
+    for (auto id : d.groups_removed) {
+      if (groups.erase(id) != 1) *error += "delete of a missing group; ";
+    }
+  }
+};
+
+// Flows with group references expanded to what the groups do, so compilers
+// with different id histories compare equal when they forward alike.
+std::vector<std::string> canonical(const FibCompiler& c) {
+  const FibSnapshot s = c.snapshot();
+  std::function<std::string(std::uint32_t)> expand = [&](std::uint32_t id) {
+    const openflow::GroupMod& g = s.groups.at(id);
+    std::string out = g.type == openflow::group_type::kIndirect ? "ind{" : "sel{";
+    for (const auto& b : g.buckets) {
+      out += "w" + std::to_string(b.weight) + ":";
+      for (const auto& a : b.actions) {
+        if (const auto* grp = std::get_if<openflow::action::Group>(&a)) {
+          out += expand(grp->group_id);
+        } else {
+          out += openflow::to_text(a) + ",";
+        }
+      }
+      out += ";";
+    }
+    return out + "}";
+  };
+  std::vector<std::string> out;
+  for (const auto& f : s.flows) {
+    std::string line = std::to_string(f.priority) + " " + openflow::to_text(f.match) + " ->";
+    for (const auto& i : f.instructions) {
+      const auto* apply = std::get_if<openflow::instruction::ApplyActions>(&i);
+      if (!apply) continue;
+      for (const auto& a : apply->actions) {
+        if (const auto* grp = std::get_if<openflow::action::Group>(&a)) {
+          line += " " + expand(grp->group_id);
+        } else {
+          line += " " + openflow::to_text(a);
+        }
+      }
+    }
+    out.push_back(line);
+  }
+  return out;
+}
+
+void check_incremental_equals_full(std::uint8_t version) {
+  std::mt19937 rng(20240605);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  const std::vector<const char*> gws4 = {"10.0.1.1", "10.0.1.2", "10.0.2.1", "10.0.2.2"};
+  const std::vector<const char*> gws6 = {"fe80::1", "fe80::2", "2001:db8:ff::1"};
+  const std::vector<int> ifs = {kTap1, kTap2, kOther};
+  const std::vector<const char*> macs = {"aa:00:00:00:00:01", "aa:00:00:00:00:02",
+                                         "aa:00:00:00:00:03"};
+  const std::vector<std::uint16_t> states = {NUD_REACHABLE, NUD_STALE, NUD_INCOMPLETE,
+                                             NUD_FAILED, NUD_PERMANENT, NUD_NOARP};
+
+  netns::KernelState st;
+  FibCompiler inc({.version = version}, kPorts);
+  SwitchModel sw;
+  std::string error;
+  sw.apply(inc, inc.compile(st), &error);
+
+  for (int round = 0; round < 300; ++round) {
+    netns::Changes ch;
+    const int ops = 1 + pick(6);
+    for (int op = 0; op < ops; ++op) {
+      const int what = pick(10);
+      if (what < 5) {  // a route: add, replace or delete
+        netns::Route r;
+        r.table = pick(6) == 0 ? 100u : 254u;
+        const bool v6 = pick(3) == 0;
+        const int n = pick(8);
+        const std::string dst = v6 ? "2001:db8:" + std::to_string(n % 4) + "::/" + (n < 4 ? "48" : "64")
+                                   : "10." + std::to_string(n % 5) + ".0.0/" + (n < 5 ? "16" : "24");
+        r.dst = pfx(dst.c_str()).network();
+        r.priority = static_cast<std::uint32_t>(pick(2) * 10);
+        r.type = pick(12) == 0 ? RTN_BLACKHOLE : RTN_UNICAST;
+        const int shape = pick(5);
+        if (shape == 0) {
+          r.nexthop_id = 1 + static_cast<std::uint32_t>(pick(4));
+        } else if (shape == 1) {
+          r.nexthops.push_back({ifs[static_cast<std::size_t>(pick(3))], std::nullopt, 1, 0});
+        } else {
+          const int hops = shape == 4 ? 2 + pick(2) : 1;
+          for (int h = 0; h < hops; ++h) {
+            const auto& gws = v6 ? gws6 : gws4;
+            r.nexthops.push_back({ifs[static_cast<std::size_t>(pick(2))],
+                                  ip(gws[static_cast<std::size_t>(pick(static_cast<int>(gws.size())))]),
+                                  static_cast<std::uint8_t>(1 + pick(3)), 0});
+          }
+        }
+        const auto k = netns::key_of(r);
+        if (pick(3) == 0) {
+          st.routes.erase(k);
+        } else {
+          st.routes[k] = r;
+        }
+        ch.routes.push_back(k);
+      } else if (what < 8) {  // a neighbour
+        netns::Neighbour nb;
+        nb.ifindex = ifs[static_cast<std::size_t>(pick(2))];
+        const bool v6 = pick(3) == 0;
+        const auto& pool = v6 ? gws6 : gws4;
+        nb.ip = pick(4) == 0 && !v6 ? ip(("10.0." + std::to_string(1 + pick(2)) + ".9").c_str())
+                                    : ip(pool[static_cast<std::size_t>(pick(static_cast<int>(pool.size())))]);
+        nb.state = states[static_cast<std::size_t>(pick(static_cast<int>(states.size())))];
+        if (nb.state != NUD_INCOMPLETE) nb.mac = mac(macs[static_cast<std::size_t>(pick(3))]);
+        const netns::NeighbourKey k{nb.ifindex, nb.ip};
+        if (pick(4) == 0) {
+          st.neighbours.erase(k);
+        } else {
+          st.neighbours[k] = nb;
+        }
+        ch.neighbours.push_back(k);
+      } else {  // a nexthop object
+        netns::NexthopObject o;
+        o.id = 1 + static_cast<std::uint32_t>(pick(4));
+        if (o.id == 4) {
+          o.group = {{1, static_cast<std::uint8_t>(1 + pick(3))}, {2, 1}};
+        } else if (pick(6) == 0) {
+          o.blackhole = true;
+        } else {
+          o.nexthop = netns::NextHop{ifs[static_cast<std::size_t>(pick(3))],
+                                     ip(gws4[static_cast<std::size_t>(pick(4))]), 1, 0};
+        }
+        if (pick(5) == 0) {
+          st.nexthop_objects.erase(o.id);
+        } else {
+          st.nexthop_objects[o.id] = o;
+        }
+        ch.nexthop_objects.push_back(o.id);
+      }
+    }
+    sw.apply(inc, inc.update(st, ch), &error);
+    ASSERT_EQ(error, "") << "round " << round;
+
+    FibCompiler full({.version = version}, kPorts);
+    full.compile(st);
+    ASSERT_EQ(canonical(inc), canonical(full)) << "round " << round;
+
+    std::map<std::pair<std::uint16_t, std::string>, std::string> want;
+    for (const auto& f : inc.snapshot().flows) {
+      want.emplace(std::make_pair(f.priority, openflow::to_text(f.match)), text(f));
+    }
+    ASSERT_EQ(sw.flows, want) << "round " << round;
+    ASSERT_EQ(sw.groups, group_texts(inc)) << "round " << round;
+  }
+  // The run must have exercised something.
+  EXPECT_GT(inc.flow_count(), 3u);
+}
+
+TEST(FibCompilerProperty, IncrementalEqualsFullCompileOpenFlow13) {
+  check_incremental_equals_full(openflow::kVersion13);
+}
+TEST(FibCompilerProperty, IncrementalEqualsFullCompileOpenFlow10) {
+  check_incremental_equals_full(openflow::kVersion10);
+}
+
+}  // namespace
+}  // namespace tapflow::routing
