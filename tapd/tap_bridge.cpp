@@ -105,6 +105,8 @@ struct TapBridge::Switch {
   bool reconciled = false;  // punt flows read back from the switch since it came up
   bool stale_checked = false;
   Message packet_out;  // reused for every PACKET_OUT: no allocation per frame
+  bool published = false;  // ports_listener_ told about published_ports
+  std::vector<TapPort> published_ports;
 
   explicit Switch(netns::NetNamespace n) : ns(std::move(n)) {
     PacketOut po;
@@ -477,19 +479,38 @@ void TapBridge::on_tap_readable(Switch& sw, Port& port) {
 
 // ---------------------------------------------------------------- punt flows
 
+MacAddress TapBridge::router_mac(const Switch& sw, const Port& port) const {
+  // The namespace is the truth: an operator may have changed the MAC.
+  if (sw.watcher && sw.watcher->synced()) {
+    const auto& links = sw.watcher->state().links;
+    if (auto l = links.find(port.tap.ifindex()); l != links.end() && !l->second.mac.is_zero()) {
+      return l->second.mac;
+    }
+  }
+  return port.mac;
+}
+
+void TapBridge::publish_ports(Switch& sw) {
+  if (!ports_listener_) return;
+  std::vector<TapPort> ports;
+  for (const auto& [no, port] : sw.ports) {
+    ports.push_back(TapPort{port->tap.ifindex(), no, router_mac(sw, *port)});
+  }
+  if (sw.published && ports == sw.published_ports) return;
+  sw.published = true;
+  sw.published_ports = ports;
+  ports_listener_(sw.dpid, sw.ns.name(), ports);
+}
+
 void TapBridge::sync_punts(Switch& sw) {
+  publish_ports(sw);
   if (sw.dp == nullptr || !sw.dp->is_up() || !sw.watcher || !sw.watcher->synced()) return;
   const netns::KernelState& ks = sw.watcher->state();
   PuntInputs in;
   in.version = sw.dp->version();
   if (in.version == kVersion13) in.fib_table = config_.fib_table;
   for (const auto& [no, port] : sw.ports) {
-    PuntPort pp{no, port->mac};
-    // The namespace is the truth: an operator may have changed the MAC.
-    if (auto l = ks.links.find(port->tap.ifindex()); l != ks.links.end() && !l->second.mac.is_zero()) {
-      pp.mac = l->second.mac;
-    }
-    in.ports.push_back(pp);
+    in.ports.push_back(PuntPort{no, router_mac(sw, *port)});
   }
   for (const auto& [key, a] : ks.addresses) {
     // Host-scope addresses (127.0.0.1, ::1) are never reachable from a port.

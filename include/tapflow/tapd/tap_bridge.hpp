@@ -8,6 +8,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -90,6 +91,18 @@ struct PortStatusView {
   PortCounters counters;
 };
 
+// A TAP as other parts see it (routing maps kernel next hops to switch ports).
+struct TapPort {
+  int ifindex = 0;
+  std::uint32_t port_no = 0;
+  openflow::MacAddress mac;  // the router's MAC on this port
+  friend bool operator==(const TapPort&, const TapPort&) = default;
+};
+// Called on the event loop whenever a switch's set of TAPs (or their MACs)
+// changes, and when its namespace is first set up.
+using TapPortsListener = std::function<void(std::uint64_t dpid, const std::string& netns,
+                                            const std::vector<TapPort>& ports)>;
+
 struct BridgeCounters {
   std::uint64_t packet_in_unknown_port = 0;  // PACKET_IN for a port with no TAP
   std::uint64_t setup_errors = 0;            // namespace/TAP/netlink failures
@@ -110,6 +123,7 @@ class TapBridge final : public controller::App {
   void on_error(controller::Datapath& dp, const openflow::OfError& error,
                 std::uint32_t xid) override;
 
+  void set_ports_listener(TapPortsListener listener) { ports_listener_ = std::move(listener); }
   std::vector<PortStatusView> ports() const;
   const BridgeCounters& counters() const { return counters_; }
   // The namespace a datapath uses (configured or default name).
@@ -131,11 +145,14 @@ class TapBridge final : public controller::App {
   void start_reading(Switch& sw, Port& port);
   void on_tap_readable(Switch& sw, Port& port);
   void sync_punts(Switch& sw);
+  void publish_ports(Switch& sw);
+  openflow::MacAddress router_mac(const Switch& sw, const Port& port) const;
 
   boost::asio::io_context& io_;
   TapBridgeConfig config_;
   std::map<std::uint64_t, std::unique_ptr<Switch>> switches_;
   BridgeCounters counters_;
+  TapPortsListener ports_listener_;
 };
 
 }  // namespace tapflow::tapd
