@@ -407,6 +407,10 @@ void TapBridge::on_packet_in(Datapath& dp, const PacketIn& pi) {
     ++port.counters.to_tap_frames;
     port.counters.to_tap_bytes += pi.data.size();
     port.counters.to_tap_latency.record(ns_since(t0));
+    // The kernel usually handles the frame inside write() and queues its
+    // answer (ARP reply, ICMP echo reply, TCP ACK) on the TAP before write()
+    // returns: take it now rather than one event-loop turn later.
+    if (!port.paused) drain_tap(sw, port, Clock::now());
   } else if (rc == -EAGAIN) {
     ++port.counters.drop_tap_busy;
   } else {
@@ -433,8 +437,11 @@ void TapBridge::start_reading(Switch& sw, Port& port) {
 }
 
 void TapBridge::on_tap_readable(Switch& sw, Port& port) {
+  if (drain_tap(sw, port, Clock::now())) start_reading(sw, port);
+}
+
+bool TapBridge::drain_tap(Switch& sw, Port& port, Clock::time_point t0) {
   static thread_local std::array<std::uint8_t, 65536> buf;
-  const auto t0 = Clock::now();
   auto& po = std::get<PacketOut>(sw.packet_out.body);
   for (std::size_t i = 0; i < config_.read_batch; ++i) {
     if (sw.dp != nullptr && sw.dp->congested()) {
@@ -448,7 +455,7 @@ void TapBridge::on_tap_readable(Switch& sw, Port& port) {
       sw.dp->when_writable([this, alive, swp, pp] {
         if (!alive.expired() && pp->paused) start_reading(*swp, *pp);
       });
-      return;
+      return false;
     }
     const ssize_t n = port.tap.read(buf);
     if (n <= 0) {
@@ -474,7 +481,7 @@ void TapBridge::on_tap_readable(Switch& sw, Port& port) {
     port.counters.to_switch_bytes += static_cast<std::uint64_t>(n);
     port.counters.to_switch_latency.record(ns_since(t0));
   }
-  start_reading(sw, port);
+  return true;
 }
 
 // ---------------------------------------------------------------- punt flows

@@ -144,6 +144,9 @@ class TapBridge final : public controller::App {
   void update_carrier(Switch& sw, Port& port);
   void start_reading(Switch& sw, Port& port);
   void on_tap_readable(Switch& sw, Port& port);
+  // Reads up to read_batch frames and sends them; false if it paused for a
+  // congested switch (reading resumes when the switch drains).
+  bool drain_tap(Switch& sw, Port& port, controller::Clock::time_point t0);
   void sync_punts(Switch& sw);
   void publish_ports(Switch& sw);
   openflow::MacAddress router_mac(const Switch& sw, const Port& port) const;
