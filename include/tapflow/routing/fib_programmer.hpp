@@ -1,0 +1,224 @@
+// FIB programmer: sends a FibCompiler's diffs to one switch, ordered, batched
+// (OpenFlow bundles where the switch has them, barrier-paced batches where
+// not), with per-entry error accounting and a reconcile that reads the
+// switch's FIB back instead of wiping it.
+//
+// Order: every diff is queued as groups_added (indirect before select),
+// groups_changed (same), flows_added, flows_changed, flows_removed,
+// groups_removed (select before indirect), so a flow never points at a
+// missing group and a group is deleted only after its flows left (deleting a
+// group in OpenFlow also deletes the flows that use it). Queued messages go
+// out strictly in order; batches are confirmed in order.
+//
+// Batching:
+// - 1.3 and bundles not known to be missing: up to `bundle_max` messages per
+//   bundle: BUNDLE_OPEN (request; an ERROR answer means "no bundles here":
+//   remembered for this datapath, the batch goes out barrier-paced), one
+//   BUNDLE_ADD per FLOW_MOD/GROUP_MOD (inner xid = add xid, as OVS checks),
+//   BUNDLE_COMMIT(atomic|ordered). One bundle is in flight at a time (a
+//   failed bundle is retried before anything after it, keeping the order).
+//   A commit answered with ERROR rejected the whole bundle: its messages are
+//   sent again one by one (barrier-paced) so the good ones go in; the errors
+//   of that retry are the ones counted.
+// - Otherwise: `batch_size` messages, then a BARRIER; at most
+//   `max_inflight_batches` batches wait for their barrier. Sending pauses while
+//   the connection is congested() and resumes on when_writable().
+//
+// Errors: the switch's ERRORs for our messages reach the App (they answer no
+// request); the daemon forwards them to on_error(), which finds the message
+// by xid (kept only while its batch is unconfirmed, so the map stays bounded
+// by the batches in flight), counts it, logs it with the route or group it
+// concerned (first `log_errors_per_batch` per batch; the rest are summed up
+// when the batch is confirmed) and goes on: an error never stops the rest.
+//
+// Table capacity and TABLE_FULL: the capacity of the FIB table is
+// `options.table_capacity` if set, else (1.3, `read_table_features`) the
+// max_entries the switch reports for the FIB table in TABLE_FEATURES, read
+// once per reconcile (0 or 0xffffffff: unlimited). Policy when the FIB needs
+// more flows than that: keep the HIGHEST-priority flows (longest prefixes,
+// host flows) and the miss flow, leave out the shortest prefixes. Every
+// left-out flow then has a lower priority than every kept one (and flows of
+// equal priority never overlap), so its packets cannot hit a wrong covering
+// route: they reach the miss flow and the kernel forwards them, correctly but
+// slowly. Leaving out long prefixes instead would send their packets along a
+// covering shorter route: wrong forwarding. reconcile()
+// applies the policy exactly. apply() keeps a count of installed flows and,
+// when a diff would exceed the capacity, withholds that diff's lowest-
+// priority additions (it does not evict installed shorter prefixes to make
+// room; call reconcile() to restore the exact policy; withheld() tells how
+// many flows are out). Logged once per over-capacity episode. A switch that
+// still answers TABLE_FULL (capacity unknown or shared with other flows):
+// that flow is not installed, the error is counted in `table_full` and
+// logged; the rest goes on; a reconcile later retries it.
+//
+// Groups have no cookie: groups whose id is in [group_id_min, group_id_max]
+// are this programmer's (the compiler allocates from 1 up); reconcile deletes
+// such groups the FIB no longer needs and leaves others alone.
+//
+// Lifetime: the compiler must outlive the programmer. The programmer holds the
+// datapath weakly; replies that arrive after the datapath closed, after
+// stop()/reconcile() or after the programmer is destroyed are ignored. Not
+// thread-safe: use it on the datapath's event loop.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "tapflow/controller/connection.hpp"
+#include "tapflow/openflow/messages.hpp"
+#include "tapflow/openflow/result.hpp"
+#include "tapflow/routing/fib_compiler.hpp"
+
+namespace tapflow::routing {
+
+struct FibProgrammerOptions {
+  bool use_bundles = true;                 // 1.3 only; probed per datapath
+  std::size_t bundle_max = 20000;          // messages per bundle
+  std::size_t batch_size = 1000;           // messages per barrier-paced batch
+  std::size_t max_inflight_batches = 2;    // barrier-paced batches awaiting their barrier
+  std::chrono::milliseconds commit_timeout{120000};
+  std::optional<std::uint32_t> table_capacity;  // FIB flows the switch takes; unset: ask (1.3)
+  bool read_table_features = true;
+  std::uint32_t group_id_min = 1, group_id_max = 0xfffffeff;  // groups we own
+  std::size_t log_errors_per_batch = 20;
+};
+
+struct FibProgrammerCounters {
+  std::uint64_t flow_mods = 0, group_mods = 0;  // sent (bundled or not, retries included)
+  std::uint64_t bundles_committed = 0, bundles_failed = 0, batches = 0;
+  std::uint64_t retried = 0;      // messages resent one by one after a failed bundle
+  std::uint64_t errors = 0;       // entries the switch rejected (or we could not send)
+  std::uint64_t table_full = 0;   // of which TABLE_FULL
+  std::uint64_t reconciles = 0;
+  std::uint64_t reconcile_errors = 0;
+};
+
+// Bundles: unknown until the first BUNDLE_OPEN of a datapath is answered.
+enum class BundleSupport : std::uint8_t { kUnknown, kYes, kNo };
+
+// Programs one datapath's FIB from a FibCompiler's diffs (see above).
+class FibProgrammer {
+ public:
+  // Called with ok once every message queued before the call is confirmed
+  // (bundle commit or barrier answered; entry errors are counted, not
+  // failures), or with an error if the datapath went away / stop() /
+  // the reconcile read failed first.
+  using Done = std::function<void(openflow::Status)>;
+  // Messages confirmed and queued in total since the last reconcile.
+  using Progress = std::function<void(std::uint64_t confirmed, std::uint64_t queued)>;
+
+  FibProgrammer(const FibCompiler& compiler, FibProgrammerOptions options = {});
+  ~FibProgrammer();
+  FibProgrammer(const FibProgrammer&) = delete;
+  FibProgrammer& operator=(const FibProgrammer&) = delete;
+
+  // The datapath is (re)connected: read its FIB flows (cookie class 0x726f)
+  // and groups, and send only what differs from compiler.snapshot(). Drops
+  // whatever was queued for a previous connection (its `done`s now wait for
+  // this reconcile). Diffs applied while the read is in flight are folded in
+  // (the snapshot is taken when the replies are there).
+  void reconcile(controller::Datapath& dp, Done done = {});
+  // Queues one diff of the compiler (rendered now, as the compiler's state is
+  // now) and sends it. Before any reconcile, or while the datapath is gone,
+  // the diff is dropped (the next reconcile covers it) and `done` gets an
+  // error. If nothing is pending `done` runs at once.
+  void apply(const FibDiff& diff, Done done = {});
+  // The datapath went down: drop everything; pending `done`s get an error.
+  void stop();
+  // Forward App::on_error here. True if `xid` was one of ours.
+  bool on_error(const openflow::OfError& error, std::uint32_t xid);
+
+  void set_progress(Progress p) { progress_ = std::move(p); }
+
+  bool idle() const { return queue_.empty() && inflight_.empty() && !reconciling_; }
+  bool reconciling() const { return reconciling_; }
+  BundleSupport bundle_support() const { return bundles_; }
+  // The FIB table's capacity in flows, if known (configured or read).
+  std::optional<std::uint32_t> table_capacity() const { return capacity_; }
+  std::uint64_t withheld() const { return withheld_; }
+  std::uint64_t installed_flows() const { return installed_flows_; }
+  std::size_t queued() const { return queue_.size(); }
+  std::size_t unconfirmed_xids() const { return xids_.size(); }
+  const FibProgrammerCounters& counters() const { return counters_; }
+
+ private:
+  // One message to send: a 1.3 flow stays compact and is rendered when sent
+  // (render() needs no compiler state on 1.3); groups and 1.0 flows (whose
+  // actions come from the compiler's current groups) are rendered at once.
+  struct Op {
+    FibFlow flow;
+    std::uint8_t command = 0;
+    std::unique_ptr<openflow::MessageBody> body;  // set: send this
+  };
+  enum class Stage : std::uint8_t { kOpening, kSending, kConfirming };
+  struct Batch {
+    std::uint64_t seq = 0;
+    bool bundle = false;
+    bool retry = false;
+    std::uint32_t bundle_id = 0;
+    Stage stage = Stage::kSending;
+    std::vector<Op> ops;
+    std::vector<std::uint32_t> xids;  // per op sent
+    std::size_t sent = 0;
+    std::size_t errors = 0;
+  };
+  struct XidRef {
+    std::uint64_t batch = 0;
+    std::size_t index = 0;
+  };
+  struct ReconcileRead;
+
+  void queue_diff(const FibDiff& diff);
+  void push_flow(const FibFlow& f, std::uint8_t command);
+  void push_body(openflow::MessageBody body);
+  void pump();
+  bool send_ops(controller::Datapath& dp, Batch& b);
+  void finish_batch(controller::Datapath& dp, Batch& b);
+  void on_open(std::uint64_t seq, openflow::Status st);
+  void on_commit(std::uint64_t seq, openflow::Status st);
+  void on_barrier(std::uint64_t seq, openflow::Status st);
+  void confirm(std::uint64_t seq);
+  Batch* find_batch(std::uint64_t seq);
+  void fire_dones();
+  void abort(const std::string& why, bool keep_dones);
+  bool dp_gone() const;
+  void finish_reconcile(ReconcileRead& r);
+  std::string describe_op(const Op& op) const;
+  openflow::MessageBody body_of(const Op& op) const;
+
+  const FibCompiler& compiler_;
+  FibProgrammerOptions options_;
+  std::weak_ptr<controller::Datapath> dp_;
+  std::uint8_t version_ = openflow::kVersion13;
+  BundleSupport bundles_ = BundleSupport::kUnknown;
+  std::optional<std::uint32_t> capacity_;
+  bool capacity_read_ = false;  // TABLE_FEATURES asked on this datapath
+  bool over_capacity_logged_ = false;
+  std::uint64_t withheld_ = 0;
+  std::uint64_t installed_flows_ = 0;
+
+  std::deque<Op> queue_;
+  std::deque<Batch> inflight_;
+  std::unordered_map<std::uint32_t, XidRef> xids_;
+  std::uint64_t next_batch_ = 1;
+  std::uint32_t next_bundle_ = 1;
+  bool waiting_writable_ = false;
+  bool reconciling_ = false;
+  std::uint64_t generation_ = 0;  // bumped by reconcile/stop: older replies are ignored
+
+  std::uint64_t queued_ops_ = 0, confirmed_ops_ = 0;
+  static constexpr std::uint64_t kAfterReconcile = ~std::uint64_t{0};
+  std::deque<std::pair<std::uint64_t, Done>> dones_;  // (target confirmed count, callback)
+  Progress progress_;
+  FibProgrammerCounters counters_;
+  std::shared_ptr<bool> alive_;
+};
+
+}  // namespace tapflow::routing

@@ -1,0 +1,694 @@
+// FIB programmer: ordered, batched sending of FibCompiler diffs to one
+// switch, with bundles, barrier pacing, error accounting and reconcile. See
+// fib_programmer.hpp for the semantics.
+#include "tapflow/routing/fib_programmer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "tapflow/controller/flow_sync.hpp"
+#include "tapflow/openflow/codec.hpp"
+#include "tapflow/openflow/errors.hpp"
+#include "tapflow/openflow/print.hpp"
+
+namespace tapflow::routing {
+namespace {
+
+using namespace openflow;
+using controller::Datapath;
+using Replies = std::vector<Message>;
+
+std::string flow_key(std::uint8_t table, std::uint16_t priority, const Match& m) {
+  std::string k;
+  k.push_back(static_cast<char>(table));
+  k.push_back(static_cast<char>(priority >> 8));
+  k.push_back(static_cast<char>(priority & 0xff));
+  k += controller::canonical_match(m);
+  return k;
+}
+
+// An empty ApplyActions does nothing (and 1.0 reads it back as no instruction).
+InstructionList normalized(const InstructionList& in) {
+  InstructionList out;
+  for (const Instruction& i : in) {
+    if (const auto* a = std::get_if<instruction::ApplyActions>(&i);
+        a != nullptr && a->actions.empty()) {
+      continue;
+    }
+    out.push_back(i);
+  }
+  return out;
+}
+
+// Weights and watch fields mean something in select / fast-failover groups
+// only; a switch may report them differently for the others.
+bool same_group(const GroupMod& want, const GroupDesc& have) {
+  if (want.type != have.type || want.buckets.size() != have.buckets.size()) return false;
+  for (std::size_t i = 0; i < want.buckets.size(); ++i) {
+    const Bucket& a = want.buckets[i];
+    const Bucket& b = have.buckets[i];
+    if (a.actions != b.actions) return false;
+    if (want.type == group_type::kSelect && a.weight != b.weight) return false;
+  }
+  return true;
+}
+
+bool is_select(const GroupMod& g) { return g.type == group_type::kSelect; }
+
+}  // namespace
+
+struct FibProgrammer::ReconcileRead {
+  std::uint64_t generation = 0;
+  int pending = 0;
+  std::optional<OfError> error;
+  Replies flows, groups;
+  std::optional<std::uint32_t> capacity;
+};
+
+FibProgrammer::FibProgrammer(const FibCompiler& compiler, FibProgrammerOptions options)
+    : compiler_(compiler),
+      options_(std::move(options)),
+      capacity_(options_.table_capacity),
+      alive_(std::make_shared<bool>(true)) {
+  options_.bundle_max = std::max<std::size_t>(options_.bundle_max, 1);
+  options_.batch_size = std::max<std::size_t>(options_.batch_size, 1);
+  options_.max_inflight_batches = std::max<std::size_t>(options_.max_inflight_batches, 1);
+}
+
+FibProgrammer::~FibProgrammer() { *alive_ = false; }
+
+bool FibProgrammer::dp_gone() const {
+  auto dp = dp_.lock();
+  return !dp || dp->is_closed();
+}
+
+// ------------------------------------------------------------------ queueing
+
+void FibProgrammer::push_flow(const FibFlow& f, std::uint8_t command) {
+  Op op;
+  op.flow = f;
+  op.command = command;
+  if (version_ == kVersion10) op.body = std::make_unique<MessageBody>(body_of(op));
+  queue_.push_back(std::move(op));
+}
+
+void FibProgrammer::push_body(MessageBody body) {
+  Op op;
+  op.body = std::make_unique<MessageBody>(std::move(body));
+  queue_.push_back(std::move(op));
+}
+
+MessageBody FibProgrammer::body_of(const Op& op) const {
+  if (op.body) return *op.body;
+  FlowMod fm = compiler_.render(op.flow, op.command);
+  if (op.command == flow_mod_command::kDeleteStrict && version_ != kVersion10) {
+    // Only our flow: one someone else has since overwritten stays.
+    fm.cookie_mask = kCookieSubclassMask;
+  }
+  return fm;
+}
+
+void FibProgrammer::queue_diff(const FibDiff& diff) {
+  const std::size_t before = queue_.size();
+  auto groups = [&](const std::vector<std::uint32_t>& ids, std::uint16_t command) {
+    std::vector<GroupMod> mods;
+    for (std::uint32_t id : ids) mods.push_back(compiler_.render_group(id, command));
+    // Select groups point at indirect ones: those first.
+    std::stable_partition(mods.begin(), mods.end(), [](const GroupMod& g) { return !is_select(g); });
+    for (GroupMod& g : mods) push_body(std::move(g));
+  };
+  groups(diff.groups_added, group_mod_command::kAdd);
+  groups(diff.groups_changed, group_mod_command::kModify);
+
+  std::vector<FibFlow> adds = diff.flows_added;
+  if (capacity_) {
+    const std::uint64_t after =
+        installed_flows_ + adds.size() -
+        std::min<std::uint64_t>(installed_flows_, diff.flows_removed.size());
+    if (after > *capacity_) {
+      // Keep the longest prefixes of this diff (see the header's policy).
+      std::stable_sort(adds.begin(), adds.end(), [](const FibFlow& a, const FibFlow& b) {
+        return a.priority > b.priority;
+      });
+      const std::uint64_t excess = std::min<std::uint64_t>(after - *capacity_, adds.size());
+      adds.resize(adds.size() - excess);
+      withheld_ += excess;
+      if (!over_capacity_logged_) {
+        over_capacity_logged_ = true;
+        spdlog::warn(
+            "FIB: the switch's FIB table holds {} flows and the FIB needs more: {} flows with the "
+            "shortest prefixes are left out (their packets go to the kernel via the miss flow); "
+            "reconcile to keep exactly the longest prefixes",
+            *capacity_, excess);
+      }
+    }
+  }
+  for (const FibFlow& f : adds) push_flow(f, flow_mod_command::kAdd);
+  for (const FibFlow& f : diff.flows_changed) push_flow(f, flow_mod_command::kAdd);
+  for (const FibFlow& f : diff.flows_removed) push_flow(f, flow_mod_command::kDeleteStrict);
+  installed_flows_ += adds.size();
+  installed_flows_ -= std::min<std::uint64_t>(installed_flows_, diff.flows_removed.size());
+  if (capacity_ && installed_flows_ < *capacity_ && withheld_ == 0) over_capacity_logged_ = false;
+
+  // Groups removed: the compiler already lists select before indirect (it
+  // no longer knows their types; we could not sort them here).
+  for (std::uint32_t id : diff.groups_removed) push_body(FibCompiler::delete_group(id));
+  queued_ops_ += queue_.size() - before;
+}
+
+void FibProgrammer::apply(const FibDiff& diff, Done done) {
+  if (reconciling_) {
+    // The reconcile's snapshot is taken later and includes this diff.
+    if (done) dones_.emplace_back(kAfterReconcile, std::move(done));
+    return;
+  }
+  if (dp_gone()) {
+    if (done) {
+      done(make_error(error_type::kBadRequest, bad_request::kEperm,
+                      "FIB programmer: no datapath (the next reconcile sends this diff)"));
+    }
+    return;
+  }
+  queue_diff(diff);
+  if (done) dones_.emplace_back(queued_ops_, std::move(done));
+  pump();
+  fire_dones();
+}
+
+// ------------------------------------------------------------------ sending
+
+FibProgrammer::Batch* FibProgrammer::find_batch(std::uint64_t seq) {
+  for (Batch& b : inflight_) {
+    if (b.seq == seq) return &b;
+  }
+  return nullptr;
+}
+
+void FibProgrammer::pump() {
+  if (reconciling_ || waiting_writable_) return;
+  auto dpp = dp_.lock();
+  if (!dpp || dpp->is_closed()) return;
+  Datapath& dp = *dpp;
+  for (;;) {
+    if (!inflight_.empty() && inflight_.back().stage == Stage::kSending) {
+      Batch& b = inflight_.back();
+      if (!send_ops(dp, b)) return;  // congested: when_writable() resumes
+      finish_batch(dp, b);
+      continue;
+    }
+    if (queue_.empty()) return;
+    const bool bundle =
+        options_.use_bundles && version_ != kVersion10 && bundles_ != BundleSupport::kNo;
+    if (bundle && !inflight_.empty()) return;  // one bundle at a time, after everything before it
+    if (!bundle && inflight_.size() >= options_.max_inflight_batches) return;
+
+    Batch b;
+    b.seq = next_batch_++;
+    b.bundle = bundle;
+    const std::size_t n = std::min(queue_.size(), bundle ? options_.bundle_max : options_.batch_size);
+    b.ops.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      b.ops.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    ++counters_.batches;
+    if (!bundle) {
+      inflight_.push_back(std::move(b));
+      continue;
+    }
+    b.bundle_id = next_bundle_++;
+    b.stage = Stage::kOpening;
+    const std::uint64_t seq = b.seq;
+    const std::uint32_t id = b.bundle_id;
+    inflight_.push_back(std::move(b));
+    dp.request(
+        BundleControl{id, bundle_ctrl_type::kOpenRequest,
+                      static_cast<std::uint16_t>(bundle_flags::kAtomic | bundle_flags::kOrdered), {}},
+        [this, alive = alive_, gen = generation_, seq](Result<Replies> r) {
+          if (!*alive || gen != generation_) return;
+          on_open(seq, r ? ok_status() : Status(r.error()));
+        });
+    return;
+  }
+}
+
+bool FibProgrammer::send_ops(Datapath& dp, Batch& b) {
+  while (b.sent < b.ops.size()) {
+    const std::size_t i = b.sent++;
+    const Op& op = b.ops[i];
+    MessageBody body = body_of(op);
+    const bool group = std::holds_alternative<GroupMod>(body);
+    const std::uint32_t xid = dp.next_xid();
+    Status st = ok_status();
+    if (b.bundle) {
+      auto inner = encode(Message{version_, xid, std::move(body)});
+      if (inner) {
+        st = dp.send(Message{version_, xid,
+                             BundleAddMessage{b.bundle_id,
+                                              static_cast<std::uint16_t>(bundle_flags::kAtomic |
+                                                                         bundle_flags::kOrdered),
+                                              std::move(*inner),
+                                              {}}});
+      } else {
+        st = Status(inner.error());
+      }
+    } else {
+      st = dp.send(Message{version_, xid, std::move(body)});
+    }
+    if (!st) {
+      ++counters_.errors;
+      ++b.errors;
+      spdlog::warn("{} FIB: could not send {}: {}", dp.log_name(), describe_op(op),
+                   describe(st.error()));
+    } else {
+      ++(group ? counters_.group_mods : counters_.flow_mods);
+      if (b.retry) ++counters_.retried;
+      b.xids.push_back(xid);
+      xids_[xid] = XidRef{b.seq, i};
+    }
+    if (dp.is_closed()) return false;
+    if (dp.congested()) {
+      waiting_writable_ = true;
+      dp.when_writable([this, alive = alive_, gen = generation_] {
+        if (!*alive || gen != generation_) return;
+        waiting_writable_ = false;
+        pump();
+      });
+      return false;
+    }
+  }
+  return true;
+}
+
+void FibProgrammer::finish_batch(Datapath& dp, Batch& b) {
+  b.stage = Stage::kConfirming;
+  const std::uint64_t seq = b.seq;
+  if (b.bundle) {
+    dp.request(
+        Message{version_, 0,
+                BundleControl{b.bundle_id, bundle_ctrl_type::kCommitRequest,
+                              static_cast<std::uint16_t>(bundle_flags::kAtomic |
+                                                         bundle_flags::kOrdered),
+                              {}}},
+        [this, alive = alive_, gen = generation_, seq](Result<Replies> r) {
+          if (!*alive || gen != generation_) return;
+          on_commit(seq, r ? ok_status() : Status(r.error()));
+        },
+        options_.commit_timeout);
+  } else {
+    dp.barrier([this, alive = alive_, gen = generation_, seq](Status st) {
+      if (!*alive || gen != generation_) return;
+      on_barrier(seq, st);
+    });
+  }
+}
+
+void FibProgrammer::on_open(std::uint64_t seq, Status st) {
+  Batch* b = find_batch(seq);
+  if (b == nullptr) return;
+  if (!st) {
+    if (dp_gone()) return abort("datapath closed", false);
+    // No bundles on this switch (or this one could not be opened): send this
+    // batch and everything after it barrier-paced.
+    if (bundles_ != BundleSupport::kNo) {
+      spdlog::info("FIB: switch refused BUNDLE_OPEN ({}): barrier-paced batches from now on",
+                   describe(st.error()));
+    }
+    bundles_ = BundleSupport::kNo;
+    b->bundle = false;
+  } else {
+    bundles_ = BundleSupport::kYes;
+  }
+  b->stage = Stage::kSending;
+  pump();
+}
+
+void FibProgrammer::on_commit(std::uint64_t seq, Status st) {
+  Batch* b = find_batch(seq);
+  if (b == nullptr) return;
+  if (st) {
+    ++counters_.bundles_committed;
+    confirm(seq);
+    return;
+  }
+  if (dp_gone()) return abort("datapath closed", false);
+  // Atomic: nothing of the bundle went in. Retry one by one so the good
+  // entries do; errors of the bundle's own attempt were not counted.
+  ++counters_.bundles_failed;
+  spdlog::warn("FIB: bundle {} of {} messages rejected ({}): resending them one by one",
+               b->bundle_id, b->ops.size(), describe(st.error()));
+  for (std::uint32_t x : b->xids) xids_.erase(x);
+  b->xids.clear();
+  b->bundle = false;
+  b->retry = true;
+  b->sent = 0;
+  b->errors = 0;
+  b->stage = Stage::kSending;
+  pump();
+}
+
+void FibProgrammer::on_barrier(std::uint64_t seq, Status st) {
+  if (find_batch(seq) == nullptr) return;
+  if (!st) {
+    if (dp_gone()) return abort("datapath closed", false);
+    // A barrier timeout: the switch is slow; what it rejected was reported.
+    spdlog::warn("FIB: barrier failed ({}); treating the batch as sent", describe(st.error()));
+  }
+  confirm(seq);
+}
+
+void FibProgrammer::confirm(std::uint64_t seq) {
+  auto it = std::find_if(inflight_.begin(), inflight_.end(),
+                         [seq](const Batch& b) { return b.seq == seq; });
+  if (it == inflight_.end()) return;
+  for (std::uint32_t x : it->xids) xids_.erase(x);
+  if (it->errors > options_.log_errors_per_batch) {
+    spdlog::warn("FIB: {} of {} messages of a batch were rejected ({} not logged)", it->errors,
+                 it->ops.size(), it->errors - options_.log_errors_per_batch);
+  }
+  confirmed_ops_ += it->ops.size();
+  inflight_.erase(it);
+  const auto alive = alive_;
+  if (progress_) progress_(confirmed_ops_, queued_ops_);
+  if (!*alive) return;
+  fire_dones();
+  if (!*alive) return;
+  pump();
+}
+
+void FibProgrammer::fire_dones() {
+  const auto alive = alive_;
+  const std::uint64_t gen = generation_;
+  while (!dones_.empty() && dones_.front().first <= confirmed_ops_ &&
+         dones_.front().first != kAfterReconcile) {
+    Done d = std::move(dones_.front().second);
+    dones_.pop_front();
+    if (d) d(ok_status());
+    if (!*alive || gen != generation_) return;  // destroyed or restarted by the callback
+  }
+}
+
+bool FibProgrammer::on_error(const OfError& error, std::uint32_t xid) {
+  auto it = xids_.find(xid);
+  if (it == xids_.end()) return false;
+  Batch* b = find_batch(it->second.batch);
+  if (b == nullptr) return false;
+  const Op& op = b->ops[it->second.index];
+  if (b->bundle) {
+    // The commit fails too and the batch is retried message by message: the
+    // retry's errors are the ones that count.
+    spdlog::debug("FIB: in bundle {}: {} rejected: {}", b->bundle_id, describe_op(op),
+                  describe(error));
+    return true;
+  }
+  ++counters_.errors;
+  const bool full = error.type == error_type::kFlowModFailed && error.code == flow_mod_failed::kTableFull;
+  if (full) ++counters_.table_full;
+  if (++b->errors <= options_.log_errors_per_batch) {
+    spdlog::warn("FIB: switch rejected {}: {}{}", describe_op(op), describe(error),
+                 full ? " (table full: this route stays out, its packets follow a shorter "
+                        "installed route or the miss flow)"
+                      : "");
+  }
+  return true;
+}
+
+std::string FibProgrammer::describe_op(const Op& op) const {
+  if (op.body) {
+    if (const auto* g = std::get_if<GroupMod>(op.body.get())) {
+      const char* cmd = g->command == group_mod_command::kAdd      ? "add"
+                        : g->command == group_mod_command::kModify ? "modify"
+                                                                   : "delete";
+      return std::string("GROUP_MOD ") + cmd + " group " + std::to_string(g->group_id);
+    }
+    if (const auto* f = std::get_if<FlowMod>(op.body.get())) {
+      return std::string(f->command == flow_mod_command::kDeleteStrict ? "FLOW_MOD delete "
+                                                                       : "FLOW_MOD add ") +
+             "priority " + std::to_string(f->priority) + " " + to_text(f->match);
+    }
+    return "message";
+  }
+  std::string s = op.command == flow_mod_command::kDeleteStrict ? "FLOW_MOD delete " : "FLOW_MOD add ";
+  s += op.flow.kind == FibFlowKind::kMiss   ? std::string("miss flow")
+       : op.flow.kind == FibFlowKind::kHost ? "host " + op.flow.prefix.to_string()
+                                            : "route " + op.flow.prefix.to_string();
+  if (op.flow.action == FibAction::kGroup) s += " -> group " + std::to_string(op.flow.group);
+  return s;
+}
+
+// ------------------------------------------------------------------ lifecycle
+
+void FibProgrammer::abort(const std::string& why, bool keep_dones) {
+  ++generation_;
+  queue_.clear();
+  inflight_.clear();
+  xids_.clear();
+  waiting_writable_ = false;
+  reconciling_ = false;
+  queued_ops_ = confirmed_ops_ = 0;
+  if (keep_dones) {
+    for (auto& d : dones_) d.first = kAfterReconcile;
+    return;
+  }
+  auto dones = std::move(dones_);
+  dones_.clear();
+  const auto alive = alive_;
+  for (auto& [target, d] : dones) {
+    if (!*alive) return;
+    if (d) d(make_error(error_type::kBadRequest, bad_request::kEperm, "FIB programmer: " + why));
+  }
+}
+
+void FibProgrammer::stop() {
+  dp_.reset();
+  installed_flows_ = 0;
+  abort("stopped (datapath down)", false);
+}
+
+void FibProgrammer::reconcile(Datapath& dp, Done done) {
+  ++counters_.reconciles;
+  const bool same_dp = dp_.lock().get() == &dp;
+  abort("reconcile", true);
+  if (done) dones_.emplace_back(kAfterReconcile, std::move(done));
+  if (!same_dp) {
+    bundles_ = BundleSupport::kUnknown;
+    capacity_read_ = false;
+  }
+  dp_ = dp.weak_from_this();
+  version_ = dp.version();
+  reconciling_ = true;
+
+  auto read = std::make_shared<ReconcileRead>();
+  read->generation = generation_;
+  auto handler = [this, alive = alive_, read](Replies* into, bool optional) {
+    return [this, alive, read, into, optional](Result<Replies> r) {
+      if (!*alive || read->generation != generation_) return;
+      if (r) {
+        *into = std::move(*r);
+      } else if (!optional && !read->error) {
+        read->error = r.error();
+      }
+      if (--read->pending == 0) finish_reconcile(*read);
+    };
+  };
+
+  Replies* features = nullptr;
+  auto features_replies = std::make_shared<Replies>();
+  if (version_ != kVersion10 && !options_.table_capacity && options_.read_table_features &&
+      !capacity_read_) {
+    capacity_read_ = true;
+    features = features_replies.get();
+  }
+  FlowStatsRequest fr;
+  fr.table_id = kTableAll;
+  fr.out_port = port::kAny;
+  fr.out_group = kGroupAny;
+  fr.cookie = kCookieClass;  // 1.0 has no cookie filter: finish_reconcile filters again
+  fr.cookie_mask = kCookieClassMask;
+  read->pending = 1 + (version_ != kVersion10 ? 1 : 0) + (features != nullptr ? 1 : 0);
+
+  if (features != nullptr) {
+    const std::uint8_t fib_table = compiler_.options().fib_table;
+    dp.request(MultipartRequest{0, TableFeaturesStatsRequest{}},
+               [this, alive = alive_, read, features_replies, fib_table](Result<Replies> r) {
+                 if (!*alive || read->generation != generation_) return;
+                 if (r) {
+                   for (const Message& m : *r) {
+                     const auto* mp = std::get_if<MultipartReply>(&m.body);
+                     const auto* tf =
+                         mp != nullptr ? std::get_if<TableFeaturesStatsReply>(&mp->body) : nullptr;
+                     if (tf == nullptr) continue;
+                     for (const TableFeatures& t : tf->tables) {
+                       if (t.table_id == fib_table && t.max_entries != 0 &&
+                           t.max_entries != 0xffffffffu) {
+                         read->capacity = t.max_entries;
+                       }
+                     }
+                   }
+                 } else {
+                   spdlog::info("FIB: TABLE_FEATURES failed ({}): table capacity unknown",
+                                describe(r.error()));
+                 }
+                 if (--read->pending == 0) finish_reconcile(*read);
+               });
+  }
+  dp.request(MultipartRequest{0, fr}, handler(&read->flows, false));
+  if (version_ != kVersion10) {
+    dp.request(MultipartRequest{0, GroupDescStatsRequest{}}, handler(&read->groups, false));
+  }
+}
+
+void FibProgrammer::finish_reconcile(ReconcileRead& r) {
+  reconciling_ = false;
+  if (r.capacity) {
+    capacity_ = r.capacity;
+    spdlog::info("FIB: the switch's FIB table {} holds {} flows", compiler_.options().fib_table,
+                 *capacity_);
+  }
+  if (r.error) {
+    ++counters_.reconcile_errors;
+    spdlog::warn("FIB: reconcile could not read the switch's FIB: {}", describe(*r.error));
+    abort("reconcile read failed: " + describe(*r.error), false);
+    return;
+  }
+  auto dpp = dp_.lock();
+  if (!dpp || dpp->is_closed()) return abort("datapath closed during reconcile", false);
+
+  FibSnapshot snap = compiler_.snapshot();
+  // Capacity: keep the highest-priority flows and the miss flow.
+  withheld_ = 0;
+  over_capacity_logged_ = false;
+  if (capacity_ && snap.flows.size() > *capacity_) {
+    std::optional<FlowMod> miss;
+    if (!snap.flows.empty() && snap.flows.back().cookie == kMissCookie) {
+      miss = std::move(snap.flows.back());
+      snap.flows.pop_back();
+    }
+    const std::size_t keep = *capacity_ > 0 ? *capacity_ - (miss ? 1 : 0) : 0;
+    if (snap.flows.size() > keep) {
+      withheld_ = snap.flows.size() - keep;
+      const FlowMod& first_out = snap.flows[keep];
+      spdlog::warn(
+          "FIB: the switch's FIB table holds {} flows, the FIB has {}: the {} lowest-priority "
+          "flows (shortest prefixes, from priority {} {} down) are left out; their packets go to "
+          "the kernel via the miss flow",
+          *capacity_, snap.flows.size() + (miss ? 1 : 0), withheld_, first_out.priority,
+          to_text(first_out.match));
+      over_capacity_logged_ = true;
+      snap.flows.resize(keep);
+    }
+    if (miss) snap.flows.push_back(std::move(*miss));
+  }
+
+  // What the switch has.
+  const std::uint8_t table10 = 0;
+  std::map<std::string, FlowMod> have;
+  for (const Message& m : r.flows) {
+    const auto* mp = std::get_if<MultipartReply>(&m.body);
+    const auto* stats = mp != nullptr ? std::get_if<FlowStatsReply>(&mp->body) : nullptr;
+    if (stats == nullptr) continue;
+    for (const FlowStats& fs : stats->flows) {
+      if ((fs.cookie & kCookieClassMask) != kCookieClass) continue;  // not ours
+      FlowMod f;
+      f.cookie = fs.cookie;
+      f.table_id = version_ == kVersion10 ? table10 : fs.table_id;
+      f.priority = fs.priority;
+      f.match = fs.match;
+      f.instructions = fs.instructions;
+      std::string key = flow_key(f.table_id, f.priority, f.match);
+      have.insert_or_assign(std::move(key), std::move(f));
+    }
+  }
+  std::map<std::uint32_t, GroupDesc> have_groups;
+  for (const Message& m : r.groups) {
+    const auto* mp = std::get_if<MultipartReply>(&m.body);
+    const auto* gd = mp != nullptr ? std::get_if<GroupDescStatsReply>(&mp->body) : nullptr;
+    if (gd == nullptr) continue;
+    for (const GroupDesc& g : gd->groups) {
+      if (g.group_id >= options_.group_id_min && g.group_id <= options_.group_id_max) {
+        have_groups.emplace(g.group_id, g);
+      }
+    }
+  }
+
+  // The difference, in dependency order.
+  std::vector<GroupMod> gadd, gmod, gdel;
+  for (auto& [id, g] : snap.groups) {
+    auto it = have_groups.find(id);
+    if (it == have_groups.end()) {
+      gadd.push_back(g);
+    } else if (!same_group(g, it->second)) {
+      GroupMod m = g;
+      m.command = group_mod_command::kModify;
+      gmod.push_back(std::move(m));
+    }
+  }
+  for (auto& [id, g] : have_groups) {
+    if (!snap.groups.contains(id)) {
+      GroupMod d = FibCompiler::delete_group(id);
+      d.type = g.type;
+      gdel.push_back(std::move(d));
+    }
+  }
+  auto indirect_first = [](std::vector<GroupMod>& v) {
+    std::stable_partition(v.begin(), v.end(), [](const GroupMod& g) { return !is_select(g); });
+  };
+  indirect_first(gadd);
+  indirect_first(gmod);
+  std::stable_partition(gdel.begin(), gdel.end(), [](const GroupMod& g) { return is_select(g); });
+
+  std::vector<FlowMod> fadd, fdel;
+  std::set<std::string> wanted;
+  for (FlowMod& f : snap.flows) {
+    std::string key = flow_key(version_ == kVersion10 ? table10 : f.table_id, f.priority, f.match);
+    auto it = have.find(key);
+    const bool same = it != have.end() && it->second.cookie == f.cookie &&
+                      normalized(it->second.instructions) == normalized(f.instructions);
+    wanted.insert(std::move(key));
+    if (!same) fadd.push_back(std::move(f));
+  }
+  for (auto& [key, f] : have) {
+    if (wanted.contains(key)) continue;
+    FlowMod d;
+    d.command = flow_mod_command::kDeleteStrict;
+    d.table_id = f.table_id;
+    d.priority = f.priority;
+    d.match = f.match;  // as the switch spelled it
+    d.cookie = f.cookie;
+    d.cookie_mask = ~std::uint64_t{0};
+    fdel.push_back(std::move(d));
+  }
+  installed_flows_ = snap.flows.size();
+
+  // New flows before stale ones leave (forwarding never stops), unless the
+  // table is full: then make room first.
+  const bool room_first = capacity_ && have.size() + fadd.size() > *capacity_;
+  for (GroupMod& g : gadd) push_body(std::move(g));
+  for (GroupMod& g : gmod) push_body(std::move(g));
+  if (room_first) {
+    for (FlowMod& f : fdel) push_body(std::move(f));
+  }
+  for (FlowMod& f : fadd) push_body(std::move(f));
+  if (!room_first) {
+    for (FlowMod& f : fdel) push_body(std::move(f));
+  }
+  for (GroupMod& g : gdel) push_body(std::move(g));
+  queued_ops_ = queue_.size();
+  confirmed_ops_ = 0;
+  spdlog::info(
+      "{} FIB reconcile: switch had {} FIB flows and {} groups; sending {} group adds, {} group "
+      "modifies, {} flow adds/modifies, {} flow deletes, {} group deletes",
+      dpp->log_name(), have.size(), have_groups.size(), gadd.size(), gmod.size(), fadd.size(),
+      fdel.size(), gdel.size());
+  for (auto& d : dones_) {
+    if (d.first == kAfterReconcile) d.first = queued_ops_;
+  }
+  pump();
+  fire_dones();
+}
+
+}  // namespace tapflow::routing

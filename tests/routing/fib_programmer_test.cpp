@@ -1,0 +1,677 @@
+// FibProgrammer against a fake switch over loopback: the fake keeps a model of
+// its flow and group tables and checks on every message that no flow points
+// at a missing group and no group is deleted while used (the ordering rules);
+// it speaks bundles or refuses them, rejects chosen FLOW_MODs, and can hold
+// back barrier replies to observe pacing.
+#include "tapflow/routing/fib_programmer.hpp"
+
+#include <gtest/gtest.h>
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+#include <future>
+#include <map>
+#include <memory>
+
+#include "../controller/harness.hpp"
+#include "tapflow/controller/flow_sync.hpp"
+#include "tapflow/openflow/print.hpp"
+
+namespace tapflow::routing {
+namespace {
+
+using namespace controller::testing;
+using netns::IpAddress;
+using netns::IpPrefix;
+
+IpAddress ip(const char* t) { return IpAddress::parse(t).value(); }
+IpPrefix pfx(const char* t) { return IpPrefix::parse(t).value(); }
+
+constexpr int kTap1 = 10, kTap2 = 11;
+const RouterPorts kPorts{{kTap1, {1, MacAddress::from_u64(0x020000000001ULL)}},
+                         {kTap2, {2, MacAddress::from_u64(0x020000000002ULL)}}};
+
+void put_route(netns::KernelState& s, const char* dst, std::vector<std::pair<int, const char*>> hops) {
+  netns::Route r;
+  r.table = RT_TABLE_MAIN;
+  r.dst = pfx(dst);
+  r.type = RTN_UNICAST;
+  r.protocol = RTPROT_STATIC;
+  for (auto [ifindex, gw] : hops) r.nexthops.push_back(netns::NextHop{ifindex, ip(gw), 1, 0});
+  s.routes[netns::key_of(r)] = r;
+}
+void put_neigh(netns::KernelState& s, int ifindex, const char* addr, std::uint64_t mac) {
+  s.neighbours[{ifindex, ip(addr)}] =
+      netns::Neighbour{ifindex, ip(addr), MacAddress::from_u64(mac), NUD_REACHABLE, 0};
+}
+
+// Two resolved gateways, `n` routes alternating between them, one ECMP route.
+netns::KernelState base_state(int n) {
+  netns::KernelState s;
+  put_neigh(s, kTap1, "192.0.2.1", 0x0200000000a1ULL);
+  put_neigh(s, kTap2, "198.51.100.1", 0x0200000000a2ULL);
+  for (int i = 0; i < n; ++i) {
+    const std::string dst = "10." + std::to_string(i) + ".0.0/16";
+    if (i % 2 == 0) {
+      put_route(s, dst.c_str(), {{kTap1, "192.0.2.1"}});
+    } else {
+      put_route(s, dst.c_str(), {{kTap2, "198.51.100.1"}});
+    }
+  }
+  put_route(s, "172.16.0.0/12", {{kTap1, "192.0.2.1"}, {kTap2, "198.51.100.1"}});
+  return s;
+}
+
+std::string flow_id(const FlowMod& f, std::uint8_t version) {
+  return std::to_string(version == kVersion10 ? 0 : f.table_id) + "/" + std::to_string(f.priority) +
+         "/" + controller::canonical_match(f.match);
+}
+
+std::uint32_t group_of(const InstructionList& ins) {
+  for (const auto& i : ins) {
+    if (const auto* a = std::get_if<instruction::ApplyActions>(&i)) {
+      for (const auto& act : a->actions) {
+        if (const auto* g = std::get_if<action::Group>(&act)) return g->group_id;
+      }
+    }
+  }
+  return 0;
+}
+
+// The switch: a model of its tables plus scripted behaviour.
+struct SwitchModel {
+  std::uint8_t version = kVersion13;
+  bool bundles = true;
+  std::function<bool(const FlowMod&)> reject;  // answered with FLOW_MOD_FAILED/TABLE_FULL
+  std::map<std::string, FlowMod> flows;
+  std::map<std::uint32_t, GroupMod> groups;
+  std::vector<std::string> log;  // what arrived, in order
+  int order_violations = 0;
+  int opens = 0, commits = 0, barriers = 0, flow_mods_plain = 0, bundle_adds = 0;
+  std::vector<std::pair<std::uint32_t, OfError>> errors_sent;
+
+  // Applies one FLOW_MOD/GROUP_MOD; false if the switch rejects it.
+  bool check(const Message& m) const {
+    if (const auto* f = std::get_if<FlowMod>(&m.body)) return !(reject && f->command == flow_mod_command::kAdd && reject(*f));
+    return true;
+  }
+  void apply(const Message& m) {
+    if (const auto* f = std::get_if<FlowMod>(&m.body)) {
+      const std::string id = flow_id(*f, version);
+      if (f->command == flow_mod_command::kDeleteStrict) {
+        log.push_back("flow_del " + std::to_string(f->priority));
+        flows.erase(id);
+        return;
+      }
+      log.push_back("flow_add " + std::to_string(f->priority));
+      if (std::uint32_t g = group_of(f->instructions); g != 0 && !groups.contains(g)) {
+        ++order_violations;
+        ADD_FAILURE() << "flow points at missing group " << g;
+      }
+      flows.insert_or_assign(id, *f);
+    } else if (const auto* g = std::get_if<GroupMod>(&m.body)) {
+      if (g->command == group_mod_command::kDelete) {
+        log.push_back("group_del " + std::to_string(g->group_id));
+        for (const auto& [fid, fl] : flows) {
+          if (group_of(fl.instructions) == g->group_id) {
+            ++order_violations;
+            ADD_FAILURE() << "group " << g->group_id << " deleted while a flow uses it";
+          }
+        }
+        for (const auto& [id, other] : groups) {
+          for (const auto& b : other.buckets) {
+            for (const auto& a : b.actions) {
+              if (const auto* ga = std::get_if<action::Group>(&a); ga && ga->group_id == g->group_id) {
+                ++order_violations;
+                ADD_FAILURE() << "group " << g->group_id << " deleted while group " << id << " uses it";
+              }
+            }
+          }
+        }
+        groups.erase(g->group_id);
+        return;
+      }
+      log.push_back(std::string(g->command == group_mod_command::kAdd ? "group_add " : "group_mod ") +
+                    std::to_string(g->group_id));
+      for (const auto& b : g->buckets) {
+        for (const auto& a : b.actions) {
+          if (const auto* ga = std::get_if<action::Group>(&a); ga && !groups.contains(ga->group_id)) {
+            ++order_violations;
+            ADD_FAILURE() << "group " << g->group_id << " points at missing group " << ga->group_id;
+          }
+        }
+      }
+      groups.insert_or_assign(g->group_id, *g);
+    }
+  }
+};
+
+class Lab {
+ public:
+  explicit Lab(std::uint8_t version, FibProgrammerOptions opts = {}) : version_(version) {
+    model.version = version;
+    sw.handshake(version, 1, {FakeSwitch::make_port(1, "p1"), FakeSwitch::make_port(2, "p2")});
+    EXPECT_TRUE(f.app.wait_kind("up"));
+    FibOptions fo;
+    fo.version = version;
+    f.run([&] {
+      compiler = std::make_unique<FibCompiler>(fo, kPorts);
+      prog = std::make_unique<FibProgrammer>(*compiler, opts);
+    });
+  }
+  ~Lab() {
+    f.run([this] {
+      prog.reset();
+      compiler.reset();
+    });
+  }
+
+  controller::Datapath& dp() { return *f.controller().find(1); }
+
+  std::future<Status> compile_and_apply(const netns::KernelState& s) {
+    auto p = std::make_shared<std::promise<Status>>();
+    auto fut = p->get_future();
+    f.run([&] {
+      FibDiff d = compiler->compile(s);
+      prog->apply(d, [p](Status st) { p->set_value(st); });
+    });
+    return fut;
+  }
+  std::future<Status> reconcile() {
+    auto p = std::make_shared<std::promise<Status>>();
+    auto fut = p->get_future();
+    f.run([&] { prog->reconcile(dp(), [p](Status st) { p->set_value(st); }); });
+    return fut;
+  }
+  // The switch starts empty: an empty reconcile binds the programmer.
+  void bind() {
+    auto fut = reconcile();
+    serve_until(fut);
+    ASSERT_TRUE(fut.get().ok());
+  }
+
+  // Hands the errors the switch sent to the programmer (as the daemon's
+  // App::on_error does), before the batch they belong to is confirmed.
+  void forward_errors() {
+    ASSERT_TRUE(f.app.wait_kind("error", model.errors_sent.size()));
+    auto ev = f.app.events();
+    std::vector<std::pair<std::uint32_t, OfError>> errs;
+    for (const auto& e : ev) {
+      if (e.kind == "error") errs.emplace_back(e.xid, e.error);
+    }
+    for (std::size_t i = forwarded_; i < errs.size(); ++i) {
+      f.run([&] { (void)prog->on_error(errs[i].second, errs[i].first); });
+    }
+    forwarded_ = errs.size();
+  }
+
+  void send_error(std::uint32_t xid, std::uint16_t type, std::uint16_t code) {
+    Error e;
+    e.type = type;
+    e.code = code;
+    sw.send(Message{version_, xid, e});
+    model.errors_sent.emplace_back(xid, OfError{type, code, "", 0});
+  }
+
+  // Plays the switch for one message; false on timeout.
+  bool step(std::chrono::milliseconds timeout = 2s, bool answer_barrier = true,
+            std::optional<Message>* held_barrier = nullptr) {
+    auto m = sw.recv(timeout);
+    if (!m) return false;
+    EXPECT_EQ(m->version, version_);
+    const std::uint32_t xid = m->xid;
+    if (const auto* e = std::get_if<EchoRequest>(&m->body)) {
+      sw.send(Message{version_, xid, EchoReply{e->data}});
+    } else if (const auto* bc = std::get_if<BundleControl>(&m->body)) {
+      if (bc->type == bundle_ctrl_type::kOpenRequest) {
+        ++model.opens;
+        model.log.push_back("bundle_open");
+        if (!model.bundles) {
+          Error refused;
+          refused.type = error_type::kBadRequest;
+          refused.code = bad_request::kBadExperimenter;
+          sw.send(Message{version_, xid, refused});
+          return true;
+        }
+        EXPECT_EQ(bc->flags, bundle_flags::kAtomic | bundle_flags::kOrdered);
+        bundle_.clear();
+        sw.send(Message{version_, xid, BundleControl{bc->bundle_id, bundle_ctrl_type::kOpenReply, bc->flags, {}}});
+      } else if (bc->type == bundle_ctrl_type::kCommitRequest) {
+        ++model.commits;
+        bool ok = true;
+        for (const Message& inner : bundle_) {
+          if (!model.check(inner)) {
+            send_error(inner.xid, error_type::kFlowModFailed, flow_mod_failed::kTableFull);
+            ok = false;
+            break;
+          }
+        }
+        if (ok) {
+          for (const Message& inner : bundle_) model.apply(inner);
+          model.log.push_back("bundle_commit");
+          sw.send(Message{version_, xid, BundleControl{bc->bundle_id, bundle_ctrl_type::kCommitReply, bc->flags, {}}});
+        } else {
+          model.log.push_back("bundle_failed");
+          Error failed;
+          failed.type = error_type::kBadRequest;
+          failed.code = bad_request::kEperm;
+          sw.send(Message{version_, xid, failed});
+        }
+        bundle_.clear();
+      }
+    } else if (const auto* add = std::get_if<BundleAddMessage>(&m->body)) {
+      ++model.bundle_adds;
+      auto inner = decode(add->message);
+      EXPECT_TRUE(inner.ok());
+      if (inner) {
+        EXPECT_EQ(inner->xid, xid);  // OVS insists
+        bundle_.push_back(*inner);
+      }
+    } else if (std::holds_alternative<FlowMod>(m->body) || std::holds_alternative<GroupMod>(m->body)) {
+      if (std::holds_alternative<FlowMod>(m->body)) ++model.flow_mods_plain;
+      if (model.check(*m)) {
+        model.apply(*m);
+      } else {
+        model.log.push_back("rejected");
+        send_error(xid, error_type::kFlowModFailed, flow_mod_failed::kTableFull);
+      }
+    } else if (std::holds_alternative<BarrierRequest>(m->body)) {
+      ++model.barriers;
+      if (!answer_barrier) {
+        if (held_barrier) *held_barrier = m;
+        return true;
+      }
+      forward_errors();
+      sw.send(Message{version_, xid, BarrierReply{}});
+    } else if (const auto* mp = std::get_if<MultipartRequest>(&m->body)) {
+      if (const auto* fr = std::get_if<FlowStatsRequest>(&mp->body)) {
+        if (version_ != kVersion10) {
+          EXPECT_EQ(fr->cookie, kCookieClass);
+          EXPECT_EQ(fr->cookie_mask, kCookieClassMask);
+        }
+        std::vector<FlowStats> all = preexisting_flows;
+        sw.send(Message{version_, xid, MultipartReply{0, FlowStatsReply{all}}});
+      } else if (std::holds_alternative<GroupDescStatsRequest>(mp->body)) {
+        sw.send(Message{version_, xid, MultipartReply{0, GroupDescStatsReply{preexisting_groups}}});
+      } else if (std::holds_alternative<TableFeaturesStatsRequest>(mp->body)) {
+        TableFeatures t;
+        t.table_id = 1;
+        t.name = "fib";
+        t.max_entries = table_max_entries;
+        sw.send(Message{version_, xid, MultipartReply{0, TableFeaturesStatsReply{{t}}}});
+      } else {
+        ADD_FAILURE() << "unexpected multipart request";
+      }
+    } else {
+      ADD_FAILURE() << "unexpected " << type_name(m->body);
+    }
+    return true;
+  }
+
+  void serve_until(std::future<Status>& fut, std::chrono::milliseconds timeout = 5s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (fut.wait_for(0s) != std::future_status::ready) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ADD_FAILURE() << "done was not called";
+        return;
+      }
+      (void)step(50ms);
+    }
+  }
+
+  // The switch's tables equal the compiler's snapshot (ours only).
+  void expect_switch_equals_snapshot(std::size_t foreign = 0) {
+    FibSnapshot snap = f.run([&] { return compiler->snapshot(); });
+    std::map<std::string, std::string> want, have;
+    for (const auto& fm : snap.flows) {
+      want[flow_id(fm, version_)] = to_text(fm.instructions.empty() ? Instruction{} : fm.instructions[0]);
+    }
+    std::size_t others = 0;
+    for (const auto& [id, fm] : model.flows) {
+      if ((fm.cookie & kCookieClassMask) != kCookieClass) {
+        ++others;
+        continue;
+      }
+      have[id] = to_text(fm.instructions.empty() ? Instruction{} : fm.instructions[0]);
+    }
+    EXPECT_EQ(want, have);
+    EXPECT_EQ(others, foreign);
+    EXPECT_EQ(snap.groups.size(), model.groups.size());
+    for (const auto& [id, g] : snap.groups) {
+      auto it = model.groups.find(id);
+      ASSERT_NE(it, model.groups.end()) << "group " << id;
+      EXPECT_EQ(it->second.buckets, g.buckets) << "group " << id;
+    }
+    EXPECT_EQ(model.order_violations, 0);
+  }
+
+  FibProgrammerCounters counters() {
+    return f.run([&] { return prog->counters(); });
+  }
+
+  ControllerFixture f;
+  FakeSwitch sw{f.port};
+  SwitchModel model;
+  std::unique_ptr<FibCompiler> compiler;
+  std::unique_ptr<FibProgrammer> prog;
+  std::vector<FlowStats> preexisting_flows;
+  std::vector<GroupDesc> preexisting_groups;
+  std::uint32_t table_max_entries = 0xffffffff;
+
+ private:
+  std::uint8_t version_;
+  std::vector<Message> bundle_;
+  std::size_t forwarded_ = 0;
+};
+
+Status get(std::future<Status>& fut) {
+  if (fut.wait_for(3s) != std::future_status::ready) return make_error(0, 0, "timeout");
+  return fut.get();
+}
+
+TEST(FibProgrammer, BundlesInstallEverythingInOrder) {
+  FibProgrammerOptions o;
+  o.bundle_max = 7;  // several bundles
+  Lab lab(kVersion13, o);
+  lab.bind();
+  auto fut = lab.compile_and_apply(base_state(20));
+  lab.serve_until(fut);
+  ASSERT_TRUE(get(fut).ok());
+  lab.expect_switch_equals_snapshot();
+  EXPECT_EQ(lab.model.flow_mods_plain, 0);
+  EXPECT_GT(lab.model.commits, 2);
+  EXPECT_EQ(lab.model.opens, lab.model.commits);
+  // Groups first: indirect (2), select (1), then flows.
+  ASSERT_GE(lab.model.log.size(), 4u);
+  EXPECT_EQ(lab.model.log[0], "bundle_open");
+  EXPECT_EQ(lab.model.log[1].rfind("group_add", 0), 0u);
+  const auto c = lab.counters();
+  EXPECT_EQ(c.bundles_committed, static_cast<std::uint64_t>(lab.model.commits));
+  EXPECT_EQ(c.errors, 0u);
+  EXPECT_EQ(lab.f.run([&] { return lab.prog->bundle_support(); }), BundleSupport::kYes);
+  EXPECT_EQ(lab.f.run([&] { return lab.prog->unconfirmed_xids(); }), 0u);
+
+  // An update that removes routes and the ECMP route: flows leave before
+  // their groups (the model checks), select group before indirect.
+  auto s = base_state(20);
+  s.routes.erase(s.routes.begin());
+  for (auto it = s.routes.begin(); it != s.routes.end();) {
+    it = it->second.nexthops.size() > 1 ? s.routes.erase(it) : std::next(it);
+  }
+  auto fut2 = lab.compile_and_apply(s);
+  lab.serve_until(fut2);
+  ASSERT_TRUE(get(fut2).ok());
+  lab.expect_switch_equals_snapshot();
+  EXPECT_EQ(lab.model.log.back().rfind("bundle_commit", 0), 0u);
+}
+
+TEST(FibProgrammer, FallsBackToBarriersWhenBundlesAreRefused) {
+  Lab lab(kVersion13);
+  lab.model.bundles = false;
+  lab.bind();
+  auto fut = lab.compile_and_apply(base_state(10));
+  lab.serve_until(fut);
+  ASSERT_TRUE(get(fut).ok());
+  lab.expect_switch_equals_snapshot();
+  EXPECT_EQ(lab.model.opens, 1);  // asked once, remembered
+  EXPECT_EQ(lab.model.commits, 0);
+  EXPECT_GT(lab.model.barriers, 0);
+  EXPECT_EQ(lab.f.run([&] { return lab.prog->bundle_support(); }), BundleSupport::kNo);
+  auto s = base_state(12);
+  auto fut2 = lab.compile_and_apply(s);
+  lab.serve_until(fut2);
+  ASSERT_TRUE(get(fut2).ok());
+  EXPECT_EQ(lab.model.opens, 1);
+  lab.expect_switch_equals_snapshot();
+}
+
+TEST(FibProgrammer, FailedBundleIsRetriedMessageByMessage) {
+  Lab lab(kVersion13);
+  const auto bad = pfx("10.3.0.0/16");
+  lab.model.reject = [&](const FlowMod& f) {
+    return f.priority == fib_priority::route(16) &&
+           controller::canonical_match(f.match) ==
+               controller::canonical_match([&] {
+                 Match m;
+                 m.add(oxm::eth_type(0x0800));
+                 m.add(oxm::ipv4_dst(bad.addr.v4_host_order(), 0xffff0000));
+                 return m;
+               }());
+  };
+  lab.bind();
+  auto fut = lab.compile_and_apply(base_state(8));
+  lab.serve_until(fut);
+  ASSERT_TRUE(get(fut).ok());
+  EXPECT_EQ(lab.model.commits, 1);
+  EXPECT_NE(std::find(lab.model.log.begin(), lab.model.log.end(), "bundle_failed"), lab.model.log.end());
+  const auto c = lab.counters();
+  EXPECT_EQ(c.bundles_failed, 1u);
+  EXPECT_EQ(c.errors, 1u);  // the retry's error only, not the bundle's
+  EXPECT_EQ(c.table_full, 1u);
+  EXPECT_GT(c.retried, 0u);
+  // Everything but the bad route went in.
+  FibSnapshot snap = lab.f.run([&] { return lab.compiler->snapshot(); });
+  std::size_t ours = 0;
+  for (const auto& [id, f] : lab.model.flows) ours += (f.cookie & kCookieClassMask) == kCookieClass;
+  EXPECT_EQ(ours + 1, snap.flows.size());
+  EXPECT_EQ(lab.model.groups.size(), snap.groups.size());
+  EXPECT_EQ(lab.model.order_violations, 0);
+}
+
+TEST(FibProgrammer, BarrierPacingBoundsMessagesInFlight) {
+  FibProgrammerOptions o;
+  o.use_bundles = false;
+  o.batch_size = 4;
+  o.max_inflight_batches = 1;
+  Lab lab(kVersion13, o);
+  lab.bind();
+  auto fut = lab.compile_and_apply(base_state(14));  // 3 groups + 15 flows + miss
+  int mods_before_barrier = 0, rounds = 0;
+  while (fut.wait_for(0s) != std::future_status::ready && rounds < 20) {
+    ++rounds;
+    std::optional<Message> held;
+    const int before = lab.model.flow_mods_plain + static_cast<int>(lab.model.groups.size());
+    while (!held) {
+      if (!lab.step(2s, false, &held)) break;
+    }
+    ASSERT_TRUE(held) << "no barrier";
+    mods_before_barrier =
+        lab.model.flow_mods_plain + static_cast<int>(lab.model.groups.size()) - before;
+    EXPECT_LE(mods_before_barrier, 4);
+    // Nothing more until the barrier is answered (echo requests aside).
+    const int sent = lab.model.flow_mods_plain + static_cast<int>(lab.model.groups.size());
+    const int barriers = lab.model.barriers;
+    const auto until = std::chrono::steady_clock::now() + 200ms;
+    while (std::chrono::steady_clock::now() < until) (void)lab.step(50ms, false);
+    EXPECT_EQ(lab.model.flow_mods_plain + static_cast<int>(lab.model.groups.size()), sent);
+    EXPECT_EQ(lab.model.barriers, barriers);
+    lab.forward_errors();
+    lab.sw.send(Message{kVersion13, (*held).xid, BarrierReply{}});
+    // Let done run if it was the last batch.
+    (void)fut.wait_for(50ms);
+  }
+  ASSERT_TRUE(get(fut).ok());
+  EXPECT_GE(rounds, 5);
+  lab.expect_switch_equals_snapshot();
+}
+
+FlowStats stats_of(const FlowMod& f) {
+  FlowStats s;
+  s.table_id = f.table_id;
+  s.priority = f.priority;
+  s.cookie = f.cookie;
+  s.match = f.match;
+  s.instructions = f.instructions;
+  return s;
+}
+
+TEST(FibProgrammer, ReconcileSendsOnlyTheDifference) {
+  Lab lab(kVersion13);
+  // What the switch holds from an earlier life: the FIB of base_state(6)
+  // (groups with the same ids), a stale route and a stale group, a valid
+  // route pointing at another group, and someone else's flow.
+  FibSnapshot old;
+  {
+    FibCompiler other(FibOptions{}, kPorts);
+    (void)other.compile(base_state(6));
+    old = other.snapshot();
+  }
+  for (auto& f : old.flows) lab.preexisting_flows.push_back(stats_of(f));
+  for (auto& [id, g] : old.groups) lab.preexisting_groups.push_back(GroupDesc{g.type, id, g.buckets});
+  FlowMod stale;
+  stale.cookie = kRouteCookie;
+  stale.table_id = 1;
+  stale.priority = fib_priority::route(24);
+  stale.match.add(oxm::eth_type(0x0800));
+  stale.match.add(oxm::ipv4_dst(0x0a630100, 0xffffff00));
+  stale.instructions = {instruction::ApplyActions{{action::Group{1}}}};
+  lab.preexisting_flows.push_back(stats_of(stale));
+  FlowMod foreign = stale;
+  foreign.cookie = 0x7461000000000001ULL;
+  foreign.priority = 500;
+  lab.preexisting_flows.push_back(stats_of(foreign));
+  lab.preexisting_groups.push_back(GroupDesc{group_type::kIndirect, 77, {Bucket{}}});
+  // The model holds the same.
+  for (const auto& s : lab.preexisting_flows) {
+    FlowMod f;
+    f.cookie = s.cookie;
+    f.table_id = s.table_id;
+    f.priority = s.priority;
+    f.match = s.match;
+    f.instructions = s.instructions;
+    lab.model.flows[flow_id(f, kVersion13)] = f;
+  }
+  for (const auto& g : lab.preexisting_groups) lab.model.groups[g.group_id] = GroupMod{0, g.type, g.group_id, g.buckets};
+  lab.table_max_entries = 100000;
+
+  // The compiler now wants base_state(8) with route 10.5.0.0/16 moved to the
+  // other gateway.
+  auto s = base_state(8);
+  s.routes.erase(netns::key_of([] {
+    netns::Route r;
+    r.table = RT_TABLE_MAIN;
+    r.dst = pfx("10.5.0.0/16");
+    return r;
+  }()));
+  put_route(s, "10.5.0.0/16", {{kTap1, "192.0.2.1"}});
+  lab.f.run([&] { (void)lab.compiler->compile(s); });
+  const std::size_t before = lab.model.log.size();
+  auto fut = lab.reconcile();
+  lab.serve_until(fut);
+  ASSERT_TRUE(get(fut).ok());
+  lab.expect_switch_equals_snapshot(1);
+  std::vector<std::string> sent(lab.model.log.begin() + static_cast<long>(before), lab.model.log.end());
+  // 2 new routes + 1 changed route; 1 stale flow; 1 stale group; nothing else.
+  int adds = 0, dels = 0, gdel = 0, gadd = 0;
+  for (const auto& l : sent) {
+    adds += l.rfind("flow_add", 0) == 0;
+    dels += l.rfind("flow_del", 0) == 0;
+    gdel += l.rfind("group_del", 0) == 0;
+    gadd += l.rfind("group_add", 0) == 0 || l.rfind("group_mod", 0) == 0;
+  }
+  EXPECT_EQ(adds, 3);
+  EXPECT_EQ(dels, 1);
+  EXPECT_EQ(gdel, 1);
+  EXPECT_EQ(gadd, 0);
+  EXPECT_EQ(lab.f.run([&] { return lab.prog->table_capacity(); }), std::optional<std::uint32_t>(100000));
+  EXPECT_EQ(lab.counters().reconciles, 1u);
+}
+
+TEST(FibProgrammer, ReconcileKeepsTheLongestPrefixesWhenTheTableIsTooSmall) {
+  FibProgrammerOptions o;
+  o.table_capacity = 5;
+  Lab lab(kVersion13, o);
+  auto s = base_state(6);
+  put_route(s, "10.0.1.0/24", {{kTap1, "192.0.2.1"}});
+  lab.f.run([&] { (void)lab.compiler->compile(s); });
+  auto fut = lab.reconcile();
+  lab.serve_until(fut);
+  ASSERT_TRUE(get(fut).ok());
+  ASSERT_EQ(lab.model.flows.size(), 5u);
+  std::vector<std::uint16_t> prios;
+  for (const auto& [id, f] : lab.model.flows) prios.push_back(f.priority);
+  std::sort(prios.begin(), prios.end());
+  EXPECT_EQ(prios.front(), 0);  // the miss flow stays
+  EXPECT_EQ(prios.back(), fib_priority::route(24));
+  EXPECT_EQ(lab.f.run([&] { return lab.prog->withheld(); }), 9u - 5u + 0u);
+  EXPECT_EQ(lab.model.order_violations, 0);
+}
+
+TEST(FibProgrammer, OpenFlow10ReconcileFiltersByCookie) {
+  Lab lab(kVersion10);
+  FlowMod foreign;
+  foreign.cookie = 0x7461000000000001ULL;
+  foreign.priority = 100;
+  foreign.match.add(oxm::eth_type(0x0806));
+  lab.preexisting_flows.push_back(stats_of(foreign));
+  lab.model.flows[flow_id(foreign, kVersion10)] = foreign;
+  FlowMod stale;
+  stale.cookie = kRouteCookie;
+  stale.priority = fib_priority::route(24);
+  stale.match.add(oxm::eth_type(0x0800));
+  stale.match.add(oxm::ipv4_dst(0x0a630100, 0xffffff00));
+  lab.preexisting_flows.push_back(stats_of(stale));
+  lab.model.flows[flow_id(stale, kVersion10)] = stale;
+  lab.f.run([&] { (void)lab.compiler->compile(base_state(4)); });
+  auto fut = lab.reconcile();
+  lab.serve_until(fut);
+  ASSERT_TRUE(get(fut).ok());
+  lab.expect_switch_equals_snapshot(1);
+  EXPECT_EQ(lab.model.opens, 0);  // no bundles on 1.0
+}
+
+TEST(FibProgrammer, DatapathGoneMidBundleIsSafe) {
+  Lab lab(kVersion13);
+  lab.bind();
+  auto fut = lab.compile_and_apply(base_state(10));
+  // Open the bundle, take a few adds, then the switch disappears.
+  ASSERT_TRUE(lab.step());
+  ASSERT_EQ(lab.model.opens, 1);
+  ASSERT_TRUE(lab.step());
+  ::shutdown(lab.sw.fd(), SHUT_RDWR);
+  ASSERT_TRUE(lab.f.app.wait_kind("down"));
+  const Status st = get(fut);
+  EXPECT_FALSE(st.ok());
+  // Applying later without a datapath fails cleanly.
+  auto p = std::make_shared<std::promise<Status>>();
+  auto fut2 = p->get_future();
+  lab.f.run([&] {
+    lab.prog->stop();
+    lab.prog->apply(FibDiff{}, [p](Status s) { p->set_value(s); });
+  });
+  EXPECT_FALSE(get(fut2).ok());
+}
+
+TEST(FibProgrammer, DestroyedWhileCommitPendingIsSafe) {
+  Lab lab(kVersion13);
+  lab.bind();
+  bool called = false;
+  lab.f.run([&] {
+    FibDiff d = lab.compiler->compile(base_state(4));
+    lab.prog->apply(d, [&called](Status) { called = true; });
+  });
+  // Read up to the commit, then destroy the programmer before answering.
+  std::optional<Message> commit;
+  for (int i = 0; i < 50 && !commit; ++i) {
+    auto m = lab.sw.recv(1s);
+    ASSERT_TRUE(m);
+    if (const auto* bc = std::get_if<BundleControl>(&m->body)) {
+      if (bc->type == bundle_ctrl_type::kOpenRequest) {
+        lab.sw.send(Message{kVersion13, m->xid, BundleControl{bc->bundle_id, bundle_ctrl_type::kOpenReply, bc->flags, {}}});
+      } else if (bc->type == bundle_ctrl_type::kCommitRequest) {
+        commit = m;
+      }
+    }
+  }
+  ASSERT_TRUE(commit);
+  lab.f.run([&] { lab.prog.reset(); });
+  const auto& bc = std::get<BundleControl>(commit->body);
+  lab.sw.send(Message{kVersion13, commit->xid, BundleControl{bc.bundle_id, bundle_ctrl_type::kCommitReply, bc.flags, {}}});
+  lab.sw.send(Message{kVersion13, 1, EchoRequest{}});
+  (void)lab.sw.expect<EchoReply>();  // the reply was handled (and ignored)
+  EXPECT_FALSE(called);
+}
+
+}  // namespace
+}  // namespace tapflow::routing
