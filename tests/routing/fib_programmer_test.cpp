@@ -253,6 +253,9 @@ class Lab {
           sw.send(Message{version_, xid, BundleControl{bc->bundle_id, bundle_ctrl_type::kCommitReply, bc->flags, {}}});
         } else {
           model.log.push_back("bundle_failed");
+          // As in the daemon, the inner message's error reaches the
+          // programmer before the commit's answer.
+          forward_errors();
           Error failed;
           failed.type = error_type::kBadRequest;
           failed.code = bad_request::kEperm;
