@@ -3,6 +3,7 @@
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,6 +42,21 @@ std::string alias_prefix(std::uint64_t dpid) { return "tapflow dpid=" + dpid_hex
 
 bool port_link_up(const openflow::Port& p) {
   return (p.state & port_state::kLinkDown) == 0 && (p.config & port_config::kPortDown) == 0;
+}
+
+// A router forwards: the kernel must route the packets the switch sends it
+// (first packets before a flow exists, and what the FIB leaves to the kernel).
+// /proc/sys/net shows the namespace of the thread that opens the file.
+void enable_forwarding(const netns::NetNamespace& ns, const std::string& log) {
+  netns::NamespaceScope in(ns);
+  for (const char* path : {"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding",
+                           "/proc/sys/net/ipv6/conf/default/forwarding"}) {
+    const int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || ::write(fd, "1\n", 2) != 2) {
+      spdlog::warn("{} cannot enable forwarding ({}): {}", log, path, std::strerror(errno));
+    }
+    if (fd >= 0) ::close(fd);
+  }
 }
 
 }  // namespace
@@ -163,6 +179,7 @@ TapBridge::Switch& TapBridge::switch_for(Datapath& dp) {
   sw->log = fmt::format("dpid={} netns={}", dpid_hex(dpid), ns_name);
   sw->links = std::make_unique<netns::LinkControl>(sw->ns);
   if (auto lo = sw->links->ifindex("lo")) sw->links->set_up(*lo, true);
+  if (config_.forwarding) enable_forwarding(sw->ns, sw->log);
   spdlog::info("{} namespace {}", sw->log, sw->ns.created() ? "created" : "reused");
 
   Switch* raw = sw.get();

@@ -111,9 +111,29 @@ void parse_port(const Reader& r, const YAML::Node& n, const std::string& where,
   }
 }
 
-void parse_router(const Reader& r, const YAML::Node& n, tapd::TapBridgeConfig& rc) {
+void parse_router(const Reader& r, const YAML::Node& n, DaemonConfig& cfg) {
+  tapd::TapBridgeConfig& rc = cfg.router;
   r.only_keys(n, "router", {"netns_prefix", "mtu", "persist_taps", "local_port", "read_batch",
-                            "switches"});
+                            "switches", "routing", "route_tables", "fib_table", "bundles",
+                            "table_capacity", "forwarding"});
+  if (n["forwarding"]) rc.forwarding = r.boolean(n["forwarding"], "router.forwarding");
+  if (n["routing"]) cfg.routing = r.boolean(n["routing"], "router.routing");
+  auto& rt = cfg.routing_config;
+  if (auto t = n["route_tables"]) {
+    if (!t.IsSequence() || t.size() == 0) r.fail(t, "router.route_tables", "must be a non-empty list of table ids");
+    rt.tables.clear();
+    for (const auto& item : t) {
+      const std::string text = r.str(item, "router.route_tables");
+      if (text == "main") rt.tables.push_back(254);
+      else rt.tables.push_back(r.number<std::uint32_t>(item, "router.route_tables", 1, 0xfffffffe));
+    }
+  }
+  if (n["fib_table"]) rt.fib_table = r.number<std::uint8_t>(n["fib_table"], "router.fib_table", 1, 254);
+  if (n["bundles"]) rt.programmer.use_bundles = r.boolean(n["bundles"], "router.bundles");
+  if (n["table_capacity"]) {
+    rt.programmer.table_capacity =
+        r.number<std::uint32_t>(n["table_capacity"], "router.table_capacity", 1, 0xffffffff);
+  }
   if (n["netns_prefix"]) rc.netns_prefix = r.str(n["netns_prefix"], "router.netns_prefix");
   if (rc.netns_prefix.find('/') != std::string::npos) {
     r.fail(n["netns_prefix"], "router.netns_prefix", "must not contain '/'");
@@ -339,7 +359,7 @@ DaemonConfig parse_config(const std::string& yaml, const std::string& name) {
       cfg.controller.connection.write_high_watermark = cfg.controller.connection.write_limit / 8;
     }
   }
-  if (auto n = root["router"]) parse_router(r, n, cfg.router);
+  if (auto n = root["router"]) parse_router(r, n, cfg);
   if (auto n = root["metrics"]) {
     r.only_keys(n, "metrics", {"listen"});
     if (!n["listen"]) r.fail(n, "metrics", "needs listen (ADDR:PORT, e.g. 127.0.0.1:9108)");

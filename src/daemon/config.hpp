@@ -6,6 +6,7 @@
 #include <string>
 
 #include "tapflow/controller/controller.hpp"
+#include "tapflow/routing/router.hpp"
 #include "tapflow/tapd/tap_bridge.hpp"
 
 namespace tapflow::daemon {
@@ -14,6 +15,8 @@ struct DaemonConfig {
   controller::ControllerConfig controller;
   std::string app = "learning-switch";  // learning-switch | router
   tapd::TapBridgeConfig router;          // the router app: namespaces and TAPs
+  bool routing = true;                   // router app: compile the kernel FIB into flows
+  routing::RoutingConfig routing_config;
   std::string log_level = "info";
   std::optional<std::string> metrics_listen;  // "ADDR:PORT" of /metrics; unset: no metrics
 };

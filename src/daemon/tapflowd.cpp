@@ -11,8 +11,10 @@
 #include "config.hpp"
 #include "metrics.hpp"
 #include "tapflow/apps/learning_switch.hpp"
+#include "tapflow/controller/app_chain.hpp"
 #include "tapflow/controller/controller.hpp"
 #include "tapflow/netns/namespace.hpp"
+#include "tapflow/routing/router.hpp"
 #include "tapflow/tapd/tap_bridge.hpp"
 
 using namespace tapflow;
@@ -83,6 +85,8 @@ int main(int argc, char** argv) {
 
   boost::asio::io_context io(1);
   std::unique_ptr<controller::App> app;
+  std::unique_ptr<tapd::TapBridge> bridge;
+  std::unique_ptr<routing::Router> router;
   if (cfg.app == "router") {
     // Namespaces, TAPs and mounts of /run/netns: fail now, clearly, rather
     // than at the first switch.
@@ -93,7 +97,21 @@ int main(int argc, char** argv) {
     }
     // tapd installs the flows of table 0 itself, a drop-all miss among them.
     cfg.controller.connection.install_table_miss = false;
-    app = std::make_unique<tapd::TapBridge>(io, cfg.router);
+    if (cfg.routing) cfg.router.fib_table = cfg.routing_config.fib_table;
+    bridge = std::make_unique<tapd::TapBridge>(io, cfg.router);
+    auto chain = std::make_unique<controller::AppChain>();
+    chain->add(*bridge);  // first: a switch's TAPs exist before routing looks at them
+    if (cfg.routing) {
+      router = std::make_unique<routing::Router>(io, cfg.routing_config);
+      bridge->set_ports_listener([r = router.get()](std::uint64_t dpid, const std::string& ns,
+                                                    const std::vector<tapd::TapPort>& taps) {
+        routing::RouterPorts ports;
+        for (const auto& t : taps) ports[t.ifindex] = routing::RouterPort{t.port_no, t.mac};
+        r->set_ports(dpid, ns, std::move(ports));
+      });
+      chain->add(*router);
+    }
+    app = std::move(chain);
   } else {
     app = std::make_unique<apps::LearningSwitch>();
   }
@@ -110,8 +128,9 @@ int main(int argc, char** argv) {
   if (cfg.metrics_listen) {
     std::vector<daemon::MetricsServer::Collector> collectors{
         [&ctl] { return daemon::controller_metrics(ctl); }};
-    if (const auto* bridge = dynamic_cast<const tapd::TapBridge*>(app.get())) {
-      collectors.push_back([bridge] { return daemon::tap_metrics(bridge->ports(), bridge->counters()); });
+    if (bridge) {
+      collectors.push_back(
+          [b = bridge.get()] { return daemon::tap_metrics(b->ports(), b->counters()); });
     }
     metrics = std::make_unique<daemon::MetricsServer>(io, daemon::parse_endpoint(*cfg.metrics_listen),
                                                       std::move(collectors));

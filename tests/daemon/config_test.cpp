@@ -110,6 +110,34 @@ router:
   EXPECT_EQ(c.router.switches[1].netns, "custom-ns");
 }
 
+TEST(Config, RouterRoutingKeys) {
+  auto c = parse_config(R"(
+app: router
+router:
+  routing: false
+  forwarding: false
+  route_tables: [main, 100]
+  fib_table: 3
+  bundles: false
+  table_capacity: 5000
+)",
+                        "t.yaml");
+  EXPECT_FALSE(c.routing);
+  EXPECT_FALSE(c.router.forwarding);
+  EXPECT_EQ(c.routing_config.tables, (std::vector<std::uint32_t>{254, 100}));
+  EXPECT_EQ(c.routing_config.fib_table, 3);
+  EXPECT_FALSE(c.routing_config.programmer.use_bundles);
+  EXPECT_EQ(c.routing_config.programmer.table_capacity, 5000u);
+  EXPECT_NE(error_of("router: {fib_table: 0}").find("router.fib_table: must be a number from 1"),
+            std::string::npos);
+  EXPECT_NE(error_of("router: {route_tables: []}").find("router.route_tables: must be a non-empty list"),
+            std::string::npos);
+  auto d = parse_config("app: router", "t.yaml");
+  EXPECT_TRUE(d.routing);
+  EXPECT_TRUE(d.router.forwarding);
+  EXPECT_EQ(d.routing_config.tables, (std::vector<std::uint32_t>{254}));
+}
+
 TEST(Config, RouterErrorsNameTheKey) {
   EXPECT_NE(error_of("router: {switches: [{name: r1}]}").find("router.switches[0]: needs dpid"),
             std::string::npos);

@@ -45,6 +45,7 @@ struct TapBridgeConfig {
   // ifindex and addresses, so routing daemons see a link flap, not a new link.
   bool persist_taps = true;
   bool local_port = false;  // also give the switch's LOCAL port a TAP
+  bool forwarding = true;   // enable IPv4/IPv6 forwarding in the namespace
   std::size_t read_batch = 64;  // frames read from one TAP per wakeup
   // 1.3: frames to a router MAC continue in this table (routing's FIB).
   // Unset: they go to the controller and the kernel routes them.

@@ -1,0 +1,78 @@
+// Router: the routing part of the router app. For every switch it follows the
+// namespace's kernel state (NetlinkWatcher), compiles it into FIB flows and
+// groups (FibCompiler) and keeps the switch equal to that (FibProgrammer):
+// reconciled when the switch comes up, then only differences.
+#pragma once
+
+// <utility> first: Boost 1.74 asio/awaitable.hpp uses std::exchange without it.
+#include <utility>
+
+#include <boost/asio.hpp>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tapflow/controller/app.hpp"
+#include "tapflow/routing/fib_compiler.hpp"
+#include "tapflow/routing/fib_programmer.hpp"
+
+namespace tapflow::routing {
+
+struct RoutingConfig {
+  std::uint8_t fib_table = 1;                // OpenFlow 1.3 FIB table (tapd's flows jump there)
+  std::vector<std::uint32_t> tables{254};    // kernel route tables, in precedence order
+  FibProgrammerOptions programmer;
+};
+
+struct RouterCounters {
+  std::uint64_t compiles = 0;        // full compiles (initial dump, resync, new version)
+  std::uint64_t updates = 0;         // incremental batches
+  std::uint64_t reconciles = 0;
+  std::uint64_t setup_errors = 0;    // namespace or netlink failures
+};
+
+class Router final : public controller::App {
+ public:
+  Router(boost::asio::io_context& io, RoutingConfig config);
+  ~Router() override;
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  // The switch's TAPs (from tapd, through the daemon): which kernel interface
+  // is which switch port, and the router MAC there. The first call for a
+  // datapath starts following its namespace.
+  void set_ports(std::uint64_t dpid, const std::string& netns, RouterPorts ports);
+
+  void on_datapath_up(controller::Datapath& dp) override;
+  void on_datapath_down(std::uint64_t dpid, const std::string& reason) override;
+  void on_error(controller::Datapath& dp, const openflow::OfError& error,
+                std::uint32_t xid) override;
+
+  const RouterCounters& counters() const { return counters_; }
+  // Per datapath: flows and groups the compiler wants, the programmer's counters.
+  struct SwitchView {
+    std::uint64_t dpid = 0;
+    std::string netns;
+    std::size_t routes = 0, flows = 0, groups = 0;
+    std::size_t compiler_bytes = 0;
+    bool synced = false;
+    FibProgrammerCounters programmer;
+    std::uint64_t installed_flows = 0;
+  };
+  std::vector<SwitchView> switches() const;
+
+ private:
+  struct Switch;
+  void on_kernel_change(Switch& sw, const netns::KernelState& state, const netns::Changes& ch);
+  void start_programming(Switch& sw);
+  void send(Switch& sw, const FibDiff& diff);
+
+  boost::asio::io_context& io_;
+  RoutingConfig config_;
+  std::map<std::uint64_t, std::unique_ptr<Switch>> switches_;
+  RouterCounters counters_;
+};
+
+}  // namespace tapflow::routing

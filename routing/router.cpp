@@ -1,0 +1,181 @@
+#include "tapflow/routing/router.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "tapflow/netns/namespace.hpp"
+#include "tapflow/netns/netlink_watcher.hpp"
+#include "tapflow/openflow/errors.hpp"
+
+namespace tapflow::routing {
+
+using controller::Datapath;
+
+struct Router::Switch {
+  std::uint64_t dpid = 0;
+  std::string log;
+  netns::NetNamespace ns;
+  std::unique_ptr<netns::NetlinkWatcher> watcher;
+  RouterPorts ports;
+  Datapath* dp = nullptr;
+  // Made when the switch first comes up (the compiler needs its version) and
+  // kept while it is away, so its snapshot stays current for the reconcile.
+  std::unique_ptr<FibCompiler> compiler;
+  std::unique_ptr<FibProgrammer> programmer;
+  bool reconcile_pending = false;  // up, but the kernel state is not dumped yet
+
+  explicit Switch(netns::NetNamespace n) : ns(std::move(n)) {}
+};
+
+Router::Router(boost::asio::io_context& io, RoutingConfig config)
+    : io_(io), config_(std::move(config)) {}
+
+Router::~Router() {
+  for (auto& [dpid, sw] : switches_) {
+    if (sw->watcher) sw->watcher->stop();
+    if (sw->programmer) sw->programmer->stop();
+  }
+}
+
+void Router::set_ports(std::uint64_t dpid, const std::string& netns_name, RouterPorts ports) {
+  auto it = switches_.find(dpid);
+  if (it == switches_.end()) {
+    try {
+      auto sw = std::make_unique<Switch>(netns::NetNamespace::open(netns_name));
+      sw->dpid = dpid;
+      sw->log = fmt::format("dpid={:016x} netns={}", dpid, netns_name);
+      sw->ports = std::move(ports);
+      Switch* raw = sw.get();
+      sw->watcher = std::make_unique<netns::NetlinkWatcher>(
+          io_, sw->ns, netns::NetlinkWatcher::kAll,
+          [this, raw](const netns::KernelState& st, const netns::Changes& ch) {
+            on_kernel_change(*raw, st, ch);
+          });
+      sw->watcher->start();
+      spdlog::info("{} routing: following the kernel FIB", sw->log);
+      switches_.emplace(dpid, std::move(sw));
+    } catch (const std::exception& e) {
+      ++counters_.setup_errors;
+      spdlog::error("dpid={:016x} routing: cannot follow namespace {}: {}", dpid, netns_name,
+                    e.what());
+    }
+    return;
+  }
+  Switch& sw = *it->second;
+  if (sw.ports == ports) return;
+  sw.ports = std::move(ports);
+  if (sw.compiler && sw.watcher->synced()) {
+    send(sw, sw.compiler->set_ports(sw.ports, sw.watcher->state()));
+  }
+}
+
+void Router::on_kernel_change(Switch& sw, const netns::KernelState& state,
+                              const netns::Changes& ch) {
+  if (!sw.compiler) return;  // the switch never came up: nothing to compile for yet
+  FibDiff diff;
+  if (ch.full_resync) {
+    ++counters_.compiles;
+    diff = sw.compiler->compile(state);
+  } else {
+    ++counters_.updates;
+    diff = sw.compiler->update(state, ch);
+  }
+  if (sw.reconcile_pending) {
+    start_programming(sw);
+    return;
+  }
+  send(sw, diff);
+}
+
+void Router::send(Switch& sw, const FibDiff& diff) {
+  if (diff.empty() || sw.dp == nullptr || !sw.programmer) return;
+  spdlog::debug("{} FIB: {} changes", sw.log, diff.size());
+  sw.programmer->apply(diff);
+}
+
+void Router::start_programming(Switch& sw) {
+  sw.reconcile_pending = false;
+  ++counters_.reconciles;
+  const std::string log = sw.log;
+  const std::size_t flows = sw.compiler->flow_count();
+  const std::size_t groups = sw.compiler->group_count();
+  const auto t0 = controller::Clock::now();
+  sw.programmer->reconcile(*sw.dp, [log, flows, groups, t0](openflow::Status st) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        controller::Clock::now() - t0)
+                        .count();
+    if (st) {
+      spdlog::info("{} FIB in place: {} flows, {} groups (reconciled in {} ms)", log, flows,
+                   groups, ms);
+    } else {
+      spdlog::warn("{} FIB reconcile: {}", log, openflow::describe(st.error()));
+    }
+  });
+}
+
+void Router::on_datapath_up(Datapath& dp) {
+  auto it = switches_.find(dp.datapath_id());
+  if (it == switches_.end()) {
+    spdlog::warn("{} routing: no TAPs for this switch (its namespace could not be set up)",
+                 dp.log_name());
+    return;
+  }
+  Switch& sw = *it->second;
+  sw.dp = &dp;
+  if (!sw.compiler || sw.compiler->options().version != dp.version()) {
+    FibOptions fo;
+    fo.version = dp.version();
+    fo.fib_table = config_.fib_table;
+    fo.tables = config_.tables;
+    sw.programmer.reset();
+    sw.compiler = std::make_unique<FibCompiler>(fo, sw.ports);
+    sw.programmer = std::make_unique<FibProgrammer>(*sw.compiler, config_.programmer);
+    if (sw.watcher->synced()) {
+      ++counters_.compiles;
+      (void)sw.compiler->compile(sw.watcher->state());
+    }
+  }
+  // Never reconcile against an empty snapshot: it would delete what the
+  // switch still forwards. Wait for the kernel dump instead.
+  sw.reconcile_pending = true;
+  if (sw.watcher->synced()) start_programming(sw);
+}
+
+void Router::on_datapath_down(std::uint64_t dpid, const std::string& reason) {
+  auto it = switches_.find(dpid);
+  if (it == switches_.end()) return;
+  Switch& sw = *it->second;
+  sw.dp = nullptr;
+  sw.reconcile_pending = false;
+  if (sw.programmer) sw.programmer->stop();
+  spdlog::info("{} routing: switch away ({}); the FIB stays compiled", sw.log, reason);
+}
+
+void Router::on_error(Datapath& dp, const openflow::OfError& error, std::uint32_t xid) {
+  auto it = switches_.find(dp.datapath_id());
+  if (it == switches_.end() || !it->second->programmer) return;
+  it->second->programmer->on_error(error, xid);
+}
+
+std::vector<Router::SwitchView> Router::switches() const {
+  std::vector<SwitchView> out;
+  for (const auto& [dpid, sw] : switches_) {
+    SwitchView v;
+    v.dpid = dpid;
+    v.netns = sw->ns.name();
+    v.synced = sw->watcher && sw->watcher->synced();
+    if (v.synced) v.routes = sw->watcher->state().routes.size();
+    if (sw->compiler) {
+      v.flows = sw->compiler->flow_count();
+      v.groups = sw->compiler->group_count();
+      v.compiler_bytes = sw->compiler->memory_bytes();
+    }
+    if (sw->programmer) {
+      v.programmer = sw->programmer->counters();
+      v.installed_flows = sw->programmer->installed_flows();
+    }
+    out.push_back(v);
+  }
+  return out;
+}
+
+}  // namespace tapflow::routing
