@@ -11,30 +11,12 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "tapflow/netns/unique_fd.hpp"
+
 namespace tapflow::tapd {
 namespace {
 
 constexpr std::size_t kMaxIfName = IFNAMSIZ - 1;  // 15 bytes, the kernel's limit
-
-// Closes on scope exit unless released; keeps open() exception-safe.
-class FdGuard {
- public:
-  explicit FdGuard(int fd) : fd_(fd) {}
-  ~FdGuard() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FdGuard(const FdGuard&) = delete;
-  FdGuard& operator=(const FdGuard&) = delete;
-  int get() const { return fd_; }
-  int release() {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_;
-};
 
 }  // namespace
 
@@ -50,7 +32,7 @@ TapDevice TapDevice::open(const netns::NetNamespace& ns, const std::string& name
   // Created inside the namespace so the device is born there: moving it later
   // would drop its addresses.
   netns::NamespaceScope scope(ns);
-  FdGuard fd(::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
+  netns::UniqueFd fd(::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
   if (fd.get() < 0) throw netns::Error("opening /dev/net/tun for " + where, errno);
 
   ifreq ifr{};

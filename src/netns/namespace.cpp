@@ -18,6 +18,8 @@
 #include <sstream>
 #include <thread>
 
+#include "tapflow/netns/unique_fd.hpp"
+
 namespace tapflow::netns {
 namespace {
 
@@ -43,24 +45,6 @@ void check_name(const std::string& name) {
   }
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_;
-};
 
 // True when `fd` is a network namespace (nsfs file of type CLONE_NEWNET), so a
 // stale empty file left by an interrupted create is not mistaken for one.
@@ -76,7 +60,7 @@ bool is_net_namespace_fd(int fd) {
 // file exists but holds no namespace.
 int open_named(const std::string& name) {
   const std::string path = path_of(name);
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return -errno;
   if (!is_net_namespace_fd(fd.get())) return -EEXIST;
   return fd.release();
@@ -140,7 +124,7 @@ NetNamespace NetNamespace::open_or_create(const std::string& name) {
   prepare_netns_dir(what);
   const std::string path = path_of(name);
   {
-    Fd file(::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0));
+    UniqueFd file(::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0));
     if (file.get() < 0) {
       const int err = errno;
       // Someone else created it in the meantime: use theirs.
