@@ -14,6 +14,7 @@
 #include <random>
 #include <sstream>
 
+#include "../netns/netlink_message_builder.hpp"
 #include "tapflow/openflow/print.hpp"
 
 namespace tapflow::routing {
@@ -22,68 +23,11 @@ namespace {
 using netns::IpAddress;
 using netns::IpPrefix;
 using openflow::MacAddress;
+using netns::test_support::MessageBuilder;
 
 IpAddress ip(const char* text) { return IpAddress::parse(text).value(); }
 IpPrefix pfx(const char* text) { return IpPrefix::parse(text).value(); }
 MacAddress mac(const char* text) { return MacAddress::parse(text).value(); }
-
-// One netlink message: header, family header, attributes (4-byte aligned).
-class MessageBuilder {
- public:
-  explicit MessageBuilder(std::uint16_t type) {
-    nlmsghdr h{};
-    h.nlmsg_type = type;
-    put(&h, sizeof h);
-  }
-  template <typename T>
-  MessageBuilder& family(const T& t) {
-    put(&t, sizeof t);
-    return *this;
-  }
-  MessageBuilder& attr(std::uint16_t type, const void* data, std::size_t len) {
-    nlattr a{static_cast<std::uint16_t>(sizeof(nlattr) + len), type};
-    put(&a, sizeof a);
-    if (len > 0) put(data, len);
-    return *this;
-  }
-  MessageBuilder& u32(std::uint16_t type, std::uint32_t v) { return attr(type, &v, 4); }
-  MessageBuilder& addr(std::uint16_t type, const IpAddress& a) {
-    return attr(type, a.bytes.data(), a.size());
-  }
-  std::size_t begin(std::uint16_t type) {
-    const std::size_t at = bytes_.size();
-    nlattr a{0, type};
-    put(&a, sizeof a);
-    return at;
-  }
-  void end(std::size_t at) { set_len16(at, bytes_.size() - at); }
-  std::size_t begin_rtnh(int ifindex, std::uint8_t hops, std::uint8_t flags) {
-    const std::size_t at = bytes_.size();
-    rtnexthop r{};
-    r.rtnh_ifindex = ifindex;
-    r.rtnh_hops = hops;
-    r.rtnh_flags = flags;
-    put(&r, sizeof r);
-    return at;
-  }
-  std::vector<std::uint8_t> done() {
-    const auto len = static_cast<std::uint32_t>(bytes_.size());
-    std::memcpy(bytes_.data(), &len, 4);
-    return bytes_;
-  }
-
- private:
-  void put(const void* p, std::size_t n) {
-    const auto* b = static_cast<const std::uint8_t*>(p);
-    bytes_.insert(bytes_.end(), b, b + n);
-    while (bytes_.size() % 4 != 0) bytes_.push_back(0);
-  }
-  void set_len16(std::size_t at, std::size_t len) {
-    const auto v = static_cast<std::uint16_t>(len);
-    std::memcpy(bytes_.data() + at, &v, 2);
-  }
-  std::vector<std::uint8_t> bytes_;
-};
 
 struct Hop {
   int ifindex = 0;
