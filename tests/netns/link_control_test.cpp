@@ -11,29 +11,15 @@
 #include <string>
 
 #include "tapflow/tapd/tap_device.hpp"
+#include "namespace_guard.hpp"
 
 namespace tapflow::netns {
 namespace {
 
 constexpr unsigned kLowerUp = 0x10000;  // IFF_LOWER_UP (linux/if.h)
 
-std::string unique_name(const std::string& tag) {
-  return "tfh1-" + std::to_string(::getpid()) + "-" + tag;
-}
-
-// Removes the namespace (and with it every device in it) however the test ends.
-struct NamespaceGuard {
-  explicit NamespaceGuard(std::string n) : name(std::move(n)) { NetNamespace::remove(name); }
-  ~NamespaceGuard() {
-    try {
-      NetNamespace::remove(name);
-    } catch (...) {
-    }
-  }
-  NamespaceGuard(const NamespaceGuard&) = delete;
-  NamespaceGuard& operator=(const NamespaceGuard&) = delete;
-  std::string name;
-};
+using test_support::NamespaceGuard;
+using test_support::unique_name;
 
 IpPrefix prefix(std::string_view text) { return IpPrefix::parse(text).value(); }
 

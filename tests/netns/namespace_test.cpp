@@ -19,26 +19,13 @@
 #include <string>
 #include <thread>
 
+#include "namespace_guard.hpp"
+
 namespace tapflow::netns {
 namespace {
 
-std::string unique_name(const std::string& tag) {
-  return "tfh1-" + std::to_string(::getpid()) + "-" + tag;
-}
-
-// Removes the namespace however the test ends.
-struct NamespaceGuard {
-  explicit NamespaceGuard(std::string n) : name(std::move(n)) { NetNamespace::remove(name); }
-  ~NamespaceGuard() {
-    try {
-      NetNamespace::remove(name);
-    } catch (...) {
-    }
-  }
-  NamespaceGuard(const NamespaceGuard&) = delete;
-  NamespaceGuard& operator=(const NamespaceGuard&) = delete;
-  std::string name;
-};
+using test_support::NamespaceGuard;
+using test_support::unique_name;
 
 ino_t inode_of(int fd) {
   struct stat st {};

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tapflow/netns/link_control.hpp"
+#include "../netns/namespace_guard.hpp"
 
 namespace tapflow::tapd {
 namespace {
@@ -24,18 +25,7 @@ using netns::NetNamespace;
 
 constexpr unsigned kLowerUp = 0x10000;  // IFF_LOWER_UP (linux/if.h)
 
-struct NamespaceGuard {
-  explicit NamespaceGuard(std::string n) : name(std::move(n)) { NetNamespace::remove(name); }
-  ~NamespaceGuard() {
-    try {
-      NetNamespace::remove(name);
-    } catch (...) {
-    }
-  }
-  NamespaceGuard(const NamespaceGuard&) = delete;
-  NamespaceGuard& operator=(const NamespaceGuard&) = delete;
-  std::string name;
-};
+using netns::test_support::NamespaceGuard;
 
 class TapDeviceTest : public ::testing::Test {
  protected:
