@@ -22,28 +22,6 @@ using namespace openflow;
 using controller::Datapath;
 using Replies = std::vector<Message>;
 
-std::string flow_key(std::uint8_t table, std::uint16_t priority, const Match& m) {
-  std::string k;
-  k.push_back(static_cast<char>(table));
-  k.push_back(static_cast<char>(priority >> 8));
-  k.push_back(static_cast<char>(priority & 0xff));
-  k += controller::canonical_match(m);
-  return k;
-}
-
-// An empty ApplyActions does nothing (and 1.0 reads it back as no instruction).
-InstructionList normalized(const InstructionList& in) {
-  InstructionList out;
-  for (const Instruction& i : in) {
-    if (const auto* a = std::get_if<instruction::ApplyActions>(&i);
-        a != nullptr && a->actions.empty()) {
-      continue;
-    }
-    out.push_back(i);
-  }
-  return out;
-}
-
 // Weights and watch fields mean something in select / fast-failover groups
 // only; a switch may report them differently for the others.
 bool same_group(const GroupMod& want, const GroupDesc& have) {
@@ -599,7 +577,7 @@ void FibProgrammer::finish_reconcile(ReconcileRead& r) {
       f.priority = fs.priority;
       f.match = fs.match;
       f.instructions = fs.instructions;
-      std::string key = flow_key(f.table_id, f.priority, f.match);
+      std::string key = controller::flow_identity(f.table_id, f.priority, f.match);
       have.insert_or_assign(std::move(key), std::move(f));
     }
   }
@@ -644,10 +622,10 @@ void FibProgrammer::finish_reconcile(ReconcileRead& r) {
   std::vector<FlowMod> fadd, fdel;
   std::set<std::string> wanted;
   for (FlowMod& f : snap.flows) {
-    std::string key = flow_key(version_ == kVersion10 ? table10 : f.table_id, f.priority, f.match);
+    std::string key = controller::flow_identity(version_ == kVersion10 ? table10 : f.table_id,
+                                                f.priority, f.match);
     auto it = have.find(key);
-    const bool same = it != have.end() && it->second.cookie == f.cookie &&
-                      normalized(it->second.instructions) == normalized(f.instructions);
+    const bool same = it != have.end() && controller::same_flow_content(it->second, f);
     wanted.insert(std::move(key));
     if (!same) fadd.push_back(std::move(f));
   }

@@ -57,15 +57,6 @@ std::optional<CanonicalField> canonical(const OxmField& f) {
   return c;
 }
 
-// The identity of a flow in a switch: table, priority, match.
-std::string flow_key(std::uint8_t table, std::uint16_t priority, const Match& m) {
-  std::string k;
-  put_u8(k, table);
-  put_u16(k, priority);
-  k += canonical_match(m);
-  return k;
-}
-
 // 1.0 has no table numbers in FLOW_MOD: everything lands in table 0.
 std::uint8_t effective_table(const Datapath& dp, std::uint8_t table) {
   return dp.version() == kVersion10 ? 0 : table;
@@ -82,10 +73,6 @@ InstructionList normalized(const InstructionList& in) {
     out.push_back(i);
   }
   return out;
-}
-
-bool same_content(const FlowMod& a, const FlowMod& b) {
-  return a.cookie == b.cookie && normalized(a.instructions) == normalized(b.instructions);
 }
 
 }  // namespace
@@ -107,6 +94,18 @@ std::string canonical_match(const Match& m) {
     put_bytes(out, c.mask);
   }
   return out;
+}
+
+std::string flow_identity(std::uint8_t table, std::uint16_t priority, const Match& m) {
+  std::string k;
+  put_u8(k, table);
+  put_u16(k, priority);
+  k += canonical_match(m);
+  return k;
+}
+
+bool same_flow_content(const FlowMod& a, const FlowMod& b) {
+  return a.cookie == b.cookie && normalized(a.instructions) == normalized(b.instructions);
 }
 
 void FlowSync::reconcile(Datapath& dp, std::vector<FlowMod> desired, Done done) {
@@ -165,7 +164,7 @@ void FlowSync::on_flow_stats(Datapath& dp, Result<Replies> replies) {
       f.flags = fs.flags;
       f.match = fs.match;  // keeps the 1.0 wire bytes: a DELETE_STRICT repeats them exactly
       f.instructions = fs.instructions;
-      installed_.insert_or_assign(flow_key(f.table_id, f.priority, f.match), std::move(f));
+      installed_.insert_or_assign(flow_identity(f.table_id, f.priority, f.match), std::move(f));
     }
   }
   apply_now(dp, std::move(desired), std::move(done));
@@ -186,7 +185,7 @@ void FlowSync::apply_now(Datapath& dp, std::vector<FlowMod> desired, std::vector
   std::map<std::string, FlowMod> want;
   for (FlowMod& f : desired) {
     f.table_id = effective_table(dp, f.table_id);
-    std::string k = flow_key(f.table_id, f.priority, f.match);
+    std::string k = flow_identity(f.table_id, f.priority, f.match);
     want.insert_or_assign(std::move(k), std::move(f));
   }
 
@@ -204,7 +203,7 @@ void FlowSync::apply_now(Datapath& dp, std::vector<FlowMod> desired, std::vector
   for (auto& [key, f] : want) {
     auto it = installed_.find(key);
     const bool present = it != installed_.end();
-    if (present && same_content(it->second, f)) {
+    if (present && same_flow_content(it->second, f)) {
       now.insert_or_assign(key, std::move(it->second));
       continue;
     }

@@ -27,6 +27,11 @@ struct FlowSyncCounters {
 // mask and an all-zero mask as no field. Equal strings match the same packets
 // however a switch (or the 1.0 codec) orders and spells them.
 std::string canonical_match(const openflow::Match& m);
+// The identity of a flow in a switch: table, priority and canonical match.
+std::string flow_identity(std::uint8_t table, std::uint16_t priority, const openflow::Match& m);
+// Two flows of one identity do the same: same cookie and instructions (an
+// empty ApplyActions counts as none: 1.0 reads it back that way).
+bool same_flow_content(const openflow::FlowMod& a, const openflow::FlowMod& b);
 
 // Semantics worth knowing:
 // - A changed flow (same identity, other instructions or cookie) is sent as
