@@ -1,0 +1,434 @@
+#!/usr/bin/python3
+"""Runs one of tapflow's Mininet lab topologies end to end and checks it.
+
+  /usr/bin/python3 mininet-topos/lab.py TOPOLOGY [--tapflowd PATH] [--failover link|silent|both] [--cli] [--keep]
+  TOPOLOGY: ospf, bgp, demo, two-switch (--list shows them)
+
+It starts a private Open vSwitch (userspace datapath) and tapflowd in a
+private network namespace, builds the Mininet network, starts BIRD/FRR in
+tapflowd's router namespaces and in the legacy routers, waits for the
+network to converge, then checks and prints: adjacencies and sessions,
+routes learned in the tapflow namespaces, FIB flows and groups, a ping
+matrix between all hosts (0% loss), and that transit traffic was forwarded
+by flows (FIB flow counters) and not by the controller (tapflowd's
+PACKET_IN counter). --failover (topologies with a backup path) takes a link
+to a legacy router down and measures how long traffic takes to move.
+--cli stays in the Mininet CLI before tearing down. Exit status 0 only if
+every check held; everything it made is removed at the end.
+"""
+
+import argparse
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from tapflow_lab import (COOKIE_HOST, COOKIE_MISS, COOKIE_ROUTE, LAB_COOKIE, REPO, Lab, LabFailure, log,  # noqa: E402
+                         ping_stats, wait_until)
+from topos import TOPOLOGIES  # noqa: E402
+
+
+def build_net(lab, topo):
+    from functools import partial
+    from mininet.log import setLogLevel
+    from mininet.net import Mininet
+    from mininet.node import Node, OVSSwitch, RemoteController
+
+    class LinuxRouter(Node):
+        """A legacy router: a Mininet host that forwards IPv4."""
+
+        def config(self, **params):
+            super().config(**params)
+            self.cmd('sysctl -qw net.ipv4.ip_forward=1')
+
+    setLogLevel(os.environ.get('LAB_MININET_LOG', 'warning'))
+    net = Mininet(topo=None, controller=None, build=False, autoSetMacs=False, autoStaticArp=False,
+                  waitConnected=False)
+    net.addController('c0', controller=RemoteController, ip='127.0.0.1', port=lab.port)
+    switch = partial(OVSSwitch, datapath='user', protocols='OpenFlow13', failMode='secure')
+    for name, dpid in topo.switches:
+        net.addSwitch(name, cls=switch, dpid='%016x' % dpid)
+    for r in topo.legacy:
+        net.addHost(r['name'], cls=LinuxRouter, ip=None)
+    for h in topo.hosts:
+        net.addHost(h['name'], ip=None)
+    for a, ia, _, b, ib, _ in topo.links:
+        kw = dict(intfName1=ia, intfName2=ib)
+        if a.startswith('s'):
+            kw['port1'] = int(ia.rsplit('eth', 1)[1])
+        if b.startswith('s'):
+            kw['port2'] = int(ib.rsplit('eth', 1)[1])
+        net.addLink(a, b, **kw)
+    net.build()
+    return net
+
+
+def configure(net, topo):
+    """Addresses, routes and sysctls of the Mininet nodes (the lab sets them;
+    the routing daemons only add routes)."""
+    for node in net.hosts:
+        # No IPv6: its router solicitations and MLD would only add noise.
+        node.cmd('sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1')
+    for a, ia, aa, b, ib, ab in topo.links:
+        for n, i, addr in ((a, ia, aa), (b, ib, ab)):
+            if addr:
+                net[n].cmd('ip addr flush dev %s; ip addr add %s dev %s' % (i, addr, i))
+    for h in topo.hosts:
+        node = net[h['name']]
+        i = node.defaultIntf().name
+        node.cmd('ip addr flush dev %s; ip addr add %s dev %s; ip route add default via %s' % (i, h['ip'], i, h['gw']))
+    for r in topo.legacy:
+        for addr in r.get('lo', []):
+            net[r['name']].cmd('ip addr add %s dev lo' % addr)
+
+
+def start_routers(lab, net, topo):
+    for t in topo.tapflow_routers:
+        ns = lab.prefix + t['name']
+        lab.wait_taps(ns, t['taps'])
+        r = lab.router(t['name'], t['kind'], netns=ns)
+        r.start_bird(t['conf']) if t['kind'] == 'bird' else r.start_frr(t['conf'])
+    for leg in topo.legacy:
+        r = lab.router(leg['name'], leg['kind'], node=net[leg['name']])
+        r.start_bird(leg['conf']) if leg['kind'] == 'bird' else r.start_frr(leg['conf'])
+
+
+def converge(lab, topo, timeout=60):
+    """Waits until every adjacency is Full, every session Established and every
+    expected route is in its router's kernel; returns the seconds it took."""
+    t0 = time.monotonic()
+
+    def missing():
+        out = []
+        for name, rid in topo.ospf:
+            r = lab.routers[name]
+            if not r.alive():
+                raise LabFailure('a routing daemon of %s died' % name)
+            st = r.ospf_neighbors().get(rid, 'absent')
+            if not st.startswith('Full'):
+                out.append('%s: OSPF neighbour %s %s' % (name, rid, st))
+        for name, ip in topo.bgp:
+            st = lab.routers[name].bgp_sessions().get(ip, 'absent')
+            if st != 'Established':
+                out.append('%s: BGP %s %s' % (name, ip, st))
+        for name, prefix, via, _ in topo.routes:
+            rt = lab.routers[name].route(prefix)
+            if 'via %s ' % via not in rt + ' ':
+                out.append('%s: route %s via %s (have: %s)' % (name, prefix, via, rt or 'none'))
+        return out
+
+    deadline = t0 + timeout
+    while True:
+        m = missing()
+        if not m:
+            return time.monotonic() - t0
+        if time.monotonic() > deadline:
+            raise LabFailure('not converged after %ds:\n  %s' % (timeout, '\n  '.join(m)))
+        time.sleep(0.5)
+
+
+def switch_of(topo, router):
+    for t in topo.tapflow_routers:
+        if t['name'] == router:
+            return t['switch']
+    return None
+
+
+def check_flows(lab, topo, ports, timeout=10):
+    """Each route of a tapflow router is a FIB flow; with ports, its next hop
+    leaves by the switch port of the route's interface (ethN = port N). (A
+    next hop the namespace's kernel has not resolved yet, before the first
+    packet to it, points to the controller: ports are checked after traffic.)"""
+    def ok(name, prefix, dev):
+        sw = switch_of(topo, name)
+        f = lab.route_flow(sw, prefix)
+        return f is not None and (not ports or lab.flow_out_ports(sw, f) == [int(dev[3:])])
+    for name, prefix, _, dev in topo.routes:
+        if switch_of(topo, name) is None:
+            continue
+        wait_until(timeout, 'the flow of %s in %s%s' % (prefix, switch_of(topo, name),
+                                                       ' out of port %s' % dev[3:] if ports else ''),
+                   lambda: ok(name, prefix, dev))
+
+
+def host_ips(net, topo):
+    return {h['name']: h['ip'].split('/')[0] for h in topo.hosts}
+
+
+def ping_matrix(lab, net, topo):
+    ips = host_ips(net, topo)
+    names = [h['name'] for h in topo.hosts]
+    pairs = [(net[a], b, ips[b]) for a in names for b in names if a != b]
+    pairs += [(net[s], label, ip) for s, label, ip in topo.extra_targets]
+    res = lab.ping_many(pairs)
+    lines = ['         ' + ''.join('%-8s' % b for b in names)]
+    for a in names:
+        row = '%-9s' % a
+        for b in names:
+            if a == b:
+                row += '%-8s' % '-'
+            else:
+                sent, got = res[(a, b)]
+                row += '%-8s' % ('ok' if sent and got == sent else '%d/%d' % (got, sent))
+        lines.append(row)
+    for s, label, ip in topo.extra_targets:
+        sent, got = res[(s, label)]
+        lines.append('%s -> %s %s: %s' % (s, label, ip, 'ok' if sent and got == sent else '%d/%d' % (got, sent)))
+    bad = ['%s -> %s: %d of %d replies' % (k[0], k[1], v[1], v[0]) for k, v in res.items() if not v[0] or v[1] != v[0]]
+    return lines, len(res), bad
+
+
+def transit_proof(lab, net, topo, count=200):
+    """Pings across the switches' FIBs; the FIB flows must count every packet
+    while tapflowd's PACKET_INs grow by the routing protocols' chatter only."""
+    ips = host_ips(net, topo)
+    switches = [s for s, _ in topo.switches]
+    fib0, pin0 = lab.fib_packets(switches), lab.packet_ins()
+    t0 = time.monotonic()
+    res = lab.ping_many([(net[a], b, ips[b]) for a, b in topo.transit], count=count, interval=0.01, wait=2)
+    secs = time.monotonic() - t0
+    sent = sum(v[0] for v in res.values())
+    got = sum(v[1] for v in res.values())
+    # Every echo request and every reply crosses at least one FIB flow.
+    packets = sent + got
+    # OVS updates flow counters from the datapath every ~0.5-1 s: wait
+    # until they reach the count or stop moving.
+    fib1, last, t_stable = lab.fib_packets(switches), None, time.monotonic()
+    while fib1 - fib0 < packets and time.monotonic() - t_stable < 2.0:
+        time.sleep(0.25)
+        last, fib1 = fib1, lab.fib_packets(switches)
+        if fib1 != last:
+            t_stable = time.monotonic()
+    pin1 = lab.packet_ins()
+    return dict(pings=sent, replies=got, packets=packets, fib=fib1 - fib0, packet_ins=pin1 - pin0, secs=secs)
+
+
+def summary(lab, net, topo, conv_secs, matrix, transit):
+    out = []
+    p = out.append
+    p('')
+    p('================ tapflow lab: %s ================' % topo.name)
+    p(topo.title)
+    p(topo.picture.rstrip())
+    p('')
+    p('converged in %.1f s (OSPF Full, BGP Established, routes in the kernels)' % conv_secs)
+    p('-- adjacencies and sessions')
+    for name, r in lab.routers.items():
+        parts = []
+        for rid, st in sorted(r.ospf_neighbors().items()):
+            parts.append('OSPF %s %s' % (rid, st))
+        for ip, st in sorted(r.bgp_sessions().items()):
+            parts.append('BGP %s %s' % (ip, st))
+        p('  %-3s %-4s %s' % (name, r.kind.upper(), ', '.join(parts) or '-'))
+    for t in topo.tapflow_routers:
+        r = lab.routers[t['name']]
+        p('-- routes learned in tapflow namespace %s (%s)' % (r.netns, t['kind'].upper()))
+        for line in r.routes():
+            p('  ' + line.strip())
+    for sw, _ in topo.switches:
+        flows = lab.flows(sw)
+        cls = lambda c: sum(1 for f in flows if f.startswith('cookie=' + c))  # noqa: E731
+        p('-- %s (OpenFlow 1.3): %d flows: %d FIB routes, %d connected hosts, %d misses, %d tapd (punts to '
+          'the namespace); %d groups' % (sw, len(flows), cls(COOKIE_ROUTE), cls(COOKIE_HOST), cls(COOKIE_MISS),
+                                         cls('0x7461'), len(lab.groups(sw))))
+    p('-- ping matrix (3 pings each, 0% loss expected)')
+    for line in matrix[0]:
+        p('  ' + line)
+    p('-- transit traffic: %d pings (%d packets) across the switches in %.1f s:' % (
+        transit['pings'], transit['packets'], transit['secs']))
+    p('   FIB flow counters +%d (>= %d expected), tapflowd PACKET_INs +%d (routing protocol chatter only)' % (
+        transit['fib'], transit['packets'], transit['packet_ins']))
+    print('\n'.join(out), flush=True)
+
+
+def measure_failover(lab, net, topo, mode):
+    """Breaks the failover link while h1 pings across it every 50 ms, waits
+    until the routes and flows moved to the backup path and the pings came
+    back, then repairs the link and waits for the primary path. mode "link":
+    both ends of the link go down (carrier loss, seen at once); "silent":
+    s1 drops everything arriving from the legacy router (a drop flow with the
+    lab's own cookie), so only OSPF's dead interval (4 s) notices. Returns
+    the outage (the longest gap between replies) and the other timings."""
+    fo = topo.failover
+    src, r = net[fo['src']], lab.routers[fo['router']]
+    sw = switch_of(topo, fo['router'])
+    a, b = fo['link']
+    port = int(fo['dev_before'][3:])
+    # Silent: only the IGP prefix is timed (BGP's hold time, 9 s, moves the
+    # customer prefix later; the link mode covers BGP).
+    prefixes = fo['prefixes'] if mode == 'link' else fo['prefixes'][:1]
+    interval = 0.05
+    ping = src.popen(['ping', '-n', '-D', '-i', str(interval), '-W', '1', fo['dst_ip']],
+                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    time.sleep(1.0)
+    what = 'link %s-%s down' % (a, b) if mode == 'link' else 'silent failure (%s drops all from %s)' % (a, b)
+    log('failover: %s, pinging %s -> %s every %.0f ms' % (what, fo['src'], fo['dst_ip'], interval * 1000))
+    t_down = time.time()
+    if mode == 'link':
+        net.configLinkStatus(a, b, 'down')
+    else:
+        lab.ofctl(sw, 'add-flow', 'cookie=%s,table=0,priority=65535,in_port=%d,actions=drop' % (LAB_COOKIE, port))
+    for prefix in prefixes:
+        wait_until(30, '%s: %s via %s' % (fo['router'], prefix, fo['via_after']),
+                   lambda: 'via %s ' % fo['via_after'] in r.route(prefix) + ' ', interval=0.05)
+    t_routed = time.time() - t_down
+    for prefix in prefixes:
+        wait_until(10, 'the flow of %s out of port %s' % (prefix, fo['dev_after'][3:]),
+                   lambda: (lambda f: f is not None and lab.flow_out_ports(sw, f) == [int(fo['dev_after'][3:])])(
+                       lab.route_flow(sw, prefix)), interval=0.05)
+    t_flows = time.time() - t_down
+    time.sleep(2.0)
+    ping.send_signal(signal.SIGINT)
+    out = ping.communicate(timeout=10)[0]
+    out = out.decode() if isinstance(out, bytes) else out
+    stamps = [float(m) for m in re.findall(r'^\[(\d+\.\d+)\] \d+ bytes from', out, re.M)]
+    after = [s for s in stamps if s > t_down]
+    before = [s for s in stamps if s <= t_down]
+    if not after:
+        raise LabFailure('failover (%s): no ping replies after the failure' % mode)
+    last_before = before[-1] if before else t_down
+    outage = max(b2 - b1 for b1, b2 in zip([last_before] + after, after)) - interval
+    sent, got = ping_stats(out)
+    log('failover (%s): routes moved after %.2f s, flows after %.2f s; pings interrupted %.2f s '
+        '(%d of %d lost)' % (mode, t_routed, t_flows, outage, sent - got, sent))
+    if mode == 'link':
+        sent_c, got_c = lab.ping(src, fo['customer'], count=3)
+        if got_c != sent_c:
+            raise LabFailure('after failover %s reaches %s (BGP, via rf) with %d of %d replies' % (
+                fo['src'], fo['customer'], got_c, sent_c))
+    # Repair; traffic goes back to the primary path.
+    t_up = time.time()
+    if mode == 'link':
+        net.configLinkStatus(a, b, 'up')
+        for node in (net[a], net[b]):
+            for intf in node.intfList():
+                node.cmd('ethtool -K %s tx off >/dev/null 2>&1' % intf.name)
+    else:
+        lab.ofctl(sw, 'del-flows', 'cookie=%s/-1' % LAB_COOKIE)
+    for prefix in prefixes:
+        wait_until(45, '%s: %s back via %s' % (fo['router'], prefix, fo['via_before']),
+                   lambda: 'via %s ' % fo['via_before'] in r.route(prefix) + ' ')
+    t_back = time.time() - t_up
+    sent2, got2 = lab.ping(src, fo['dst_ip'], count=3)
+    if got2 != sent2:
+        raise LabFailure('after the repair %s reaches %s with %d of %d replies' % (fo['src'], fo['dst_ip'], got2,
+                                                                                sent2))
+    log('failover (%s): repaired, routes back on the primary path after %.1f s' % (mode, t_back))
+    return dict(mode=mode, what=what, outage=outage, routed=t_routed, flows=t_flows, lost=sent - got, back=t_back,
+                prefixes=prefixes)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('topology', nargs='?', choices=sorted(TOPOLOGIES))
+    ap.add_argument('--tapflowd', default=os.path.join(REPO, 'build', 'src', 'daemon', 'tapflowd'))
+    ap.add_argument('--failover', choices=('link', 'silent', 'both'),
+                    help='also break the link to a legacy router and time the failover (demo): link down, '
+                         'a silent failure (dead timer), or both')
+    ap.add_argument('--cli', action='store_true', help='stay in the Mininet CLI before tearing down')
+    ap.add_argument('--keep', action='store_true', help='keep the run directory (logs, configs)')
+    ap.add_argument('--timeout', type=int, default=60, help='seconds allowed for convergence')
+    ap.add_argument('--list', action='store_true', help='list the topologies')
+    args = ap.parse_args()
+    if args.list or not args.topology:
+        for t in TOPOLOGIES.values():
+            print('%-11s %s' % (t.name, t.title))
+        return 0 if args.list else 2
+    topo = TOPOLOGIES[args.topology]
+    if args.failover and not topo.failover:
+        print('topology %s has no backup path for --failover' % topo.name, file=sys.stderr)
+        return 2
+
+    # SIGTERM (timeout, CTest) and SIGHUP unwind like Ctrl-C so cleanup runs.
+    def on_signal(signum, _frame):
+        raise KeyboardInterrupt('signal %d' % signum)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+
+    t_start = time.monotonic()
+    lab = Lab(args.tapflowd, keep=args.keep)
+    ok = False
+    try:
+        lab.start()
+        lab.start_tapflowd(topo.tapflowd)
+        # A stuck Mininet step (it waits on its node shells) must fail, not hang.
+        def on_alarm(_signum, _frame):
+            raise LabFailure('Mininet did not build and start within 60 s')
+        signal.signal(signal.SIGALRM, on_alarm)
+        signal.alarm(60)
+        net = build_net(lab, topo)
+        lab.start_mininet(net)
+        signal.alarm(0)
+        lab.wait_switches_up([d for _, d in topo.switches])
+        configure(net, topo)
+        start_routers(lab, net, topo)
+        log('waiting for OSPF/BGP to converge')
+        conv = converge(lab, topo, args.timeout)
+        log('converged in %.1f s' % conv)
+        check_flows(lab, topo, ports=False)
+        log('every learned route of the tapflow routers is a FIB flow')
+        matrix = ping_matrix(lab, net, topo)
+        check_flows(lab, topo, ports=True)
+        log('ping matrix done; the FIB flows lead out of the right ports')
+        transit = transit_proof(lab, net, topo)
+        summary(lab, net, topo, conv, matrix, transit)
+        failures = []
+        if matrix[2]:
+            failures.append('ping matrix: ' + '; '.join(matrix[2]))
+        if transit['replies'] != transit['pings']:
+            failures.append('transit pings: %d of %d answered' % (transit['replies'], transit['pings']))
+        if transit['fib'] < transit['packets']:
+            failures.append('FIB flow counters grew by %d, less than the %d transit packets' % (
+                transit['fib'], transit['packets']))
+        if transit['packet_ins'] * 10 > transit['pings']:
+            failures.append('tapflowd PACKET_INs grew by %d during %d transit pings: traffic took the slow path' % (
+                transit['packet_ins'], transit['pings']))
+        if args.failover:
+            tf = topo.failover
+            for mode in (('link', 'silent') if args.failover == 'both' else (args.failover,)):
+                fo = measure_failover(lab, net, topo, mode)
+                print('-- failover, %s: %s moved to %s in %.2f s (flows %.2f s); %s -> %s interrupted for %.2f s '
+                      '(bound %.0f s: OSPF dead 4 s + SPF + FIB programming); back on the primary path %.1f s '
+                      'after the repair' % (fo['what'], ', '.join(fo['prefixes']), tf['via_after'], fo['routed'],
+                                            fo['flows'], tf['src'], tf['dst'], fo['outage'], tf['bound'],
+                                            fo['back']), flush=True)
+                if fo['outage'] > tf['bound']:
+                    failures.append('failover (%s): outage %.2f s exceeds the bound %.0f s' % (
+                        mode, fo['outage'], tf['bound']))
+        if failures:
+            raise LabFailure('\n  '.join(failures))
+        ok = True
+        print('-- RESULT: every check held (%d host pairs reachable, 0%% loss)' % matrix[1], flush=True)
+        if args.cli:
+            from mininet.cli import CLI
+            print('Mininet CLI: try `h1 ping h2`, `sh ovs-ofctl -O OpenFlow13 dump-flows s1`, '
+                  '`sh ip netns exec %sr1 birdc -s %s/routers/r1/bird.ctl show route`; exit to tear down'
+                  % (lab.prefix, lab.dir), flush=True)
+            CLI(net)
+    except LabFailure as e:
+        print('FAIL: %s' % e, file=sys.stderr, flush=True)
+        lab.diagnostics()
+    except KeyboardInterrupt as e:
+        print('FAIL: interrupted (%s)' % e, file=sys.stderr, flush=True)
+    except Exception:  # a bug of the lab: still diagnose and clean up
+        traceback.print_exc()
+        lab.diagnostics()
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        lab.stop()
+        status = getattr(lab, 'tapflowd_status', 0)
+        if ok and status not in (0, None):
+            print('FAIL: tapflowd exited %s on SIGTERM' % status, file=sys.stderr)
+            ok = False
+        log('torn down; %s in %.0f s' % ('PASS' if ok else 'FAIL', time.monotonic() - t_start))
+    return 0 if ok else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
