@@ -90,8 +90,9 @@ struct RouteTable {
 };
 
 struct GroupContent {
-  bool resolved = false;  // kIndirect: neighbour known
+  bool resolved = false;  // kIndirect: neighbour known (and, on a VLAN TAP, its location)
   std::uint32_t port = 0;
+  std::uint16_t push_vid = 0;  // kIndirect on a VLAN TAP, tagged egress: the VID to push
   MacAddress src, dst;
   std::vector<std::pair<std::uint32_t, std::uint8_t>> members;  // select / nexthop object
   bool to_controller = false;  // nexthop object: unknown or not usable
@@ -137,6 +138,12 @@ GroupKey indirect_key(int ifindex, const IpAddress& ip) {
 }
 
 Action to_controller() { return action::Output{port::kController, kControllerMaxLenNoBuffer}; }
+
+// VLAN mode needs groups and push_vlan: on 1.0 VLAN TAPs are not router ports.
+RouterPorts usable_ports(RouterPorts ports, std::uint8_t version) {
+  if (version == kVersion10) std::erase_if(ports, [](const auto& p) { return p.second.vlan != 0; });
+  return ports;
+}
 
 }  // namespace
 
@@ -194,12 +201,15 @@ struct FibCompiler::Impl {
   std::map<IpPrefix, int> connected;  // prefixes compiled as connected subnets -> ifindex
   std::map<NeighbourKey, HostValue> hosts;
   std::map<NeighbourKey, std::optional<HostValue>> host_dirty;
+  // Where tapd learned each MAC behind a VLAN TAP; only set_l2_location()
+  // changes it (a recompile keeps it: tapd does not repeat itself).
+  std::map<std::pair<int, MacAddress>, L2Location> l2;
   GroupIdAllocator alloc;
   std::map<std::uint32_t, GroupEntry> groups;
   std::map<std::uint32_t, std::optional<GroupEntry>> group_dirty;
   bool miss_installed = false;
 
-  Impl(const FibOptions& o, RouterPorts p) : opts(o), ports(std::move(p)) {}
+  Impl(const FibOptions& o, RouterPorts p) : opts(o), ports(usable_ports(std::move(p), o.version)) {}
 
   bool v10() const { return opts.version == kVersion10; }
   bool table_followed(std::uint32_t t) const {
@@ -217,12 +227,19 @@ struct FibCompiler::Impl {
     GroupContent c;
     auto p = ports.find(ifindex);
     auto n = st->neighbours.find(NeighbourKey{ifindex, ip});
-    if (p != ports.end() && n != st->neighbours.end() && neighbour_usable(n->second)) {
-      c.resolved = true;
-      c.port = p->second.port_no;
-      c.src = p->second.mac;
-      c.dst = *n->second.mac;
+    if (p == ports.end() || n == st->neighbours.end() || !neighbour_usable(n->second)) return c;
+    const RouterPort& rp = p->second;
+    c.port = rp.port_no;
+    if (rp.vlan != 0) {
+      // Unknown location: the kernel forwards through the VLAN TAP and tapd floods.
+      auto loc = l2.find({ifindex, *n->second.mac});
+      if (loc == l2.end()) return GroupContent{};
+      c.port = loc->second.port_no;
+      if (loc->second.tagged) c.push_vid = rp.vlan;
     }
+    c.resolved = true;
+    c.src = rp.mac;
+    c.dst = *n->second.mac;
     return c;
   }
 
@@ -646,6 +663,29 @@ struct FibCompiler::Impl {
 
   // --- entry points ---
 
+  FibDiff set_l2_location(int ifindex, const MacAddress& mac, std::optional<L2Location> where,
+                          const KernelState& state) {
+    if (where) {
+      l2.insert_or_assign({ifindex, mac}, *where);
+    } else {
+      l2.erase({ifindex, mac});
+    }
+    auto p = ports.find(ifindex);
+    if (p == ports.end() || p->second.vlan == 0 || groups.empty()) return {};
+    st = &state;
+    // The neighbours on that TAP with that MAC (usually one per family).
+    std::vector<NeighbourKey> keys;
+    for (auto it = state.neighbours.lower_bound(NeighbourKey{ifindex, IpAddress{}});
+         it != state.neighbours.end() && std::get<0>(it->first) == ifindex; ++it) {
+      if (it->second.mac == mac) keys.push_back(it->first);
+    }
+    for (const NeighbourKey& nk : keys) refresh_indirect(nk);
+    FibDiff d = finish_groups();
+    alloc.end_batch();
+    st = nullptr;
+    return d;
+  }
+
   FibDiff update(const KernelState& state, const netns::Changes& ch) {
     st = &state;
     for (const RouteKey& rk : ch.routes) apply_route_key(rk);
@@ -759,8 +799,13 @@ FibDiff FibCompiler::update(const KernelState& state, const netns::Changes& chan
 }
 
 FibDiff FibCompiler::set_ports(RouterPorts ports, const KernelState& state) {
-  impl_->ports = std::move(ports);
+  impl_->ports = usable_ports(std::move(ports), options_.version);
   return impl_->compile(state);
+}
+
+FibDiff FibCompiler::set_l2_location(int ifindex, const MacAddress& mac,
+                                     std::optional<L2Location> where, const KernelState& state) {
+  return impl_->set_l2_location(ifindex, mac, where, state);
 }
 
 FlowMod FibCompiler::render(const FibFlow& flow, std::uint8_t command) const {
@@ -820,7 +865,12 @@ GroupMod FibCompiler::render_group(std::uint32_t id, std::uint16_t command) cons
     Bucket b;
     if (c.resolved) {
       b.actions = {action::SetField{oxm::eth_src(c.src)}, action::SetField{oxm::eth_dst(c.dst)},
-                   action::DecNwTtl{}, action::Output{c.port, 0}};
+                   action::DecNwTtl{}};
+      if (c.push_vid != 0) {
+        b.actions.push_back(action::PushVlan{0x8100});
+        b.actions.push_back(action::SetField{oxm::vlan_vid(static_cast<std::uint16_t>(c.push_vid | kVlanPresent))});
+      }
+      b.actions.push_back(action::Output{c.port, 0});
     } else {
       b.actions = {to_controller()};
     }
@@ -880,6 +930,15 @@ FibSnapshot FibCompiler::snapshot() const {
   return s;
 }
 
+std::vector<std::uint32_t> FibCompiler::group_ids() const {
+  std::vector<std::uint32_t> ids;
+  if (impl_->v10()) return ids;
+  ids.reserve(impl_->groups.size());
+  for (const auto& [id, g] : impl_->groups) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
 std::size_t FibCompiler::flow_count() const {
   return impl_->v4.entries.size() + impl_->v6.entries.size() + impl_->hosts.size() +
          (impl_->miss_installed ? 1 : 0);
@@ -893,6 +952,7 @@ std::size_t FibCompiler::memory_bytes() const {
   std::size_t n = impl_->v4.entries.memory_bytes() + impl_->v6.entries.memory_bytes();
   n += impl_->connected.size() * (kNode + sizeof(IpPrefix) + sizeof(int));
   n += impl_->hosts.size() * (kNode + sizeof(NeighbourKey) + sizeof(HostValue));
+  n += impl_->l2.size() * (kNode + sizeof(std::pair<int, MacAddress>) + sizeof(L2Location));
   for (const auto& [id, g] : impl_->groups) {
     n += 2 * (kNode + sizeof(GroupKey) + sizeof(std::uint32_t)) + sizeof(GroupEntry) +
          2 * g.key.members.size() * sizeof(g.key.members[0]);

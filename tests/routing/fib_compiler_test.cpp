@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "../netns/netlink_message_builder.hpp"
+#include "tapflow/openflow/codec.hpp"
 #include "tapflow/openflow/print.hpp"
 
 namespace tapflow::routing {
@@ -637,6 +638,247 @@ TEST(FibCompilerProperty, IncrementalEqualsFullCompileOpenFlow13) {
 }
 TEST(FibCompilerProperty, IncrementalEqualsFullCompileOpenFlow10) {
   check_incremental_equals_full(openflow::kVersion10);
+}
+
+
+// --- VLAN mode: indirect groups follow tapd's learned MAC locations ----------
+
+constexpr int kVlanTap = 12;
+const MacAddress kVlanMac = mac("02:00:00:00:00:0a");
+const RouterPorts kVlanPorts{{kTap1, {1, mac("02:00:00:00:00:01")}},
+                             {kTap2, {2, mac("02:00:00:00:00:02")}},
+                             {kVlanTap, {0, kVlanMac, 10}}};
+const char* kHostA = "aa:00:00:00:00:05";
+const char* kHostB = "aa:00:00:00:00:06";
+const std::string kToA = "set_field:eth_src=02:00:00:00:00:0a,set_field:eth_dst=aa:00:00:00:00:05,dec_ttl,";
+
+class FibCompilerVlanTest : public FibCompilerTest {
+ protected:
+  // A connected VLAN subnet with host A (10.0.10.5, also the gateway of
+  // 10.77.0.0/16) and host B (10.0.10.6); host A's MAC also sits behind tap1.
+  void SetUp() override {
+    add_route({.dst = "10.0.10.0/24", .hops = {{kVlanTap}}});
+    add_route({.dst = "10.77.0.0/16", .hops = {{kVlanTap, "10.0.10.5"}}});
+    add_route({.dst = "10.0.1.0/24", .hops = {{kTap1}}});
+    neigh(kVlanTap, "10.0.10.5", kHostA, NUD_REACHABLE);
+    neigh(kVlanTap, "10.0.10.6", kHostB, NUD_REACHABLE);
+    neigh(kTap1, "10.0.1.5", kHostA, NUD_REACHABLE);
+  }
+  FibDiff locate(FibCompiler& c, const char* m, std::optional<L2Location> where, int ifindex = kVlanTap) {
+    return c.set_l2_location(ifindex, mac(m), where, state());
+  }
+  // The id of the indirect group a host flow points at.
+  static std::uint32_t host_group(const FibCompiler& c, const char* host) {
+    for (const FibFlow& f : c.flows()) {
+      if (f.kind == FibFlowKind::kHost && f.prefix == IpPrefix{ip(host), 32}) return f.group;
+    }
+    ADD_FAILURE() << "no host flow for " << host;
+    return 0;
+  }
+};
+
+TEST_F(FibCompilerVlanTest, GroupFollowsTheLearnedLocationAndNoFlowChanges) {
+  FibCompiler c({}, kVlanPorts);
+  compile(c);
+  const std::uint32_t a = host_group(c, "10.0.10.5");
+  // The route via A shares A's group: it is never in a location diff.
+  const auto flows = c.flows();
+  const auto via_a = std::find_if(flows.begin(), flows.end(),
+                                  [](const FibFlow& f) { return f.prefix == pfx("10.77.0.0/16"); });
+  ASSERT_NE(via_a, flows.end());
+  EXPECT_EQ(via_a->action, FibAction::kGroup);
+  EXPECT_EQ(via_a->group, a);
+  // Unknown location: the kernel forwards through the VLAN TAP, tapd floods.
+  EXPECT_EQ(text(c.render_group(a)), "indirect [output:controller]");
+  const auto before = group_texts(c);
+
+  // Tagged egress: push the tag the eth_dst table popped.
+  FibDiff d = locate(c, kHostA, L2Location{4, true});
+  EXPECT_EQ(d.size(), 1u);
+  EXPECT_EQ(d.groups_changed, std::vector<std::uint32_t>{a});
+  EXPECT_EQ(text(c.render_group(a, openflow::group_mod_command::kModify)),
+            "indirect [" + kToA + "push_vlan:0x8100,set_field:vlan_vid=0x100a,output:4]");
+
+  // Moves to an access port: untagged egress, plain output. Exactly one group.
+  d = locate(c, kHostA, L2Location{2, false});
+  EXPECT_EQ(d.size(), 1u);
+  EXPECT_EQ(d.groups_changed, std::vector<std::uint32_t>{a});
+  EXPECT_EQ(text(c.render_group(a)), "indirect [" + kToA + "output:2]");
+  EXPECT_TRUE(locate(c, kHostA, L2Location{2, false}).empty());  // said again: nothing
+
+  // Everything but A's VLAN group is as before: B, and A's MAC behind tap1.
+  auto after = group_texts(c);
+  after.erase(a);
+  auto expected = before;
+  expected.erase(a);
+  EXPECT_EQ(after, expected);
+
+  // Aged out: back to the controller.
+  d = locate(c, kHostA, std::nullopt);
+  EXPECT_EQ(d.size(), 1u);
+  EXPECT_EQ(d.groups_changed, std::vector<std::uint32_t>{a});
+  EXPECT_EQ(group_texts(c), before);
+  EXPECT_TRUE(locate(c, kHostA, std::nullopt).empty());
+}
+
+TEST_F(FibCompilerVlanTest, AMacMoveRewritesOnlyThatNeighboursGroup) {
+  FibCompiler c({}, kVlanPorts);
+  compile(c);
+  const std::uint32_t a = host_group(c, "10.0.10.5"), b = host_group(c, "10.0.10.6");
+  ASSERT_NE(a, b);
+  locate(c, kHostA, L2Location{4, true});
+  EXPECT_EQ(locate(c, kHostB, L2Location{1, false}).groups_changed, std::vector<std::uint32_t>{b});
+  const auto before = group_texts(c);
+  const FibDiff d = locate(c, kHostB, L2Location{3, false});
+  EXPECT_EQ(d.size(), 1u);
+  EXPECT_EQ(d.groups_changed, std::vector<std::uint32_t>{b});
+  EXPECT_EQ(group_texts(c).at(a), before.at(a));
+  EXPECT_EQ(group_texts(c).at(b),
+            "indirect [set_field:eth_src=02:00:00:00:00:0a,set_field:eth_dst=aa:00:00:00:00:06,dec_ttl,output:3]");
+  // The neighbour's own MAC change is seen through the location of the new MAC.
+  neigh(kVlanTap, "10.0.10.6", kHostA, NUD_REACHABLE);
+  EXPECT_EQ(update(c).groups_changed, std::vector<std::uint32_t>{b});
+  EXPECT_EQ(group_texts(c).at(b), "indirect [set_field:eth_src=02:00:00:00:00:0a,set_field:eth_dst=aa:00:00:00:00:05,dec_ttl,push_vlan:0x8100,set_field:vlan_vid=0x100a,output:4]");
+}
+
+TEST_F(FibCompilerVlanTest, PerPortRouterPortsIgnoreLocations) {
+  FibCompiler c({}, kVlanPorts);
+  compile(c);
+  const auto before = group_texts(c);
+  const std::uint32_t on_tap1 = host_group(c, "10.0.1.5");
+  EXPECT_EQ(before.at(on_tap1),
+            "indirect [set_field:eth_src=02:00:00:00:00:01,set_field:eth_dst=aa:00:00:00:00:05,dec_ttl,output:1]");
+  // A location reported for a per-port TAP or an unknown interface changes nothing.
+  EXPECT_TRUE(locate(c, kHostA, L2Location{7, true}, kTap1).empty());
+  EXPECT_TRUE(locate(c, kHostA, L2Location{7, true}, kOther).empty());
+  EXPECT_EQ(group_texts(c), before);
+}
+
+TEST_F(FibCompilerVlanTest, LocationsSurviveRecompilesAndMayComeFirst) {
+  FibCompiler c({}, kVlanPorts);
+  // Before anything is compiled: recorded, nothing to send yet.
+  EXPECT_TRUE(locate(c, kHostA, L2Location{4, true}).empty());
+  compile(c);
+  const std::uint32_t a = host_group(c, "10.0.10.5");
+  EXPECT_EQ(text(c.render_group(a)),
+            "indirect [" + kToA + "push_vlan:0x8100,set_field:vlan_vid=0x100a,output:4]");
+  EXPECT_TRUE(compile(c).empty());  // a full recompile keeps the location
+
+  // New ports (the VLAN's router MAC and id changed): full compile, location kept.
+  RouterPorts ports = kVlanPorts;
+  ports[kVlanTap] = RouterPort{0, mac("02:00:00:00:00:0b"), 20};
+  const FibDiff d = c.set_ports(ports, state());
+  EXPECT_TRUE(d.flows_added.empty() && d.flows_changed.empty() && d.flows_removed.empty());
+  EXPECT_EQ(d.groups_changed, std::vector<std::uint32_t>{a});
+  EXPECT_EQ(text(c.render_group(a)),
+            "indirect [set_field:eth_src=02:00:00:00:00:0b,set_field:eth_dst=aa:00:00:00:00:05,dec_ttl,"
+            "push_vlan:0x8100,set_field:vlan_vid=0x1014,output:4]");
+
+  // A neighbour appearing after its MAC was learned starts resolved.
+  locate(c, "aa:00:00:00:00:07", L2Location{5, false});
+  neigh(kVlanTap, "10.0.10.7", "aa:00:00:00:00:07", NUD_REACHABLE);
+  const FibDiff n = update(c);
+  ASSERT_EQ(n.groups_added.size(), 1u);
+  EXPECT_EQ(text(c.render_group(n.groups_added[0])),
+            "indirect [set_field:eth_src=02:00:00:00:00:0b,set_field:eth_dst=aa:00:00:00:00:07,dec_ttl,output:5]");
+}
+
+TEST_F(FibCompilerVlanTest, OpenFlow10IgnoresVlanPorts) {
+  FibCompiler c({.version = openflow::kVersion10}, kVlanPorts);
+  EXPECT_TRUE(locate(c, kHostA, L2Location{4, false}).empty());
+  compile(c);
+  // Only tap1's subnet and host: nothing through the VLAN TAP.
+  EXPECT_EQ(flow_texts(c), (std::vector<std::string>{
+      "table=0 prio=1049 cookie=0x726f02 eth_type=0x0800,ipv4_dst=10.0.1.5 -> apply(set_field:eth_src=02:00:00:00:00:01,set_field:eth_dst=aa:00:00:00:00:05,output:1)",
+      "table=0 prio=1048 cookie=0x726f01 eth_type=0x0800,ipv4_dst=10.0.1.0/255.255.255.0 -> apply(output:controller)"}));
+  EXPECT_TRUE(locate(c, kHostA, L2Location{3, true}).empty());
+  EXPECT_TRUE(c.set_ports(kVlanPorts, state()).empty());
+}
+
+TEST_F(FibCompilerVlanTest, TaggedGroupRoundTripsThroughTheCodec) {
+  FibCompiler c({}, kVlanPorts);
+  compile(c);
+  const std::uint32_t a = host_group(c, "10.0.10.5");
+  locate(c, kHostA, L2Location{4, true});
+  const openflow::Message m{openflow::kVersion13, 7, c.render_group(a)};
+  const auto bytes = openflow::encode(m);
+  ASSERT_TRUE(bytes.ok());
+  const auto back = openflow::decode(*bytes);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, m);
+  // On the wire, independent of the codec's model: OFPAT_PUSH_VLAN (17, len 8,
+  // 0x8100) and OFPAT_SET_FIELD (25, len 16) holding OXM OFB_VLAN_VID (class
+  // 0x8000, field 6, no mask, length 2) = 0x1000|10.
+  const std::vector<std::uint8_t> push{0x00, 0x11, 0x00, 0x08, 0x81, 0x00, 0x00, 0x00};
+  const std::vector<std::uint8_t> set{0x00, 0x19, 0x00, 0x10, 0x80, 0x00, 0x0c, 0x02, 0x10, 0x0a};
+  EXPECT_NE(std::search(bytes->begin(), bytes->end(), push.begin(), push.end()), bytes->end());
+  EXPECT_NE(std::search(bytes->begin(), bytes->end(), set.begin(), set.end()), bytes->end());
+}
+
+// Random neighbour and location changes on a VLAN TAP: the diffs replayed on a
+// switch model equal the snapshot, and equal a fresh compile told the same
+// locations.
+TEST(FibCompilerProperty, VlanLocationsIncrementalEqualsFullCompile) {
+  std::mt19937 rng(20240607);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  const std::vector<const char*> macs = {"aa:00:00:00:00:01", "aa:00:00:00:00:02", "aa:00:00:00:00:03"};
+  const std::vector<const char*> hosts = {"10.0.10.1", "10.0.10.2", "10.0.10.3", "10.0.10.4"};
+  netns::KernelState st;
+  // The connected subnet, and a route via host 10.0.10.1.
+  for (const auto& [dst, gw] : {std::pair<const char*, const char*>{"10.0.10.0/24", nullptr},
+                                {"10.20.0.0/16", "10.0.10.1"}}) {
+    netns::Route route;
+    route.table = RT_TABLE_MAIN;
+    route.type = RTN_UNICAST;
+    route.dst = pfx(dst);
+    route.nexthops.push_back({kVlanTap, gw ? std::optional(ip(gw)) : std::nullopt, 1, 0});
+    st.routes[netns::key_of(route)] = route;
+  }
+  std::map<std::pair<int, MacAddress>, L2Location> locations;
+  FibCompiler inc({}, kVlanPorts);
+  SwitchModel sw;
+  std::string error;
+  sw.apply(inc, inc.compile(st), &error);
+  int located_changes = 0;
+  for (int round = 0; round < 300; ++round) {
+    if (pick(2) == 0) {
+      netns::Neighbour nb;
+      nb.ifindex = kVlanTap;
+      nb.ip = ip(hosts[static_cast<std::size_t>(pick(4))]);
+      nb.state = pick(5) == 0 ? NUD_FAILED : NUD_REACHABLE;
+      nb.mac = mac(macs[static_cast<std::size_t>(pick(3))]);
+      const netns::NeighbourKey k{nb.ifindex, nb.ip};
+      if (pick(4) == 0) {
+        st.neighbours.erase(k);
+      } else {
+        st.neighbours[k] = nb;
+      }
+      netns::Changes ch;
+      ch.neighbours.push_back(k);
+      sw.apply(inc, inc.update(st, ch), &error);
+    } else {
+      const MacAddress m = mac(macs[static_cast<std::size_t>(pick(3))]);
+      std::optional<L2Location> where;
+      if (pick(4) != 0) where = L2Location{static_cast<std::uint32_t>(1 + pick(3)), pick(2) == 0};
+      if (where) {
+        locations[{kVlanTap, m}] = *where;
+      } else {
+        locations.erase({kVlanTap, m});
+      }
+      const FibDiff d = inc.set_l2_location(kVlanTap, m, where, st);
+      EXPECT_TRUE(d.flows_added.empty() && d.flows_changed.empty() && d.flows_removed.empty() &&
+                  d.groups_added.empty() && d.groups_removed.empty());
+      located_changes += d.groups_changed.empty() ? 0 : 1;
+      sw.apply(inc, d, &error);
+    }
+    ASSERT_EQ(error, "") << "round " << round;
+    FibCompiler full({}, kVlanPorts);
+    for (const auto& [k, where] : locations) full.set_l2_location(k.first, k.second, where, st);
+    full.compile(st);
+    ASSERT_EQ(canonical(inc), canonical(full)) << "round " << round;
+    ASSERT_EQ(sw.groups, group_texts(inc)) << "round " << round;
+  }
+  EXPECT_GT(located_changes, 20);
 }
 
 }  // namespace

@@ -26,6 +26,17 @@
 //   with the object's (flattened) next hops as buckets; an object change
 //   rewrites that group only. Blackhole object: no buckets (drops); unknown
 //   object or no next hop through a router port: [output:CONTROLLER].
+// VLAN router ports (RouterPort.vlan != 0, one TAP per VLAN; tapd pops the
+//   tag before the FIB, so packets reach fib_table untagged): a resolved
+//   neighbour's indirect group depends on where tapd learned its MAC in the
+//   VLAN (set_l2_location): known -> [eth_src, eth_dst, dec_nw_ttl, (tagged
+//   egress: push_vlan 0x8100, set_field vlan_vid=vid|OFPVID_PRESENT), output:
+//   the learned port]; unknown -> [output:CONTROLLER] (the kernel forwards
+//   through the VLAN TAP, tapd floods in the VLAN, the reply teaches the
+//   location). A location change rewrites only the groups of neighbours on
+//   that TAP with that MAC; flows never change (they point at the group).
+//   Locations are kept per (TAP, MAC), not per route, and survive compile()
+//   and set_ports().
 // Route types: unicast as above; blackhole -> a drop flow (empty instructions:
 //   the kernel would drop too, and a covering route must not catch it);
 //   unreachable/prohibit -> CONTROLLER (the kernel sends the ICMP error; ignoring
@@ -49,12 +60,17 @@
 // router MAC (matching it needs one flow per route and port); a frame with a
 // routed destination that was not sent to the router (flooded unknown unicast
 // on a shared segment) is routed too. On an L3-only switch such frames are rare.
+// VLAN mode is 1.3 only: on 1.0, ports with vlan != 0 are not router ports (no
+// flows or groups through them; routes via them are ignored as for any other
+// non-router interface) and set_l2_location() only records the location.
 // The 1.3 miss flow is not installed on 1.0: tapd's router-MAC flow already
 // sends the rest to the controller.
 //
 // Scale: per route the compiler keeps a 16-byte (IPv4) or 32-byte (IPv6) slot
 // in an open-addressing table ({prefix, group id, action}); FlowMods are
-// rendered on demand. Changes apply incrementally and yield a FibDiff.
+// rendered on demand. Changes apply incrementally and yield a FibDiff. VLAN
+// locations cost one small map entry per learned MAC (bounded by tapd's MAC
+// table), nothing per route.
 #pragma once
 
 #include <compare>
@@ -89,13 +105,23 @@ constexpr std::uint16_t host(unsigned subnet_len) {
 }
 }  // namespace fib_priority
 
-// A switch port backed by a TAP in the router namespace.
+// A switch port (per-port mode) or a VLAN (VLAN mode) backed by a TAP in the
+// router namespace.
 struct RouterPort {
-  std::uint32_t port_no = 0;
-  openflow::MacAddress mac;  // the router's MAC on that port (the TAP's)
+  std::uint32_t port_no = 0;  // per-port mode: the switch port; VLAN mode: 0
+  openflow::MacAddress mac;   // the router's MAC on that port / VLAN (the TAP's)
+  std::uint16_t vlan = 0;     // VLAN mode: the VLAN id (1..4094); 0 = per-port mode
   friend bool operator==(const RouterPort&, const RouterPort&) = default;
 };
 using RouterPorts = std::map<int, RouterPort>;  // by TAP ifindex
+
+// Where a MAC was learned inside a VLAN: the switch port, and whether frames
+// leave it tagged.
+struct L2Location {
+  std::uint32_t port_no = 0;
+  bool tagged = false;
+  friend bool operator==(const L2Location&, const L2Location&) = default;
+};
 
 struct FibOptions {
   std::uint8_t version = openflow::kVersion13;
@@ -179,6 +205,12 @@ class FibCompiler {
   FibDiff update(const netns::KernelState& state, const netns::Changes& changes);
   // New router ports (added, removed, MAC changed): a full compile.
   FibDiff set_ports(RouterPorts ports, const netns::KernelState& state);
+  // Sets (where engaged) or clears where `mac` lives behind the VLAN TAP
+  // `ifindex`; rewrites the indirect groups (1.3) of neighbours on that TAP
+  // with that MAC (groups_changed only). The location is kept even when no
+  // such neighbour or port exists yet, and across compile()/set_ports().
+  FibDiff set_l2_location(int ifindex, const openflow::MacAddress& mac,
+                          std::optional<L2Location> where, const netns::KernelState& state);
 
   openflow::FlowMod render(const FibFlow& flow,
                            std::uint8_t command = openflow::flow_mod_command::kAdd) const;
@@ -190,6 +222,8 @@ class FibCompiler {
 
   std::vector<FibFlow> flows() const;  // compact, sorted by (priority desc, prefix)
   FibSnapshot snapshot() const;
+  // Ids of every group the switch should hold (1.3; empty on 1.0), ascending.
+  std::vector<std::uint32_t> group_ids() const;
   std::size_t flow_count() const;
   std::size_t group_count() const;  // groups the switch holds (0 on 1.0)
   std::size_t memory_bytes() const;  // approximate heap used by the compiler's state
