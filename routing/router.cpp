@@ -68,6 +68,29 @@ void Router::set_ports(std::uint64_t dpid, const std::string& netns_name, Router
   }
 }
 
+void Router::set_l2_location(std::uint64_t dpid, int ifindex, const openflow::MacAddress& mac,
+                             std::optional<L2Location> where) {
+  ++counters_.l2_locations;
+  L2Map& locs = l2_[dpid];
+  const std::pair<int, openflow::MacAddress> key{ifindex, mac};
+  if (where) {
+    auto it = locs.find(key);
+    if (it != locs.end() && it->second == *where) return;
+    locs.insert_or_assign(key, *where);
+  } else {
+    const bool known = locs.erase(key) > 0;
+    if (locs.empty()) l2_.erase(dpid);
+    if (!known) return;
+  }
+  auto it = switches_.find(dpid);
+  if (it == switches_.end() || !it->second->compiler) return;  // replayed when the compiler is made
+  Switch& sw = *it->second;
+  const FibDiff diff = sw.compiler->set_l2_location(ifindex, mac, where, sw.watcher->state());
+  // Up but not reconciled yet: the reconcile sends the snapshot, which has it.
+  if (sw.reconcile_pending) return;
+  send(sw, diff);
+}
+
 void Router::on_kernel_change(Switch& sw, const netns::KernelState& state,
                               const netns::Changes& ch) {
   if (!sw.compiler) return;  // the switch never came up: nothing to compile for yet
@@ -128,6 +151,12 @@ void Router::on_datapath_up(Datapath& dp) {
     fo.tables = config_.tables;
     sw.programmer.reset();
     sw.compiler = std::make_unique<FibCompiler>(fo, sw.ports);
+    // Before any group exists: only records the locations.
+    if (auto l2 = l2_.find(sw.dpid); l2 != l2_.end()) {
+      for (const auto& [key, where] : l2->second) {
+        (void)sw.compiler->set_l2_location(key.first, key.second, where, sw.watcher->state());
+      }
+    }
     sw.programmer = std::make_unique<FibProgrammer>(*sw.compiler, config_.programmer);
     if (sw.watcher->synced()) {
       ++counters_.compiles;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,7 @@ struct RouterCounters {
   std::uint64_t updates = 0;         // incremental batches
   std::uint64_t reconciles = 0;
   std::uint64_t setup_errors = 0;    // namespace or netlink failures
+  std::uint64_t l2_locations = 0;    // VLAN MAC location changes received (set or cleared)
 };
 
 class Router final : public controller::App {
@@ -44,6 +46,12 @@ class Router final : public controller::App {
   // is which switch port, and the router MAC there. The first call for a
   // datapath starts following its namespace.
   void set_ports(std::uint64_t dpid, const std::string& netns, RouterPorts ports);
+  // VLAN mode (from tapd's learning, through the daemon): `mac` behind the
+  // VLAN TAP `ifindex` was learned at `where`, or is gone (nullopt). Kept per
+  // datapath whether or not its namespace, compiler or switch exist yet, and
+  // given to every compiler made for it; changes are sent while programming.
+  void set_l2_location(std::uint64_t dpid, int ifindex, const openflow::MacAddress& mac,
+                       std::optional<L2Location> where);
 
   void on_datapath_up(controller::Datapath& dp) override;
   void on_datapath_down(std::uint64_t dpid, const std::string& reason) override;
@@ -65,6 +73,7 @@ class Router final : public controller::App {
 
  private:
   struct Switch;
+  using L2Map = std::map<std::pair<int, openflow::MacAddress>, L2Location>;
   void on_kernel_change(Switch& sw, const netns::KernelState& state, const netns::Changes& ch);
   void start_programming(Switch& sw);
   void send(Switch& sw, const FibDiff& diff);
@@ -72,6 +81,7 @@ class Router final : public controller::App {
   boost::asio::io_context& io_;
   RoutingConfig config_;
   std::map<std::uint64_t, std::unique_ptr<Switch>> switches_;
+  std::map<std::uint64_t, L2Map> l2_;  // by dpid: what tapd last said, replayed into new compilers
   RouterCounters counters_;
 };
 
