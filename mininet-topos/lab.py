@@ -37,7 +37,7 @@ def build_net(lab, topo):
     from functools import partial
     from mininet.log import setLogLevel
     from mininet.net import Mininet
-    from mininet.node import Node, OVSSwitch, RemoteController
+    from mininet.node import Node, OVSBridge, OVSSwitch, RemoteController
 
     class LinuxRouter(Node):
         """A legacy router: a Mininet host that forwards IPv4."""
@@ -47,12 +47,19 @@ def build_net(lab, topo):
             self.cmd('sysctl -qw net.ipv4.ip_forward=1')
 
     setLogLevel(os.environ.get('LAB_MININET_LOG', 'warning'))
+    # Mininet raises system-wide limits and sysctls (fs.file-max,
+    # net.core.*mem_max, kernel.pty.max, ...) on first use; these small
+    # topologies don't need it and the lab touches nothing system-wide.
+    import mininet.net
+    mininet.net.fixLimits = lambda: None
     net = Mininet(topo=None, controller=None, build=False, autoSetMacs=False, autoStaticArp=False,
                   waitConnected=False)
     net.addController('c0', controller=RemoteController, ip='127.0.0.1', port=lab.port)
     switch = partial(OVSSwitch, datapath='user', protocols='OpenFlow13', failMode='secure')
     for name, dpid in topo.switches:
         net.addSwitch(name, cls=switch, dpid='%016x' % dpid)
+    for name, dpid in topo.bridges:
+        net.addSwitch(name, cls=partial(OVSBridge, datapath='user', protocols='OpenFlow13'), dpid='%016x' % dpid)
     for r in topo.legacy:
         net.addHost(r['name'], cls=LinuxRouter, ip=None)
     for h in topo.hosts:
@@ -71,6 +78,10 @@ def build_net(lab, topo):
 def configure(net, topo):
     """Addresses, routes and sysctls of the Mininet nodes (the lab sets them;
     the routing daemons only add routes)."""
+    for port, vid in topo.access_tags.items():
+        run_ok = net[port.split('-')[0]].cmd('ovs-vsctl set port %s tag=%d && echo ok' % (port, vid))
+        if 'ok' not in run_ok:
+            raise LabFailure('could not make %s an access port of VLAN %d: %s' % (port, vid, run_ok.strip()))
     for node in net.hosts:
         # No IPv6: its router solicitations and MLD would only add noise.
         node.cmd('sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1')
