@@ -48,7 +48,8 @@ class Topology:
     """One lab network and what must hold in it."""
 
     def __init__(self, name, title, picture, tapflowd, switches, tapflow_routers, legacy, hosts, links,
-                 ospf=(), bgp=(), routes=(), transit=(), extra_targets=(), failover=None):
+                 ospf=(), bgp=(), routes=(), transit=(), extra_targets=(), failover=None, bridges=(),
+                 access_tags=None):
         self.name, self.title, self.picture = name, title, picture
         self.tapflowd = tapflowd
         self.switches = switches                  # [(name, dpid)]
@@ -62,6 +63,8 @@ class Topology:
         self.transit = transit                    # [(src host, dst host)] crossing a switch's FIB
         self.extra_targets = extra_targets        # [(src host, label, ip)]
         self.failover = failover
+        self.bridges = bridges                    # [(name, dpid)] plain L2 switches (OVS standalone)
+        self.access_tags = access_tags or {}      # {bridge port: VLAN id} access ports of those
 
 
 OSPF = Topology(
@@ -177,4 +180,28 @@ TWO_SWITCH = Topology(
             ('rb', '10.4.0.0/24', '10.0.12.1', None), ('rf', '10.1.0.0/24', '10.0.13.1', None)],
     transit=[('h2', 'h3'), ('h1', 'h4'), ('h1', 'h3')])
 
-TOPOLOGIES = {t.name: t for t in (OSPF, BGP, DEMO, TWO_SWITCH)}
+VLAN_STICK = Topology(
+    'vlan-stick', 'Router on a stick: VLANs 10 and 20 tagged on one port of s1, routed in the switch (issue 7 VLAN mode)',
+    """
+    h10 10.10.0.10 -- tag 10 [ sw1: L2 switch ] ==== trunk (10, 20 tagged) ==== s1-eth1 [ s1 = r1: BIRD ] s1-eth2 -- rb -- h2
+    h20 10.20.0.10 -- tag 20 [ OVS standalone ]                    r1: TAPs vlan10 10.10.0.1, vlan20 10.20.0.1, eth2
+    This kernel has no 802.1Q: sw1 (a second OVS bridge) does the tagging the
+    "subinterfaces" side would do. OSPF r1-rb; h10 <-> h20 is routed by s1.""",
+    cfg('tapflowd-vlan-stick.yaml'), [('s1', 1)],
+    [dict(name='r1', switch='s1', dpid=1, taps=['vlan10', 'vlan20', 'eth2'], kind='bird',
+          conf=cfg('vlan-stick', 'r1-bird.conf'))],
+    [dict(name='rb', kind='bird', conf=cfg('ospf', 'rb-bird.conf'))],
+    [host('h10', '10.10.0.10/24', '10.10.0.1'), host('h20', '10.20.0.10/24', '10.20.0.1'),
+     host('h2', '10.2.0.10/24', '10.2.0.1')],
+    [link('sw1', 'sw1-eth1', None, 's1', 's1-eth1', None),
+     link('sw1', 'sw1-eth2', None, 'h10', 'h10-eth0', None),
+     link('sw1', 'sw1-eth3', None, 'h20', 'h20-eth0', None),
+     link('s1', 's1-eth2', None, 'rb', 'rb-eth0', '10.0.12.2/24'),
+     link('rb', 'rb-eth1', '10.2.0.1/24', 'h2', 'h2-eth0', None)],
+    ospf=[('r1', '10.255.0.2'), ('rb', '10.255.0.1')],
+    routes=[('r1', '10.2.0.0/24', '10.0.12.2', 'eth2'),
+            ('rb', '10.10.0.0/24', '10.0.12.1', None), ('rb', '10.20.0.0/24', '10.0.12.1', None)],
+    transit=[('h10', 'h20'), ('h10', 'h2'), ('h20', 'h2')],
+    bridges=[('sw1', 0x10)], access_tags={'sw1-eth2': 10, 'sw1-eth3': 20})
+
+TOPOLOGIES = {t.name: t for t in (OSPF, BGP, DEMO, TWO_SWITCH, VLAN_STICK)}
