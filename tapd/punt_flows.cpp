@@ -51,16 +51,17 @@ InstructionList to_controller() {
 }
 
 FlowMod make_flow(std::uint16_t priority, std::initializer_list<OxmField> fields,
-                  InstructionList instructions) {
+                  InstructionList instructions, const AddressPuntScope& scope = {}) {
   FlowMod f;
-  f.cookie = kPuntCookie;
-  f.table_id = 0;
+  f.cookie = scope.cookie;
+  f.table_id = scope.table;
   f.command = flow_mod_command::kAdd;
   f.priority = priority;
   f.buffer_id = kNoBuffer;
   f.flags = 0;
   // Fields go in the order the 1.0 decoder reports them (in_port, eth_dst,
   // eth_type, then L3), so a 1.0 round trip gives the same Match back.
+  for (const OxmField& field : scope.match) f.match.add(field);
   for (const OxmField& field : fields) f.match.add(field);
   f.instructions = std::move(instructions);
   return f;
@@ -103,6 +104,34 @@ MacAddress mac(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d, s
 
 }  // namespace
 
+std::vector<FlowMod> address_punts(const std::vector<IpAddress>& addresses,
+                                   const AddressPuntScope& scope, bool ipv6) {
+  using namespace punt_priority;
+  // Sets make the result independent of the input order and drop duplicates.
+  std::set<IpAddress> v4, v6;
+  for (const IpAddress& a : addresses) {
+    if (is_loopback(a)) continue;
+    if (is_v4(a)) v4.insert(a);
+    if (is_v6(a)) v6.insert(a);  // family 0 (unset) and others: ignored
+  }
+  std::vector<FlowMod> out;
+  for (const IpAddress& a : v4) {
+    const std::uint32_t addr = v4_host_order(a);
+    out.push_back(make_flow(kControl, {oxm::eth_type(kEthArp), oxm::arp_tpa(addr)},
+                            to_controller(), scope));
+    out.push_back(make_flow(kLocal, {oxm::eth_type(kEthIpv4), oxm::ipv4_dst(addr)},
+                            to_controller(), scope));
+  }
+  if (ipv6) {
+    for (const IpAddress& a : v6) {
+      std::span<const std::uint8_t, 16> bytes(a.bytes);
+      out.push_back(make_flow(kLocal, {oxm::eth_type(kEthIpv6), oxm::ipv6_dst(bytes)},
+                              to_controller(), scope));
+    }
+  }
+  return out;
+}
+
 std::vector<FlowMod> punt_flows(const PuntInputs& in) {
   using namespace punt_priority;
   std::vector<FlowMod> out;
@@ -120,13 +149,7 @@ std::vector<FlowMod> punt_flows(const PuntInputs& in) {
     if (is_v6(a)) v6.insert(a);  // family 0 (unset) and others: ignored
   }
 
-  for (const IpAddress& a : v4) {
-    const std::uint32_t addr = v4_host_order(a);
-    out.push_back(make_flow(kControl, {oxm::eth_type(kEthArp), oxm::arp_tpa(addr)},
-                            to_controller()));
-    out.push_back(make_flow(kLocal, {oxm::eth_type(kEthIpv4), oxm::ipv4_dst(addr)},
-                            to_controller()));
-  }
+  for (FlowMod& f : address_punts(in.addresses, {}, !v10)) out.push_back(std::move(f));
   // IPv4 link-local multicast (OSPF hellos, RIP, VRRP, ...). 1.0 spells the
   // /24 as nw_dst with 8 wildcarded bits.
   out.push_back(make_flow(kControl, {oxm::eth_type(kEthIpv4), oxm::ipv4_dst(0xe0000000, 0xffffff00)},
@@ -156,11 +179,6 @@ std::vector<FlowMod> punt_flows(const PuntInputs& in) {
     std::array<std::uint8_t, 16> mask16{0xff, 0xff};
     out.push_back(make_flow(kControl, {oxm::eth_type(kEthIpv6), oxm::ipv6_dst(ff02, mask16)},
                             to_controller()));
-    for (const IpAddress& a : v6) {
-      std::span<const std::uint8_t, 16> bytes(a.bytes);
-      out.push_back(make_flow(kLocal, {oxm::eth_type(kEthIpv6), oxm::ipv6_dst(bytes)},
-                              to_controller()));
-    }
   }
 
   // GotoTable must point forward: a FIB in table 0 (ours) would be a loop.

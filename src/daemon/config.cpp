@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -77,6 +78,31 @@ bool valid_interface_name(const std::string& n) {
   });
 }
 
+// The settings a TAP takes from the config, for a port's TAP or a VLAN's.
+void parse_tap_settings(const Reader& r, const YAML::Node& n, const std::string& where,
+                        std::optional<openflow::MacAddress>& mac, std::optional<unsigned>& mtu,
+                        std::vector<netns::IpPrefix>& addresses) {
+  if (n["mac"]) {
+    const auto text = r.str(n["mac"], where + ".mac");
+    mac = openflow::MacAddress::parse(text);
+    if (!mac || mac->is_multicast() || mac->is_zero()) {
+      r.fail(n["mac"], where + ".mac", "'" + text + "' is not a unicast MAC address (aa:bb:cc:dd:ee:ff)");
+    }
+  }
+  if (n["mtu"]) mtu = r.number<unsigned>(n["mtu"], where + ".mtu", 68, 65535);
+  if (auto a = n["addresses"]) {
+    if (!a.IsSequence()) r.fail(a, where + ".addresses", "must be a list of ADDRESS/LEN");
+    for (const auto& item : a) {
+      const auto text = r.str(item, where + ".addresses");
+      auto p = netns::IpPrefix::parse(text);
+      if (!p || text.find('/') == std::string::npos) {
+        r.fail(item, where + ".addresses", "'" + text + "' is not ADDRESS/LEN (10.0.1.1/24, 2001:db8::1/64)");
+      }
+      addresses.push_back(*p);
+    }
+  }
+}
+
 void parse_port(const Reader& r, const YAML::Node& n, const std::string& where,
                 tapd::PortConfig& pc) {
   r.only_keys(n, where, {"port", "name", "interface", "mac", "mtu", "addresses"});
@@ -90,24 +116,93 @@ void parse_port(const Reader& r, const YAML::Node& n, const std::string& where,
              "'" + *pc.interface + "' is not a Linux interface name (1-15 characters, no '/', ':' or blanks)");
     }
   }
-  if (n["mac"]) {
-    const auto text = r.str(n["mac"], where + ".mac");
-    pc.mac = openflow::MacAddress::parse(text);
-    if (!pc.mac || pc.mac->is_multicast() || pc.mac->is_zero()) {
-      r.fail(n["mac"], where + ".mac", "'" + text + "' is not a unicast MAC address (aa:bb:cc:dd:ee:ff)");
-    }
+  parse_tap_settings(r, n, where, pc.mac, pc.mtu, pc.addresses);
+}
+
+// A member port: a number, or the switch's name for the port.
+tapd::PortRef parse_port_ref(const Reader& r, const YAML::Node& n, const std::string& where) {
+  const std::string text = r.str(n, where);
+  tapd::PortRef ref;
+  if (!text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    ref.port_no = r.number<std::uint32_t>(n, where, 1, 0xffffff00);
+  } else if (text.empty()) {
+    r.fail(n, where, "empty port name");
+  } else {
+    ref.port_name = text;
   }
-  if (n["mtu"]) pc.mtu = r.number<unsigned>(n["mtu"], where + ".mtu", 68, 65535);
-  if (auto a = n["addresses"]) {
-    if (!a.IsSequence()) r.fail(a, where + ".addresses", "must be a list of ADDRESS/LEN");
-    for (const auto& item : a) {
-      const auto text = r.str(item, where + ".addresses");
-      auto p = netns::IpPrefix::parse(text);
-      if (!p || text.find('/') == std::string::npos) {
-        r.fail(item, where + ".addresses", "'" + text + "' is not ADDRESS/LEN (10.0.1.1/24, 2001:db8::1/64)");
-      }
-      pc.addresses.push_back(*p);
+  return ref;
+}
+
+std::string port_ref_text(const tapd::PortRef& p) {
+  return p.port_no ? "port " + std::to_string(*p.port_no) : "port '" + *p.port_name + "'";
+}
+
+// router.switches[i].vlans: the VLAN interfaces of one switch. Membership
+// conflicts are refused here; a port name the switch does not have can only
+// be found when it connects (tapd logs it).
+void parse_vlans(const Reader& r, const YAML::Node& list, const std::string& where,
+                 tapd::SwitchConfig& sc) {
+  if (!list.IsSequence()) r.fail(list, where, "must be a list");
+  std::map<std::uint16_t, std::size_t> ids;
+  std::set<std::string> names;
+  // Where each port is untagged (a port has at most one untagged VLAN).
+  std::vector<std::pair<tapd::PortRef, std::uint16_t>> untagged_in;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const auto& n = list[i];
+    const std::string w = where + "[" + std::to_string(i) + "]";
+    r.only_keys(n, w, {"id", "name", "mac", "mtu", "addresses", "untagged", "tagged"});
+    tapd::VlanConfig v;
+    if (!n["id"]) r.fail(n, w, "needs id (the VLAN id, 1..4094)");
+    v.id = r.number<std::uint16_t>(n["id"], w + ".id", 1, 4094);
+    if (!ids.emplace(v.id, i).second) {
+      r.fail(n["id"], w + ".id", "VLAN " + std::to_string(v.id) + " is listed twice");
     }
+    v.name = n["name"] ? r.str(n["name"], w + ".name") : "vlan" + std::to_string(v.id);
+    if (!valid_interface_name(v.name)) {
+      r.fail(n["name"], w + ".name",
+             "'" + v.name + "' is not a Linux interface name (1-15 characters, no '/', ':' or blanks)");
+    }
+    if (!names.insert(v.name).second) {
+      r.fail(n["name"] ? n["name"] : n, w + ".name", "name '" + v.name + "' is used by another VLAN");
+    }
+    parse_tap_settings(r, n, w, v.mac, v.mtu, v.addresses);
+    for (const char* key : {"untagged", "tagged"}) {
+      const auto members = n[key];
+      if (!members) continue;
+      const std::string wk = w + "." + key;
+      if (!members.IsSequence()) r.fail(members, wk, "must be a list of ports (numbers or names)");
+      for (const auto& item : members) {
+        tapd::PortRef ref = parse_port_ref(r, item, wk);
+        const bool tagged = std::string(key) == "tagged";
+        auto& mine = tagged ? v.tagged : v.untagged;
+        auto& other = tagged ? v.untagged : v.tagged;
+        if (std::find(mine.begin(), mine.end(), ref) != mine.end()) {
+          r.fail(item, wk, port_ref_text(ref) + " is listed twice");
+        }
+        if (std::find(other.begin(), other.end(), ref) != other.end()) {
+          r.fail(item, wk, port_ref_text(ref) + " is both tagged and untagged in VLAN " +
+                               std::to_string(v.id));
+        }
+        for (const auto& pc : sc.ports) {
+          if ((ref.port_no && pc.port_no == ref.port_no) ||
+              (ref.port_name && !pc.port_no && pc.port_name == ref.port_name)) {
+            r.fail(item, wk, port_ref_text(ref) + " is also in ports: (per-port mode); a port is "
+                                 "either a VLAN member or has its own TAP");
+          }
+        }
+        if (!tagged) {
+          for (const auto& [p, vid] : untagged_in) {
+            if (p == ref) {
+              r.fail(item, wk, port_ref_text(ref) + " is already untagged in VLAN " +
+                                   std::to_string(vid) + " (a port has one untagged VLAN)");
+            }
+          }
+          untagged_in.emplace_back(ref, v.id);
+        }
+        mine.push_back(std::move(ref));
+      }
+    }
+    sc.vlans.push_back(std::move(v));
   }
 }
 
@@ -115,7 +210,7 @@ void parse_router(const Reader& r, const YAML::Node& n, DaemonConfig& cfg) {
   tapd::TapBridgeConfig& rc = cfg.router;
   r.only_keys(n, "router", {"netns_prefix", "mtu", "persist_taps", "local_port", "read_batch",
                             "switches", "routing", "route_tables", "fib_table", "bundles",
-                            "table_capacity", "forwarding"});
+                            "table_capacity", "forwarding", "l2_table"});
   if (n["forwarding"]) rc.forwarding = r.boolean(n["forwarding"], "router.forwarding");
   if (n["routing"]) cfg.routing = r.boolean(n["routing"], "router.routing");
   auto& rt = cfg.routing_config;
@@ -129,6 +224,7 @@ void parse_router(const Reader& r, const YAML::Node& n, DaemonConfig& cfg) {
     }
   }
   if (n["fib_table"]) rt.fib_table = r.number<std::uint8_t>(n["fib_table"], "router.fib_table", 1, 254);
+  if (n["l2_table"]) rc.l2_table = r.number<std::uint8_t>(n["l2_table"], "router.l2_table", 1, 252);
   if (n["bundles"]) rt.programmer.use_bundles = r.boolean(n["bundles"], "router.bundles");
   if (n["table_capacity"]) {
     rt.programmer.table_capacity =
@@ -148,7 +244,7 @@ void parse_router(const Reader& r, const YAML::Node& n, DaemonConfig& cfg) {
     for (std::size_t i = 0; i < s.size(); ++i) {
       const auto& item = s[i];
       const std::string where = "router.switches[" + std::to_string(i) + "]";
-      r.only_keys(item, where, {"dpid", "name", "netns", "ports"});
+      r.only_keys(item, where, {"dpid", "name", "netns", "ports", "vlans", "mac_table_size", "mac_aging"});
       tapd::SwitchConfig sc;
       if (!item["dpid"]) r.fail(item, where, "needs dpid");
       try {
@@ -172,7 +268,26 @@ void parse_router(const Reader& r, const YAML::Node& n, DaemonConfig& cfg) {
           sc.ports.push_back(std::move(pc));
         }
       }
+      if (auto vlans = item["vlans"]) parse_vlans(r, vlans, where + ".vlans", sc);
+      if (item["mac_table_size"]) {
+        sc.mac_table_size = r.number<std::size_t>(item["mac_table_size"], where + ".mac_table_size", 1, 1000000);
+      }
+      if (item["mac_aging"]) sc.mac_aging = r.number<std::uint16_t>(item["mac_aging"], where + ".mac_aging", 1, 65535);
       rc.switches.push_back(std::move(sc));
+    }
+  }
+  // VLAN mode: table 0 -> l2_table (eth_src) -> l2_table + 1 (eth_dst) -> the
+  // FIB. GotoTable only goes forward, so an unset fib_table moves after them.
+  const bool vlans = std::any_of(rc.switches.begin(), rc.switches.end(),
+                                 [](const tapd::SwitchConfig& sc) { return !sc.vlans.empty(); });
+  if (vlans) {
+    const unsigned after = rc.l2_table + 2u;
+    if (!n["fib_table"]) {
+      rt.fib_table = static_cast<std::uint8_t>(after);
+    } else if (rt.fib_table < after) {
+      r.fail(n["fib_table"], "router.fib_table",
+             "with VLANs the FIB must come after the VLAN tables " + std::to_string(rc.l2_table) + " and " +
+                 std::to_string(rc.l2_table + 1) + " (l2_table): use " + std::to_string(after) + " or more");
     }
   }
 }

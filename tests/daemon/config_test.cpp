@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 namespace tapflow::daemon {
 namespace {
 
@@ -226,6 +229,123 @@ TEST(Config, MetricsListenIsValidatedAndOffByDefault) {
             "t.yaml:1:10: metrics: needs listen (ADDR:PORT, e.g. 127.0.0.1:9108)");
   EXPECT_NE(error_of("metrics: { listen: \"127.0.0.1:9108\", port: 1 }\n").find("unknown key"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace tapflow::daemon
+
+namespace tapflow::daemon {
+namespace {
+
+// A router config with one switch whose body is `sw` (indented 6 spaces).
+std::string vlan_yaml(const std::string& sw) {
+  return "app: router\nrouter:\n  switches:\n    - dpid: 1\n" + sw;
+}
+
+TEST(Config, VlansParsedWithDefaults) {
+  auto c = parse_config(vlan_yaml(R"(      mac_table_size: 100
+      mac_aging: 60
+      ports:
+        - port: 9
+      vlans:
+        - id: 10
+          mac: "02:00:00:00:00:0a"
+          mtu: 1400
+          addresses: [10.0.10.1/24, "2001:db8:10::1/64"]
+          untagged: [1, 2, s1-eth5]
+          tagged: [4]
+        - id: 20
+          name: users
+          untagged: [3]
+          tagged: [4]
+)"),
+                        "t.yaml");
+  ASSERT_EQ(c.router.switches.size(), 1u);
+  const auto& s = c.router.switches[0];
+  EXPECT_EQ(s.mac_table_size, 100u);
+  EXPECT_EQ(s.mac_aging, 60);
+  ASSERT_EQ(s.vlans.size(), 2u);
+  const auto& v10 = s.vlans[0];
+  EXPECT_EQ(v10.id, 10);
+  EXPECT_EQ(v10.name, "vlan10");
+  EXPECT_EQ(v10.mac->to_string(), "02:00:00:00:00:0a");
+  EXPECT_EQ(*v10.mtu, 1400u);
+  ASSERT_EQ(v10.addresses.size(), 2u);
+  EXPECT_EQ(v10.addresses[1].to_string(), "2001:db8:10::1/64");
+  ASSERT_EQ(v10.untagged.size(), 3u);
+  EXPECT_EQ(*v10.untagged[0].port_no, 1u);
+  EXPECT_EQ(*v10.untagged[2].port_name, "s1-eth5");
+  ASSERT_EQ(v10.tagged.size(), 1u);
+  EXPECT_EQ(*v10.tagged[0].port_no, 4u);
+  EXPECT_EQ(s.vlans[1].name, "users");
+  EXPECT_FALSE(s.vlans[1].mac.has_value());
+  // The FIB moves behind the two VLAN tables (GotoTable only goes forward).
+  EXPECT_EQ(c.router.l2_table, 1);
+  EXPECT_EQ(c.routing_config.fib_table, 3);
+  // Without VLANs the FIB stays in table 1.
+  EXPECT_EQ(parse_config("app: router", "t.yaml").routing_config.fib_table, 1);
+}
+
+TEST(Config, VlanErrorsNameFileLineColumnAndReason) {
+  EXPECT_EQ(error_of(vlan_yaml("      vlans:\n        - id: 4095\n")),
+            "t.yaml:6:15: router.switches[0].vlans[0].id: must be a number from 1 to 4094, not '4095'");
+  EXPECT_EQ(error_of(vlan_yaml("      vlans:\n        - id: 0\n")),
+            "t.yaml:6:15: router.switches[0].vlans[0].id: must be a number from 1 to 4094, not '0'");
+  EXPECT_EQ(error_of(vlan_yaml("      vlans:\n        - id: 10\n        - id: 10\n")),
+            "t.yaml:7:15: router.switches[0].vlans[1].id: VLAN 10 is listed twice");
+  EXPECT_EQ(error_of(vlan_yaml("      vlans:\n        - {id: 10, name: a}\n        - {id: 11, name: a}\n")),
+            "t.yaml:7:26: router.switches[0].vlans[1].name: name 'a' is used by another VLAN");
+  EXPECT_EQ(error_of(vlan_yaml("      vlans:\n        - {id: 10, untagged: [1, 2]}\n"
+                               "        - {id: 20, untagged: [3, 2]}\n")),
+            "t.yaml:7:34: router.switches[0].vlans[1].untagged: port 2 is already untagged in VLAN 10 "
+            "(a port has one untagged VLAN)");
+  EXPECT_EQ(error_of(vlan_yaml("      vlans:\n        - {id: 10, untagged: [eth1], tagged: [eth1]}\n")),
+            "t.yaml:6:47: router.switches[0].vlans[0].tagged: port 'eth1' is both tagged and untagged "
+            "in VLAN 10");
+  EXPECT_EQ(error_of(vlan_yaml("      ports: [{port: 3}]\n      vlans:\n        - {id: 10, tagged: [3]}\n")),
+            "t.yaml:7:29: router.switches[0].vlans[0].tagged: port 3 is also in ports: (per-port mode); "
+            "a port is either a VLAN member or has its own TAP");
+  EXPECT_NE(error_of(vlan_yaml("      vlans:\n        - {id: 10, trunk: [3]}\n"))
+                .find("t.yaml:6:20: router.switches[0].vlans[0].trunk: unknown key"),
+            std::string::npos);
+  EXPECT_NE(error_of(vlan_yaml("      vlans:\n        - {untagged: [3]}\n")).find("needs id"),
+            std::string::npos);
+  EXPECT_NE(error_of(vlan_yaml("      vlans:\n        - {id: 10, untagged: [1, 1]}\n")).find("listed twice"),
+            std::string::npos);
+  EXPECT_NE(error_of(vlan_yaml("      vlans:\n        - {id: 10, mac: \"01:00:5e:00:00:01\"}\n"))
+                .find("vlans[0].mac: '01:00:5e:00:00:01' is not a unicast MAC"),
+            std::string::npos);
+  EXPECT_NE(error_of(vlan_yaml("      vlans:\n        - {id: 10, name: \"a/b\"}\n")).find("not a Linux interface name"),
+            std::string::npos);
+  // A FIB table the VLAN tables would have to jump back to.
+  EXPECT_NE(error_of("app: router\nrouter:\n  fib_table: 2\n  switches:\n    - dpid: 1\n"
+                     "      vlans: [{id: 10}]\n")
+                .find("t.yaml:3:14: router.fib_table: with VLANs the FIB must come after the VLAN tables 1 and 2"),
+            std::string::npos);
+  EXPECT_EQ(parse_config("app: router\nrouter:\n  l2_table: 5\n  fib_table: 7\n  switches:\n    - dpid: 1\n"
+                         "      vlans: [{id: 10}]\n",
+                         "t.yaml")
+                .routing_config.fib_table,
+            7);
+}
+
+TEST(Config, ShippedVlanLabConfigLoads) {
+  // The system tests fill in the placeholders; so does this test.
+  std::ifstream in(std::string(TAPFLOW_SOURCE_DIR) + "/configs/lab/tapflowd-vlan.yaml");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string yaml = text.str();
+  for (const auto& [from, to] : {std::pair<std::string, std::string>{"@LISTEN_PORT@", "6653"},
+                                 {"@METRICS_PORT@", "9108"},
+                                 {"@NETNS@", "ns"}}) {
+    for (auto pos = yaml.find(from); pos != std::string::npos; pos = yaml.find(from)) {
+      yaml.replace(pos, from.size(), to);
+    }
+  }
+  const auto c = parse_config(yaml, "tapflowd-vlan.yaml");
+  EXPECT_EQ(c.routing_config.fib_table, 3);
+  ASSERT_FALSE(c.router.switches.empty());
+  EXPECT_EQ(c.router.switches[0].vlans.size(), 2u);
 }
 
 }  // namespace

@@ -49,6 +49,20 @@ struct PuntInputs {
   std::optional<std::uint8_t> fib_table;
 };
 
+// Where address punts go and what they match first: table 0 with nothing
+// (per-port mode), or a VLAN's eth_dst table with vlan_vid + router MAC.
+struct AddressPuntScope {
+  std::uint64_t cookie = kPuntCookie;
+  std::uint8_t table = 0;
+  std::vector<openflow::OxmField> match;  // fields every flow starts with
+};
+
+// The router's own traffic by address -> CONTROLLER: ARP for one of our IPv4
+// addresses (priority kControl), IPv4 to one of them and, with `ipv6`, IPv6
+// to one of ours (kLocal). Loopback addresses and duplicates are left out.
+std::vector<openflow::FlowMod> address_punts(const std::vector<netns::IpAddress>& addresses,
+                                             const AddressPuntScope& scope, bool ipv6);
+
 // The desired flows, as FLOW_MOD ADDs in table 0 with cookie kPuntCookie,
 // sorted by (priority desc, match). No duplicates.
 std::vector<openflow::FlowMod> punt_flows(const PuntInputs& in);

@@ -31,11 +31,36 @@ struct PortConfig {
   std::vector<netns::IpPrefix> addresses;   // added to the TAP (kept if already there)
 };
 
+// A switch port named in a VLAN's member list: by number or by name.
+struct PortRef {
+  std::optional<std::uint32_t> port_no;
+  std::optional<std::string> port_name;
+  bool matches(std::uint32_t no, const std::string& name) const {
+    return port_no ? *port_no == no : (port_name && *port_name == name);
+  }
+  friend bool operator==(const PortRef&, const PortRef&) = default;
+};
+
+// A routed VLAN interface (OpenFlow 1.3 only): one TAP for the VLAN, its
+// member ports switched in the datapath (MAC learning with flows).
+struct VlanConfig {
+  std::uint16_t id = 0;                     // 1..4094
+  std::string name;                         // TAP name; default "vlan<id>"
+  std::optional<openflow::MacAddress> mac;  // default: derived from dpid and id
+  std::optional<unsigned> mtu;              // default: TapBridgeConfig::mtu
+  std::vector<netns::IpPrefix> addresses;   // added to the TAP (kept if already there)
+  std::vector<PortRef> untagged;            // access ports, and a trunk's native VLAN
+  std::vector<PortRef> tagged;              // trunk ports carrying this VLAN tagged
+};
+
 struct SwitchConfig {
   std::uint64_t dpid = 0;
   std::string name;   // default: the datapath id as 16 hex digits
   std::string netns;  // default: netns_prefix + name
   std::vector<PortConfig> ports;
+  std::vector<VlanConfig> vlans;      // ports in no VLAN keep a TAP each
+  std::size_t mac_table_size = 8192;  // learned MACs over all VLANs; beyond: no learning
+  std::uint16_t mac_aging = 300;      // seconds without traffic before a MAC is forgotten
 };
 
 struct TapBridgeConfig {
@@ -50,6 +75,10 @@ struct TapBridgeConfig {
   // 1.3: frames to a router MAC continue in this table (routing's FIB).
   // Unset: they go to the controller and the kernel routes them.
   std::optional<std::uint8_t> fib_table;
+  // VLAN mode: the learning (eth_src) table; l2_table + 1 is the eth_dst
+  // table. Both must lie between table 0 and fib_table (GotoTable only goes
+  // forward).
+  std::uint8_t l2_table = 1;
   std::vector<SwitchConfig> switches;  // switches not listed get defaults
 };
 

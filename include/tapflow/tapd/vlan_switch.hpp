@@ -1,0 +1,193 @@
+// VLAN switching for routed VLAN interfaces (OpenFlow 1.3 only). Pure logic:
+// the flows and groups of the VLAN pipeline, the flows of a learned MAC, the
+// PACKET_OUT actions for frames from a VLAN TAP, 802.1Q tag handling, and the
+// MAC table. TapBridge does the I/O.
+//
+// Tables: 0 ingress, l2_table (eth_src: learning), l2_table + 1 (eth_dst),
+// then the FIB (fib_table > l2_table + 1: GotoTable only goes forward).
+//   table 0, 50000: untagged member p of VLAN v: in_port=p, no tag -> push tag v,
+//                   goto l2_table; tagged member: in_port=p, vid=v -> goto l2_table;
+//            49000: any member port: in_port=p -> drop (wrong or missing tag).
+//   l2_table, 100:  learned vid=v, eth_src=m, in_port=p -> goto eth_dst table
+//                   (idle timeout = MAC aging, FLOW_REMOVED on expiry);
+//             0:    miss -> CONTROLLER (a learning PACKET_IN, recognised by its
+//                   cookie, never written to a TAP) + goto eth_dst table.
+//   eth_dst table, per VLAN v with router MAC R:
+//             40000/39000: eth_dst=R and ARP/IPv4/IPv6 for one of our addresses
+//                   -> CONTROLLER (tagged: tapd picks the VLAN TAP by the vid);
+//             30000: eth_dst=R, IPv4/IPv6 -> pop tag, metadata=v, goto FIB (FIB
+//                   PACKET_INs carry the metadata: tapd picks the VLAN TAP by it);
+//             29000: eth_dst=R -> CONTROLLER;
+//             20000: learned vid=v, eth_dst=m -> [pop tag if untagged] output p;
+//             10:   vid=v, multicast/broadcast -> group flood+router of v;
+//             5:    vid=v -> group flood of v (unknown unicast).
+// Flood groups (ALL): a bucket per member port (untagged: pop tag, output;
+// tagged: output); flood+router adds a CONTROLLER bucket. The switch never
+// sends a bucket back out of the ingress port.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "tapflow/netns/ip.hpp"
+#include "tapflow/openflow/messages.hpp"
+
+namespace tapflow::tapd {
+
+// Cookies: tapd's class 0x7461, sub-class in the next byte. Static VLAN flows
+// share the nibble 0x1 (one FlowSync), learned flows the nibble 0x2.
+inline constexpr std::uint64_t kVlanFlowsMask = 0xfffff00000000000ULL;
+inline constexpr std::uint64_t kVlanStaticCookie = 0x7461100000000000ULL;
+inline constexpr std::uint64_t kVlanClassifyCookie = 0x7461100000000000ULL;
+inline constexpr std::uint64_t kVlanRouterCookie = 0x7461110000000000ULL;
+inline constexpr std::uint64_t kVlanFloodCookie = 0x7461120000000000ULL;
+inline constexpr std::uint64_t kVlanLearnMissCookie = 0x7461130000000000ULL;
+inline constexpr std::uint64_t kLearnedCookie = 0x7461200000000000ULL;
+inline constexpr std::uint64_t kLearnedSrcCookie = 0x7461200000000000ULL;
+inline constexpr std::uint64_t kLearnedDstCookie = 0x7461210000000000ULL;
+inline constexpr std::uint64_t kSubclassMask = 0xffffff0000000000ULL;
+// The low 40 bits of a learned flow's cookie: the MAC table entry's generation.
+inline constexpr std::uint64_t kGenerationMask = 0x000000ffffffffffULL;
+
+// Flood group ids: 0x74000000 | vid << 1 | with-router. Disjoint from the
+// FIB's group ids (routing's programmer must not own this range).
+inline constexpr std::uint32_t kFloodGroupBase = 0x74000000;
+inline constexpr std::uint32_t kFloodGroupLast = kFloodGroupBase | (4095u << 1) | 1u;
+constexpr std::uint32_t flood_group_id(std::uint16_t vid, bool with_router) {
+  return kFloodGroupBase | (std::uint32_t{vid} << 1) | (with_router ? 1u : 0u);
+}
+
+namespace vlan_priority {
+inline constexpr std::uint16_t kClassify = 50000;
+inline constexpr std::uint16_t kClassifyDrop = 49000;
+inline constexpr std::uint16_t kRouterRoute = 30000;
+inline constexpr std::uint16_t kRouterOther = 29000;
+inline constexpr std::uint16_t kLearned = 20000;
+inline constexpr std::uint16_t kLearnedSrc = 100;
+inline constexpr std::uint16_t kFloodMulticast = 10;
+inline constexpr std::uint16_t kFloodUnknown = 5;
+inline constexpr std::uint16_t kLearnMiss = 0;
+}  // namespace vlan_priority
+
+// One VLAN as the switch has it now: member ports present on the switch.
+struct VlanMembers {
+  std::uint16_t vid = 0;
+  openflow::MacAddress router_mac;
+  std::vector<std::uint32_t> untagged;
+  std::vector<std::uint32_t> tagged;
+  friend bool operator==(const VlanMembers&, const VlanMembers&) = default;
+};
+
+struct VlanPipelineInputs {
+  std::vector<VlanMembers> vlans;
+  std::vector<netns::IpAddress> addresses;  // every local address in the namespace
+  std::uint8_t l2_table = 1;
+  // Routed traffic to the router MAC continues here; unset: CONTROLLER.
+  std::optional<std::uint8_t> fib_table;
+};
+
+// The static flows (classification, router MAC, flooding, learning miss) as
+// FLOW_MOD ADDs, sorted by (table, priority desc, match), no duplicates.
+std::vector<openflow::FlowMod> vlan_flows(const VlanPipelineInputs& in);
+// The flood groups of every VLAN as GROUP_MOD ADDs, by group id.
+std::map<std::uint32_t, openflow::GroupMod> vlan_groups(const VlanPipelineInputs& in);
+
+// Where a MAC was learned: the member port, and whether frames leave it tagged.
+struct MacLocation {
+  std::uint32_t port_no = 0;
+  bool tagged = false;
+  friend bool operator==(const MacLocation&, const MacLocation&) = default;
+};
+
+// The flow pair of a learned MAC: eth_src in l2_table (idle timeout `aging`,
+// SEND_FLOW_REM, cookie kLearnedSrcCookie | generation) and eth_dst in
+// l2_table + 1 (cookie kLearnedDstCookie | generation).
+std::pair<openflow::FlowMod, openflow::FlowMod> learned_flows(std::uint16_t vid,
+                                                              const openflow::MacAddress& mac,
+                                                              MacLocation where, std::uint16_t aging,
+                                                              std::uint8_t l2_table,
+                                                              std::uint64_t generation);
+// DELETE_STRICTs for the pair of that generation (exact cookie, so a newer
+// flow of the same MAC is left alone).
+std::pair<openflow::FlowMod, openflow::FlowMod> learned_flow_deletes(std::uint16_t vid,
+                                                                     const openflow::MacAddress& mac,
+                                                                     MacLocation where,
+                                                                     std::uint8_t l2_table,
+                                                                     std::uint64_t generation);
+// A DELETE of every learned flow in every table (datapath up: relearn).
+openflow::FlowMod learned_flows_wipe();
+
+// PACKET_OUT actions for a frame from a VLAN TAP: to a learned location, or
+// flooded (untagged members first, then tag pushed for the tagged ones).
+openflow::ActionList unicast_actions(std::uint16_t vid, MacLocation where);
+openflow::ActionList flood_actions(std::uint16_t vid, std::span<const std::uint32_t> untagged,
+                                   std::span<const std::uint32_t> tagged);
+
+// 802.1Q: the VLAN id of a tagged frame (TPID 0x8100), else nullopt.
+std::optional<std::uint16_t> frame_vlan(std::span<const std::uint8_t> frame);
+// The frame without its outer 802.1Q tag (unchanged if it has none).
+void strip_vlan_tag(std::span<const std::uint8_t> frame, openflow::Bytes& out);
+// The source MAC of a frame (nullopt if shorter than an Ethernet header).
+std::optional<openflow::MacAddress> frame_source(std::span<const std::uint8_t> frame);
+std::optional<openflow::MacAddress> frame_destination(std::span<const std::uint8_t> frame);
+
+// The router MAC of a VLAN when none is configured: locally administered,
+// 02:dd:dd:dd:vv:vv from the datapath id's low 24 bits and the VLAN id.
+openflow::MacAddress default_vlan_mac(std::uint64_t dpid, std::uint16_t vid);
+
+struct MacTableCounters {
+  std::uint64_t learned = 0;     // new entries
+  std::uint64_t moves = 0;       // a known MAC seen on another port
+  std::uint64_t aged = 0;        // entries whose eth_src flow expired or was removed
+  std::uint64_t table_full = 0;  // MACs not learned because the table was full
+};
+
+// The learned MACs of one switch, per VLAN, bounded. Each entry has a
+// generation, carried in its flows' cookies, so a FLOW_REMOVED of an older
+// flow of the same MAC (after a move) never removes the newer entry.
+class MacTable {
+ public:
+  struct Entry {
+    MacLocation where;
+    std::uint64_t generation = 0;
+  };
+  enum class Outcome { kNew, kMoved, kKnown, kFull, kIgnored };
+  struct Learned {
+    Outcome outcome = Outcome::kIgnored;
+    std::optional<MacLocation> old;  // kMoved: where it was
+    std::uint64_t generation = 0;    // kNew/kMoved: the new entry's
+  };
+
+  explicit MacTable(std::size_t limit) : limit_(limit) {}
+
+  // A frame from `mac` arrived at `where` in VLAN `vid`. Multicast, zero and
+  // the router's own MAC are never learned.
+  Learned learn(std::uint16_t vid, const openflow::MacAddress& mac, MacLocation where,
+                const openflow::MacAddress& router_mac);
+  // The eth_src flow with this cookie's generation is gone (aged, deleted):
+  // removes the entry if it still is that generation.
+  std::optional<Entry> expire(std::uint16_t vid, const openflow::MacAddress& mac,
+                              std::uint64_t generation);
+  // Forgets every entry at a port (it went down or away); returns them.
+  std::vector<std::pair<std::pair<std::uint16_t, openflow::MacAddress>, Entry>> flush_port(
+      std::uint32_t port_no);
+  const Entry* find(std::uint16_t vid, const openflow::MacAddress& mac) const;
+  void clear() { entries_.clear(); }
+  std::size_t size() const { return entries_.size(); }
+  const MacTableCounters& counters() const { return counters_; }
+  const std::map<std::pair<std::uint16_t, openflow::MacAddress>, Entry>& entries() const {
+    return entries_;
+  }
+
+ private:
+  std::size_t limit_;
+  std::map<std::pair<std::uint16_t, openflow::MacAddress>, Entry> entries_;
+  std::uint64_t next_generation_ = 1;
+  MacTableCounters counters_;
+};
+
+}  // namespace tapflow::tapd

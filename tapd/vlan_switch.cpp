@@ -1,0 +1,327 @@
+// VLAN switching: the pipeline's flows and groups, learned flows, PACKET_OUT
+// actions, tag handling and the MAC table. See vlan_switch.hpp.
+#include "tapflow/tapd/vlan_switch.hpp"
+
+#include <algorithm>
+#include <set>
+#include <string>
+
+#include "tapflow/controller/flow_sync.hpp"
+#include "tapflow/tapd/punt_flows.hpp"
+
+namespace tapflow::tapd {
+namespace {
+
+using namespace openflow;
+
+constexpr std::uint16_t kVidPresent = 0x1000;
+constexpr std::uint16_t kTpid = 0x8100;
+constexpr std::uint16_t kEthIpv4 = 0x0800;
+constexpr std::uint16_t kEthIpv6 = 0x86dd;
+
+OxmField tagged_vid(std::uint16_t vid) { return oxm::vlan_vid(static_cast<std::uint16_t>(vid | kVidPresent)); }
+
+ActionList push_tag(std::uint16_t vid) {
+  return {action::PushVlan{kTpid}, action::SetField{tagged_vid(vid)}};
+}
+
+InstructionList apply(ActionList actions) { return {instruction::ApplyActions{std::move(actions)}}; }
+
+InstructionList to_controller() {
+  return apply({action::Output{port::kController, kControllerMaxLenNoBuffer}});
+}
+
+FlowMod flow(std::uint64_t cookie, std::uint8_t table, std::uint16_t priority,
+             std::initializer_list<OxmField> fields, InstructionList instructions) {
+  FlowMod f;
+  f.cookie = cookie;
+  f.table_id = table;
+  f.command = flow_mod_command::kAdd;
+  f.priority = priority;
+  f.buffer_id = kNoBuffer;
+  for (const OxmField& field : fields) f.match.add(field);
+  f.instructions = std::move(instructions);
+  return f;
+}
+
+MacAddress multicast_bit() {
+  MacAddress m;
+  m.octets = {0x01, 0, 0, 0, 0, 0};
+  return m;
+}
+
+}  // namespace
+
+std::vector<FlowMod> vlan_flows(const VlanPipelineInputs& in) {
+  using namespace vlan_priority;
+  std::vector<FlowMod> out;
+  const std::uint8_t l2 = in.l2_table;
+  const std::uint8_t dst_table = static_cast<std::uint8_t>(l2 + 1);
+  const bool to_fib = in.fib_table.has_value() && *in.fib_table > dst_table;
+
+  // Learning: every frame from a source not yet learned here is copied to
+  // the controller, and goes on to the eth_dst table meanwhile.
+  if (!in.vlans.empty()) {
+    out.push_back(flow(kVlanLearnMissCookie, l2, kLearnMiss, {},
+                       {instruction::ApplyActions{{action::Output{port::kController, 128}}},
+                        instruction::GotoTable{dst_table}}));
+  }
+
+  std::set<std::uint32_t> members;
+  for (const VlanMembers& v : in.vlans) {
+    for (std::uint32_t p : v.untagged) {
+      members.insert(p);
+      ActionList tag = push_tag(v.vid);
+      out.push_back(flow(kVlanClassifyCookie, 0, kClassify, {oxm::in_port(p), oxm::vlan_vid(0)},
+                         {instruction::ApplyActions{std::move(tag)}, instruction::GotoTable{l2}}));
+    }
+    for (std::uint32_t p : v.tagged) {
+      members.insert(p);
+      out.push_back(flow(kVlanClassifyCookie, 0, kClassify, {oxm::in_port(p), tagged_vid(v.vid)},
+                         {instruction::GotoTable{l2}}));
+    }
+
+    // To the router: its own traffic by address first (the same rules as
+    // per-port mode, scoped to this VLAN and router MAC), then routed traffic.
+    AddressPuntScope scope;
+    scope.cookie = kVlanRouterCookie;
+    scope.table = dst_table;
+    scope.match = {tagged_vid(v.vid), oxm::eth_dst(v.router_mac)};
+    for (FlowMod& f : address_punts(in.addresses, scope, true)) out.push_back(std::move(f));
+    for (std::uint16_t type : {kEthIpv4, kEthIpv6}) {
+      InstructionList ins =
+          to_fib ? InstructionList{instruction::ApplyActions{{action::PopVlan{}}},
+                                   instruction::WriteMetadata{v.vid, 0xfff},
+                                   instruction::GotoTable{*in.fib_table}}
+                 : to_controller();
+      out.push_back(flow(kVlanRouterCookie, dst_table, kRouterRoute,
+                         {tagged_vid(v.vid), oxm::eth_dst(v.router_mac), oxm::eth_type(type)},
+                         std::move(ins)));
+    }
+    out.push_back(flow(kVlanRouterCookie, dst_table, kRouterOther,
+                       {tagged_vid(v.vid), oxm::eth_dst(v.router_mac)}, to_controller()));
+
+    out.push_back(flow(kVlanFloodCookie, dst_table, kFloodMulticast,
+                       {tagged_vid(v.vid), oxm::eth_dst(multicast_bit(), multicast_bit())},
+                       apply({action::Group{flood_group_id(v.vid, true)}})));
+    out.push_back(flow(kVlanFloodCookie, dst_table, kFloodUnknown, {tagged_vid(v.vid)},
+                       apply({action::Group{flood_group_id(v.vid, false)}})));
+  }
+  // A member port's frames with another tag (or none where a tag is due).
+  for (std::uint32_t p : members) {
+    out.push_back(flow(kVlanClassifyCookie, 0, kClassifyDrop, {oxm::in_port(p)}, {}));
+  }
+
+  std::stable_sort(out.begin(), out.end(), [](const FlowMod& a, const FlowMod& b) {
+    if (a.table_id != b.table_id) return a.table_id < b.table_id;
+    if (a.priority != b.priority) return a.priority > b.priority;
+    return controller::canonical_match(a.match) < controller::canonical_match(b.match);
+  });
+  out.erase(std::unique(out.begin(), out.end(),
+                        [](const FlowMod& a, const FlowMod& b) {
+                          return controller::flow_identity(a.table_id, a.priority, a.match) ==
+                                 controller::flow_identity(b.table_id, b.priority, b.match);
+                        }),
+            out.end());
+  return out;
+}
+
+std::map<std::uint32_t, GroupMod> vlan_groups(const VlanPipelineInputs& in) {
+  std::map<std::uint32_t, GroupMod> out;
+  for (const VlanMembers& v : in.vlans) {
+    std::vector<Bucket> buckets;
+    std::set<std::uint32_t> untagged(v.untagged.begin(), v.untagged.end());
+    std::set<std::uint32_t> tagged(v.tagged.begin(), v.tagged.end());
+    for (std::uint32_t p : untagged) {
+      Bucket b;
+      b.actions = {action::PopVlan{}, action::Output{p, 0}};
+      buckets.push_back(std::move(b));
+    }
+    for (std::uint32_t p : tagged) {
+      Bucket b;
+      b.actions = {action::Output{p, 0}};
+      buckets.push_back(std::move(b));
+    }
+    GroupMod flood;
+    flood.command = group_mod_command::kAdd;
+    flood.type = group_type::kAll;
+    flood.group_id = flood_group_id(v.vid, false);
+    flood.buckets = buckets;
+    GroupMod with_router = flood;
+    with_router.group_id = flood_group_id(v.vid, true);
+    Bucket to_router;
+    // The router's TAP gets the frame tagged: tapd maps the vid to the TAP.
+    to_router.actions = {action::Output{port::kController, kControllerMaxLenNoBuffer}};
+    with_router.buckets.push_back(std::move(to_router));
+    out.emplace(flood.group_id, std::move(flood));
+    out.emplace(with_router.group_id, std::move(with_router));
+  }
+  return out;
+}
+
+std::pair<FlowMod, FlowMod> learned_flows(std::uint16_t vid, const MacAddress& mac, MacLocation where,
+                                          std::uint16_t aging, std::uint8_t l2_table,
+                                          std::uint64_t generation) {
+  const std::uint64_t gen = generation & kGenerationMask;
+  const auto dst_table = static_cast<std::uint8_t>(l2_table + 1);
+  FlowMod src = flow(kLearnedSrcCookie | gen, l2_table, vlan_priority::kLearnedSrc,
+                     {oxm::in_port(where.port_no), tagged_vid(vid), oxm::eth_src(mac)},
+                     {instruction::GotoTable{dst_table}});
+  src.idle_timeout = aging;
+  src.flags = flow_mod_flags::kSendFlowRem;
+  ActionList out;
+  if (!where.tagged) out.push_back(action::PopVlan{});
+  out.push_back(action::Output{where.port_no, 0});
+  FlowMod dst = flow(kLearnedDstCookie | gen, dst_table, vlan_priority::kLearned,
+                     {tagged_vid(vid), oxm::eth_dst(mac)}, apply(std::move(out)));
+  return {std::move(src), std::move(dst)};
+}
+
+std::pair<FlowMod, FlowMod> learned_flow_deletes(std::uint16_t vid, const MacAddress& mac,
+                                                 MacLocation where, std::uint8_t l2_table,
+                                                 std::uint64_t generation) {
+  auto [src, dst] = learned_flows(vid, mac, where, 0, l2_table, generation);
+  for (FlowMod* f : {&src, &dst}) {
+    f->command = flow_mod_command::kDeleteStrict;
+    f->cookie_mask = ~std::uint64_t{0};
+    f->instructions.clear();
+    f->idle_timeout = 0;
+    f->flags = 0;
+  }
+  return {std::move(src), std::move(dst)};
+}
+
+FlowMod learned_flows_wipe() {
+  FlowMod f;
+  f.command = flow_mod_command::kDelete;
+  f.table_id = kTableAll;
+  f.cookie = kLearnedCookie;
+  f.cookie_mask = kVlanFlowsMask;
+  f.buffer_id = kNoBuffer;
+  return f;
+}
+
+ActionList unicast_actions(std::uint16_t vid, MacLocation where) {
+  ActionList out;
+  if (where.tagged) out = push_tag(vid);
+  out.push_back(action::Output{where.port_no, 0});
+  return out;
+}
+
+ActionList flood_actions(std::uint16_t vid, std::span<const std::uint32_t> untagged,
+                         std::span<const std::uint32_t> tagged) {
+  ActionList out;
+  for (std::uint32_t p : untagged) out.push_back(action::Output{p, 0});
+  if (!tagged.empty()) {
+    for (Action& a : push_tag(vid)) out.push_back(std::move(a));
+    for (std::uint32_t p : tagged) out.push_back(action::Output{p, 0});
+  }
+  return out;
+}
+
+std::optional<std::uint16_t> frame_vlan(std::span<const std::uint8_t> frame) {
+  if (frame.size() < 18) return std::nullopt;
+  const auto tpid = static_cast<std::uint16_t>((frame[12] << 8) | frame[13]);
+  if (tpid != kTpid) return std::nullopt;
+  return static_cast<std::uint16_t>(((frame[14] << 8) | frame[15]) & 0x0fff);
+}
+
+void strip_vlan_tag(std::span<const std::uint8_t> frame, Bytes& out) {
+  if (!frame_vlan(frame)) {
+    out.assign(frame.begin(), frame.end());
+    return;
+  }
+  out.assign(frame.begin(), frame.begin() + 12);
+  out.insert(out.end(), frame.begin() + 16, frame.end());
+}
+
+std::optional<MacAddress> frame_source(std::span<const std::uint8_t> frame) {
+  if (frame.size() < 14) return std::nullopt;
+  MacAddress m;
+  std::copy(frame.begin() + 6, frame.begin() + 12, m.octets.begin());
+  return m;
+}
+
+std::optional<MacAddress> frame_destination(std::span<const std::uint8_t> frame) {
+  if (frame.size() < 14) return std::nullopt;
+  MacAddress m;
+  std::copy(frame.begin(), frame.begin() + 6, m.octets.begin());
+  return m;
+}
+
+MacAddress default_vlan_mac(std::uint64_t dpid, std::uint16_t vid) {
+  MacAddress m;
+  m.octets = {0x02,
+              static_cast<std::uint8_t>(dpid >> 16),
+              static_cast<std::uint8_t>(dpid >> 8),
+              static_cast<std::uint8_t>(dpid),
+              static_cast<std::uint8_t>(vid >> 8),
+              static_cast<std::uint8_t>(vid)};
+  return m;
+}
+
+// ---------------------------------------------------------------- MacTable
+
+MacTable::Learned MacTable::learn(std::uint16_t vid, const MacAddress& mac, MacLocation where,
+                                  const MacAddress& router_mac) {
+  Learned r;
+  if (mac.is_multicast() || mac.is_zero() || mac == router_mac) return r;
+  const auto key = std::make_pair(vid, mac);
+  auto it = entries_.find(key);
+  if (it != entries_.end()) {
+    if (it->second.where == where) {
+      r.outcome = Outcome::kKnown;
+      r.generation = it->second.generation;
+      return r;
+    }
+    r.outcome = Outcome::kMoved;
+    r.old = it->second.where;
+    it->second.where = where;
+    it->second.generation = r.generation = next_generation_++;
+    ++counters_.moves;
+    return r;
+  }
+  if (entries_.size() >= limit_) {
+    ++counters_.table_full;
+    r.outcome = Outcome::kFull;
+    return r;
+  }
+  r.outcome = Outcome::kNew;
+  r.generation = next_generation_++;
+  entries_.emplace(key, Entry{where, r.generation});
+  ++counters_.learned;
+  return r;
+}
+
+std::optional<MacTable::Entry> MacTable::expire(std::uint16_t vid, const MacAddress& mac,
+                                                std::uint64_t generation) {
+  auto it = entries_.find(std::make_pair(vid, mac));
+  if (it == entries_.end() || (it->second.generation & kGenerationMask) != (generation & kGenerationMask)) {
+    return std::nullopt;
+  }
+  Entry e = it->second;
+  entries_.erase(it);
+  ++counters_.aged;
+  return e;
+}
+
+std::vector<std::pair<std::pair<std::uint16_t, MacAddress>, MacTable::Entry>> MacTable::flush_port(
+    std::uint32_t port_no) {
+  std::vector<std::pair<std::pair<std::uint16_t, MacAddress>, Entry>> out;
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    if (it->second.where.port_no == port_no) {
+      out.emplace_back(it->first, it->second);
+      it = entries_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return out;
+}
+
+const MacTable::Entry* MacTable::find(std::uint16_t vid, const MacAddress& mac) const {
+  auto it = entries_.find(std::make_pair(vid, mac));
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+}  // namespace tapflow::tapd

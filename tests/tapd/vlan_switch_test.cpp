@@ -1,0 +1,324 @@
+// VLAN switching, pure logic: the pipeline's flows and groups for a small
+// switch (exact lists), learned flow pairs, PACKET_OUT actions, tag handling
+// and the MAC table (learn, move, expire by generation, limit, flush).
+#include "tapflow/tapd/vlan_switch.hpp"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "tapflow/openflow/codec.hpp"
+#include "tapflow/openflow/errors.hpp"
+#include "tapflow/openflow/print.hpp"
+#include "tapflow/tapd/punt_flows.hpp"
+
+namespace tapflow::tapd {
+namespace {
+
+using namespace openflow;
+using netns::IpAddress;
+
+IpAddress ip(const char* text) {
+  IpAddress a;
+  if (::inet_pton(AF_INET, text, a.bytes.data()) == 1) {
+    a.family = AF_INET;
+  } else if (::inet_pton(AF_INET6, text, a.bytes.data()) == 1) {
+    a.family = AF_INET6;
+  } else {
+    ADD_FAILURE() << "bad address in test: " << text;
+  }
+  return a;
+}
+
+MacAddress mac(std::uint64_t v) { return MacAddress::from_u64(v); }
+
+std::string line(const FlowMod& f) {
+  std::string s = "t" + std::to_string(f.table_id) + " " + std::to_string(f.priority) + " " +
+                  to_text(f.match) + " ->";
+  if (f.instructions.empty()) s += " drop";
+  for (const Instruction& i : f.instructions) s += " " + to_text(i);
+  return s;
+}
+
+std::string actions_text(const ActionList& actions) {
+  std::string s;
+  for (const Action& a : actions) s += (s.empty() ? "" : ",") + to_text(a);
+  return s;
+}
+
+// VLAN 10: access ports 1, 2, trunk 5; VLAN 20: access 3, trunk 5.
+VlanPipelineInputs two_vlans() {
+  VlanPipelineInputs in;
+  in.vlans = {VlanMembers{10, mac(0x02000000000aULL), {1, 2}, {5}},
+              VlanMembers{20, mac(0x020000000014ULL), {3}, {5}}};
+  in.addresses = {ip("10.0.10.1"), ip("fd00:10::1"), ip("127.0.0.1")};
+  in.l2_table = 1;
+  in.fib_table = 3;
+  return in;
+}
+
+std::vector<std::string> lines_of_table(const std::vector<FlowMod>& flows, std::uint8_t table) {
+  std::vector<std::string> out;
+  for (const FlowMod& f : flows) {
+    if (f.table_id == table) out.push_back(line(f));
+  }
+  return out;
+}
+
+TEST(VlanFlows, Table0ClassifiesByPortAndTag) {
+  const auto flows = vlan_flows(two_vlans());
+  EXPECT_EQ(lines_of_table(flows, 0),
+            (std::vector<std::string>{
+                "t0 50000 in_port=1,vlan_vid=0x0 -> apply(push_vlan:0x8100,set_field:vlan_vid=0x100a) goto_table:1",
+                "t0 50000 in_port=2,vlan_vid=0x0 -> apply(push_vlan:0x8100,set_field:vlan_vid=0x100a) goto_table:1",
+                "t0 50000 in_port=3,vlan_vid=0x0 -> apply(push_vlan:0x8100,set_field:vlan_vid=0x1014) goto_table:1",
+                "t0 50000 in_port=5,vlan_vid=0x100a -> goto_table:1",
+                "t0 50000 in_port=5,vlan_vid=0x1014 -> goto_table:1",
+                "t0 49000 in_port=1 -> drop",
+                "t0 49000 in_port=2 -> drop",
+                "t0 49000 in_port=3 -> drop",
+                "t0 49000 in_port=5 -> drop",
+            }));
+  for (const FlowMod& f : flows) {
+    EXPECT_EQ(f.cookie & kVlanFlowsMask, kVlanStaticCookie) << line(f);
+    EXPECT_EQ(f.command, flow_mod_command::kAdd);
+  }
+}
+
+TEST(VlanFlows, LearningMissCopiesToControllerAndContinues) {
+  const auto flows = vlan_flows(two_vlans());
+  ASSERT_EQ(lines_of_table(flows, 1),
+            (std::vector<std::string>{"t1 0 any -> apply(output:controller(max_len=128)) goto_table:2"}));
+  for (const FlowMod& f : flows) {
+    if (f.table_id == 1) {
+      EXPECT_EQ(f.cookie, kVlanLearnMissCookie);
+    }
+  }
+}
+
+TEST(VlanFlows, EthDstTableRouterMacPuntsRoutesAndFloods) {
+  const auto t2 = lines_of_table(vlan_flows(two_vlans()), 2);
+  const std::string c = "apply(output:controller)";
+  const std::string r10 = "vlan_vid=0x100a,eth_dst=02:00:00:00:00:0a";
+  const std::string r20 = "vlan_vid=0x1014,eth_dst=02:00:00:00:00:14";
+  EXPECT_EQ(t2, (std::vector<std::string>{
+                    "t2 40000 " + r10 + ",eth_type=0x0806,arp_tpa=10.0.10.1 -> " + c,
+                    "t2 40000 " + r20 + ",eth_type=0x0806,arp_tpa=10.0.10.1 -> " + c,
+                    "t2 39000 " + r10 + ",eth_type=0x0800,ipv4_dst=10.0.10.1 -> " + c,
+                    "t2 39000 " + r10 + ",eth_type=0x86dd,ipv6_dst=fd00:10::1 -> " + c,
+                    "t2 39000 " + r20 + ",eth_type=0x0800,ipv4_dst=10.0.10.1 -> " + c,
+                    "t2 39000 " + r20 + ",eth_type=0x86dd,ipv6_dst=fd00:10::1 -> " + c,
+                    "t2 30000 " + r10 + ",eth_type=0x0800 -> apply(pop_vlan) write_metadata:0xa/0xfff goto_table:3",
+                    "t2 30000 " + r10 + ",eth_type=0x86dd -> apply(pop_vlan) write_metadata:0xa/0xfff goto_table:3",
+                    "t2 30000 " + r20 + ",eth_type=0x0800 -> apply(pop_vlan) write_metadata:0x14/0xfff goto_table:3",
+                    "t2 30000 " + r20 + ",eth_type=0x86dd -> apply(pop_vlan) write_metadata:0x14/0xfff goto_table:3",
+                    "t2 29000 " + r10 + " -> " + c,
+                    "t2 29000 " + r20 + " -> " + c,
+                    "t2 10 vlan_vid=0x100a,eth_dst=01:00:00:00:00:00/01:00:00:00:00:00 -> apply(group:1946157077)",
+                    "t2 10 vlan_vid=0x1014,eth_dst=01:00:00:00:00:00/01:00:00:00:00:00 -> apply(group:1946157097)",
+                    "t2 5 vlan_vid=0x100a -> apply(group:1946157076)",
+                    "t2 5 vlan_vid=0x1014 -> apply(group:1946157096)",
+                }));
+  EXPECT_EQ(flood_group_id(10, false), 0x74000014u);
+  EXPECT_EQ(flood_group_id(10, true), 0x74000015u);
+}
+
+TEST(VlanFlows, WithoutFibRoutedTrafficGoesToTheController) {
+  auto in = two_vlans();
+  in.fib_table.reset();
+  for (const FlowMod& f : vlan_flows(in)) {
+    if (f.priority == vlan_priority::kRouterRoute) {
+      EXPECT_EQ(line(f).substr(line(f).find("->")), "-> apply(output:controller)");
+    }
+  }
+  // A FIB table the eth_dst table cannot jump to forward is not used either.
+  in.fib_table = 2;
+  for (const FlowMod& f : vlan_flows(in)) {
+    for (const Instruction& i : f.instructions) {
+      if (const auto* g = std::get_if<instruction::GotoTable>(&i)) {
+        EXPECT_GT(g->table_id, f.table_id);
+      }
+    }
+  }
+}
+
+TEST(VlanFlows, NoVlansNoFlows) { EXPECT_TRUE(vlan_flows(VlanPipelineInputs{}).empty()); }
+
+TEST(VlanFlows, EveryFlowModEncodesAndDecodesBackEqualIn13) {
+  for (const FlowMod& f : vlan_flows(two_vlans())) {
+    EXPECT_TRUE(check_match(f.match).ok()) << line(f);
+    Message m{kVersion13, 7, f};
+    auto bytes = encode(m);
+    ASSERT_TRUE(bytes.ok()) << line(f) << ": " << describe(bytes.error());
+    auto back = decode(*bytes);
+    ASSERT_TRUE(back.ok()) << line(f);
+    EXPECT_EQ(std::get<FlowMod>(back->body), f) << line(f);
+  }
+}
+
+TEST(VlanGroups, FloodBucketsPerMemberAndRouterBucket) {
+  const auto groups = vlan_groups(two_vlans());
+  ASSERT_EQ(groups.size(), 4u);
+  const GroupMod& flood10 = groups.at(flood_group_id(10, false));
+  EXPECT_EQ(flood10.type, group_type::kAll);
+  std::vector<std::string> b;
+  for (const Bucket& bucket : flood10.buckets) b.push_back(actions_text(bucket.actions));
+  EXPECT_EQ(b, (std::vector<std::string>{"pop_vlan,output:1", "pop_vlan,output:2", "output:5"}));
+  const GroupMod& router10 = groups.at(flood_group_id(10, true));
+  ASSERT_EQ(router10.buckets.size(), 4u);
+  EXPECT_EQ(actions_text(router10.buckets.back().actions), "output:controller");
+  const GroupMod& flood20 = groups.at(flood_group_id(20, false));
+  b.clear();
+  for (const Bucket& bucket : flood20.buckets) b.push_back(actions_text(bucket.actions));
+  EXPECT_EQ(b, (std::vector<std::string>{"pop_vlan,output:3", "output:5"}));
+  for (const auto& [id, g] : groups) {
+    EXPECT_GE(id, kFloodGroupBase);
+    EXPECT_LE(id, kFloodGroupLast);
+    auto bytes = encode(Message{kVersion13, 1, g});
+    ASSERT_TRUE(bytes.ok());
+  }
+}
+
+TEST(LearnedFlows, PairForAccessAndTrunkPorts) {
+  const MacAddress h = mac(0x0a0000000001ULL);
+  auto [src, dst] = learned_flows(10, h, {2, false}, 300, 1, 7);
+  EXPECT_EQ(line(src), "t1 100 in_port=2,vlan_vid=0x100a,eth_src=0a:00:00:00:00:01 -> goto_table:2");
+  EXPECT_EQ(src.idle_timeout, 300);
+  EXPECT_EQ(src.flags, flow_mod_flags::kSendFlowRem);
+  EXPECT_EQ(src.cookie, kLearnedSrcCookie | 7);
+  EXPECT_EQ(line(dst), "t2 20000 vlan_vid=0x100a,eth_dst=0a:00:00:00:00:01 -> apply(pop_vlan,output:2)");
+  EXPECT_EQ(dst.cookie, kLearnedDstCookie | 7);
+  EXPECT_EQ(dst.idle_timeout, 0);
+
+  auto [tsrc, tdst] = learned_flows(20, h, {5, true}, 60, 1, 8);
+  EXPECT_EQ(line(tdst), "t2 20000 vlan_vid=0x1014,eth_dst=0a:00:00:00:00:01 -> apply(output:5)");
+
+  // Deletes name the generation: a newer flow of the same MAC is not hit.
+  auto [dsrc, ddst] = learned_flow_deletes(10, h, {2, false}, 1, 7);
+  EXPECT_EQ(dsrc.command, flow_mod_command::kDeleteStrict);
+  EXPECT_EQ(dsrc.match, src.match);
+  EXPECT_EQ(dsrc.priority, src.priority);
+  EXPECT_EQ(dsrc.cookie_mask, ~std::uint64_t{0});
+  EXPECT_EQ(dsrc.cookie, src.cookie);
+  EXPECT_EQ(ddst.match, dst.match);
+  EXPECT_EQ(ddst.priority, dst.priority);
+  EXPECT_EQ(ddst.cookie, dst.cookie);
+  EXPECT_EQ(ddst.table_id, 2);
+
+  const FlowMod wipe = learned_flows_wipe();
+  EXPECT_EQ(wipe.command, flow_mod_command::kDelete);
+  EXPECT_EQ(wipe.table_id, kTableAll);
+  // The wipe covers both learned sub-classes and none of the static flows.
+  EXPECT_EQ(src.cookie & wipe.cookie_mask, wipe.cookie);
+  EXPECT_EQ(dst.cookie & wipe.cookie_mask, wipe.cookie);
+  EXPECT_NE(kVlanLearnMissCookie & wipe.cookie_mask, wipe.cookie);
+  EXPECT_NE(kPuntCookie & wipe.cookie_mask, wipe.cookie);
+}
+
+TEST(PacketOutActions, UnicastAndFlood) {
+  EXPECT_EQ(actions_text(unicast_actions(10, {2, false})), "output:2");
+  EXPECT_EQ(actions_text(unicast_actions(10, {5, true})),
+            "push_vlan:0x8100,set_field:vlan_vid=0x100a,output:5");
+  const std::vector<std::uint32_t> untagged{1, 2}, tagged{5, 6}, none;
+  EXPECT_EQ(actions_text(flood_actions(10, untagged, tagged)),
+            "output:1,output:2,push_vlan:0x8100,set_field:vlan_vid=0x100a,output:5,output:6");
+  EXPECT_EQ(actions_text(flood_actions(10, untagged, none)), "output:1,output:2");
+  EXPECT_EQ(actions_text(flood_actions(10, none, tagged)),
+            "push_vlan:0x8100,set_field:vlan_vid=0x100a,output:5,output:6");
+}
+
+TEST(Frames, TagParsedAndStripped) {
+  // dst, src, 802.1Q TCI pcp=3 vid=20, then IPv4 ethertype and a payload byte.
+  const Bytes tagged = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0a, 0, 0, 0, 0, 1,
+                        0x81, 0x00, 0x60, 0x14, 0x08, 0x00, 0x45};
+  ASSERT_EQ(frame_vlan(tagged), std::optional<std::uint16_t>(20));
+  Bytes out;
+  strip_vlan_tag(tagged, out);
+  EXPECT_EQ(out, (Bytes{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0a, 0, 0, 0, 0, 1, 0x08, 0x00, 0x45}));
+  EXPECT_FALSE(frame_vlan(out).has_value());
+  Bytes again;
+  strip_vlan_tag(out, again);
+  EXPECT_EQ(again, out);
+  EXPECT_EQ(frame_source(tagged)->to_string(), "0a:00:00:00:00:01");
+  EXPECT_TRUE(frame_destination(tagged)->is_broadcast());
+  EXPECT_FALSE(frame_vlan(Bytes(10, 0)).has_value());
+  EXPECT_FALSE(frame_source(Bytes(10, 0)).has_value());
+}
+
+TEST(Frames, DefaultVlanMacIsLocallyAdministeredUnicastAndDistinct) {
+  const MacAddress a = default_vlan_mac(0x1, 10), b = default_vlan_mac(0x1, 20),
+                   c = default_vlan_mac(0x2, 10);
+  EXPECT_EQ(a.to_string(), "02:00:00:01:00:0a");
+  EXPECT_FALSE(a.is_multicast());
+  EXPECT_NE(a, b);
+  EXPECT_NE(a, c);
+}
+
+TEST(MacTable, LearnKnownMoveAndIgnored) {
+  MacTable t(10);
+  const MacAddress router = mac(0x02000000000aULL), h = mac(0x0a0000000001ULL);
+  auto r = t.learn(10, h, {1, false}, router);
+  EXPECT_EQ(r.outcome, MacTable::Outcome::kNew);
+  const auto g1 = r.generation;
+  EXPECT_EQ(t.learn(10, h, {1, false}, router).outcome, MacTable::Outcome::kKnown);
+  // The same MAC in another VLAN is another entry.
+  EXPECT_EQ(t.learn(20, h, {5, true}, router).outcome, MacTable::Outcome::kNew);
+  r = t.learn(10, h, {2, false}, router);
+  EXPECT_EQ(r.outcome, MacTable::Outcome::kMoved);
+  ASSERT_TRUE(r.old.has_value());
+  EXPECT_EQ(r.old->port_no, 1u);
+  EXPECT_NE(r.generation, g1);
+  EXPECT_EQ(t.find(10, h)->where.port_no, 2u);
+  EXPECT_EQ(t.learn(10, router, {1, false}, router).outcome, MacTable::Outcome::kIgnored);
+  EXPECT_EQ(t.learn(10, mac(0x01005e000005ULL), {1, false}, router).outcome,
+            MacTable::Outcome::kIgnored);
+  EXPECT_EQ(t.learn(10, mac(0), {1, false}, router).outcome, MacTable::Outcome::kIgnored);
+  EXPECT_EQ(t.size(), 2u);
+  EXPECT_EQ(t.counters().learned, 2u);
+  EXPECT_EQ(t.counters().moves, 1u);
+}
+
+TEST(MacTable, ExpireOnlyTheCurrentGeneration) {
+  MacTable t(10);
+  const MacAddress router = mac(0x02000000000aULL), h = mac(0x0a0000000001ULL);
+  const auto g1 = t.learn(10, h, {1, false}, router).generation;
+  const auto g2 = t.learn(10, h, {2, false}, router).generation;
+  // The old flow's removal (after the move) leaves the new entry alone.
+  EXPECT_FALSE(t.expire(10, h, g1).has_value());
+  ASSERT_NE(t.find(10, h), nullptr);
+  auto e = t.expire(10, h, g2);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->where.port_no, 2u);
+  EXPECT_EQ(t.find(10, h), nullptr);
+  EXPECT_EQ(t.counters().aged, 1u);
+  EXPECT_FALSE(t.expire(10, h, g2).has_value());
+}
+
+TEST(MacTable, FullTableLearnsNothingMoreButStillMoves) {
+  MacTable t(2);
+  const MacAddress router = mac(0x02000000000aULL);
+  EXPECT_EQ(t.learn(10, mac(0x0a01), {1, false}, router).outcome, MacTable::Outcome::kNew);
+  EXPECT_EQ(t.learn(10, mac(0x0a02), {1, false}, router).outcome, MacTable::Outcome::kNew);
+  EXPECT_EQ(t.learn(10, mac(0x0a03), {1, false}, router).outcome, MacTable::Outcome::kFull);
+  EXPECT_EQ(t.learn(10, mac(0x0a01), {2, false}, router).outcome, MacTable::Outcome::kMoved);
+  EXPECT_EQ(t.size(), 2u);
+  EXPECT_EQ(t.counters().table_full, 1u);
+}
+
+TEST(MacTable, FlushPortForgetsItsEntries) {
+  MacTable t(10);
+  const MacAddress router = mac(0x02000000000aULL);
+  t.learn(10, mac(0x0a01), {1, false}, router);
+  t.learn(20, mac(0x0a02), {1, false}, router);
+  t.learn(10, mac(0x0a03), {2, false}, router);
+  const auto gone = t.flush_port(1);
+  EXPECT_EQ(gone.size(), 2u);
+  EXPECT_EQ(t.size(), 1u);
+  EXPECT_NE(t.find(10, mac(0x0a03)), nullptr);
+}
+
+}  // namespace
+}  // namespace tapflow::tapd
