@@ -227,8 +227,19 @@ bool Connection::complete_request(Message& msg) {
     return true;
   }
   const auto* reply = std::get_if<MultipartReply>(&msg.body);
-  it->second.parts.push_back(std::move(msg));
-  if (reply != nullptr && (reply->flags & multipart_flags::kMore) != 0) return true;
+  const bool more = reply != nullptr && (reply->flags & multipart_flags::kMore) != 0;
+  if (it->second.on_part) {
+    it->second.deadline = Clock::now() + it->second.timeout;
+    // Copied out first: the handler may issue requests (rehashing requests_).
+    PartHandler on_part = it->second.on_part;
+    on_part(msg);
+    if (more) return true;
+    it = requests_.find(msg.xid);
+    if (it == requests_.end()) return true;  // closed from inside the handler
+  } else {
+    it->second.parts.push_back(std::move(msg));
+    if (more) return true;
+  }
   Pending p = std::move(it->second);
   requests_.erase(it);
   p.handler(std::move(p.parts));
@@ -438,7 +449,25 @@ void Connection::request(Message msg, ReplyHandler handler, std::optional<millis
     return;
   }
   requests_[xid] = Pending{Clock::now() + timeout.value_or(options_.request_timeout),
-                           std::move(handler), {}};
+                           std::move(handler), {}, {}, {}};
+}
+
+void Connection::request_streaming(Message msg, PartHandler on_part, ReplyHandler handler,
+                                   std::optional<milliseconds> timeout) {
+  if (is_closed()) {
+    handler(make_error(error_type::kBadRequest, bad_request::kEperm, "connection closed"));
+    return;
+  }
+  if (msg.xid == 0) msg.xid = next_xid();
+  msg.version = version_;
+  const std::uint32_t xid = msg.xid;
+  Status st = send(msg);
+  if (!st) {
+    handler(st.error());
+    return;
+  }
+  const milliseconds t = timeout.value_or(options_.request_timeout);
+  requests_[xid] = Pending{Clock::now() + t, std::move(handler), {}, std::move(on_part), t};
 }
 
 void Connection::barrier(std::function<void(Status)> done) {

@@ -264,6 +264,65 @@ TEST(Requests, MultipartRepliesAreReassembled) {
             2u);
 }
 
+TEST(Requests, StreamedPartsArriveOneByOneAndEachPushesTheDeadline) {
+  ControllerFixture f;
+  FakeSwitch sw(f.port);
+  sw.handshake(kVersion13, 1);
+  ASSERT_TRUE(f.app.wait_kind("up"));
+  std::vector<std::uint32_t> seen;  // port numbers, in arrival order (event loop only)
+  std::promise<std::pair<Result<Connection::Replies>, std::vector<std::uint32_t>>> done;
+  f.run([&] {
+    f.controller().find(1)->request_streaming(
+        Message{kVersion13, 0, MultipartRequest{0, PortStatsRequest{}}},
+        [&](const Message& m) {
+          const auto& mp = std::get<MultipartReply>(m.body);
+          for (const PortStats& p : std::get<PortStatsReply>(mp.body).ports) {
+            seen.push_back(p.port_no);
+          }
+        },
+        [&](Result<Connection::Replies> r) { done.set_value({std::move(r), seen}); }, 400ms);
+  });
+  auto req = sw.expect<MultipartRequest>();
+  ASSERT_TRUE(req);
+  // Five parts 200 ms apart: 1 s in all, longer than the 400 ms timeout, but
+  // every part is within 400 ms of the one before.
+  for (std::uint32_t i = 1; i <= 5; ++i) {
+    PortStats p;
+    p.port_no = i;
+    sw.send(Message{kVersion13, req->xid,
+                    MultipartReply{i < 5 ? multipart_flags::kMore : std::uint16_t{0},
+                                   PortStatsReply{{p}}}});
+    if (i < 5) std::this_thread::sleep_for(200ms);
+  }
+  auto [r, ports] = done.get_future().get();
+  ASSERT_TRUE(r.ok()) << r.error().detail;
+  EXPECT_TRUE(r->empty());  // nothing kept
+  EXPECT_EQ(ports, (std::vector<std::uint32_t>{1, 2, 3, 4, 5}));
+}
+
+TEST(Requests, StreamedRequestStillTimesOutWhenPartsStop) {
+  ControllerFixture f;
+  FakeSwitch sw(f.port);
+  sw.handshake(kVersion13, 1);
+  ASSERT_TRUE(f.app.wait_kind("up"));
+  std::promise<Result<Connection::Replies>> done;
+  std::atomic<int> parts{0};
+  f.run([&] {
+    f.controller().find(1)->request_streaming(
+        Message{kVersion13, 0, MultipartRequest{0, PortStatsRequest{}}},
+        [&](const Message&) { ++parts; },
+        [&](Result<Connection::Replies> r) { done.set_value(std::move(r)); }, 300ms);
+  });
+  auto req = sw.expect<MultipartRequest>();
+  ASSERT_TRUE(req);
+  PortStats p;
+  p.port_no = 1;
+  sw.send(Message{kVersion13, req->xid, MultipartReply{multipart_flags::kMore, PortStatsReply{{p}}}});
+  auto r = done.get_future().get();  // the last part never comes
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(parts.load(), 1);
+}
+
 TEST(Requests, ErrorReplyAndTimeoutAreDeliveredToTheCaller) {
   ControllerFixture f;
   FakeSwitch sw(f.port);

@@ -121,6 +121,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
                std::optional<milliseconds> timeout = std::nullopt) {
     request(openflow::Message{version_, 0, std::move(body)}, std::move(handler), timeout);
   }
+  // Like request(), but each reply part goes to `on_part` as it arrives and is
+  // not kept: a FLOW_STATS dump of a million flows is processed in constant
+  // memory. `handler` then gets an empty Replies (or the error). Every part
+  // that arrives pushes the deadline `timeout` further out, so a long dump
+  // that keeps coming never times out.
+  using PartHandler = std::function<void(const openflow::Message&)>;
+  void request_streaming(openflow::Message msg, PartHandler on_part, ReplyHandler handler,
+                         std::optional<milliseconds> timeout = std::nullopt);
   // BARRIER_REQUEST; `done` gets ok once every earlier message was processed.
   void barrier(std::function<void(openflow::Status)> done);
 
@@ -132,6 +140,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Clock::time_point deadline;
     ReplyHandler handler;
     Replies parts;
+    PartHandler on_part;     // set: parts are streamed, not kept
+    milliseconds timeout{};  // streaming: the deadline's distance from the last part
   };
 
   void read_more();
