@@ -3,9 +3,12 @@
 // fib_programmer.hpp for the semantics.
 #include "tapflow/routing/fib_programmer.hpp"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <map>
 #include <set>
 #include <utility>
@@ -37,13 +40,114 @@ bool same_group(const GroupMod& want, const GroupDesc& have) {
 
 bool is_select(const GroupMod& g) { return g.type == group_type::kSelect; }
 
+constexpr std::uint16_t kEthIpv4 = 0x0800;
+constexpr std::uint16_t kEthIpv6 = 0x86dd;
+
+// One FIB flow the switch holds, in compact form: its identity (the compiler
+// spells every match from kind, priority and prefix) and a digest of its
+// content. A million of these take 40 MB where decoded FlowStats took 400.
+struct HaveFlow {
+  FibFlow key;                // kind, prefix, priority (action and group unused)
+  std::uint64_t content = 0;  // flow_content_digest of what the switch holds
+};
+
+// Switch order: priority high to low, then prefix (as FibCompiler::flows()).
+bool flow_before(const FibFlow& a, const FibFlow& b) {
+  if (a.priority != b.priority) return a.priority > b.priority;
+  return a.prefix < b.prefix;
+}
+
+bool contiguous_v4(std::uint32_t mask, std::uint8_t& len) {
+  const std::uint32_t inv = ~mask;
+  if ((inv & (inv + 1)) != 0) return false;  // ones then zeros only
+  len = static_cast<std::uint8_t>(std::popcount(mask));
+  return true;
+}
+
+bool contiguous_v6(const ValueBytes& mask, std::uint8_t& len) {
+  len = 0;
+  bool zeros = false;
+  for (std::uint8_t byte : mask) {
+    for (int bit = 7; bit >= 0; --bit) {
+      const bool one = ((byte >> bit) & 1) != 0;
+      if (one && zeros) return false;
+      if (one) ++len;
+      zeros = zeros || !one;
+    }
+  }
+  return true;
+}
+
+// The FibFlow identity of a switch flow with one of our cookies, if it has
+// exactly the shape FibCompiler::render() gives: eth_type and, for a non-zero
+// length, ipv4_dst / ipv6_dst with a contiguous mask; the miss flow matches
+// nothing. Anything else (an older tapflow's flows, someone else's edits)
+// is not ours to keep and is deleted as the switch spelled it.
+std::optional<FibFlow> parse_fib_flow(std::uint64_t cookie, std::uint16_t priority,
+                                      const Match& match) {
+  FibFlow f;
+  f.priority = priority;
+  switch (cookie & kCookieSubclassMask) {
+    case kRouteCookie: f.kind = FibFlowKind::kRoute; break;
+    case kHostCookie: f.kind = FibFlowKind::kHost; break;
+    case kMissCookie: f.kind = FibFlowKind::kMiss; break;
+    default: return std::nullopt;
+  }
+  if (f.kind == FibFlowKind::kMiss) {
+    if (!match.fields.empty()) return std::nullopt;
+    return f;
+  }
+  std::optional<std::uint16_t> eth_type;
+  const OxmField* dst = nullptr;
+  for (const OxmField& x : match.fields) {
+    if (x.is_basic(oxm_field::kEthType) && !x.has_mask && !eth_type) {
+      eth_type = static_cast<std::uint16_t>(x.value_uint());
+    } else if ((x.is_basic(oxm_field::kIpv4Dst) || x.is_basic(oxm_field::kIpv6Dst)) && !dst) {
+      dst = &x;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (eth_type == kEthIpv4) {
+    f.prefix.addr = netns::IpAddress::v4(0);
+    if (dst != nullptr) {
+      if (!dst->is_basic(oxm_field::kIpv4Dst) || dst->value.size() != 4) return std::nullopt;
+      const auto addr = static_cast<std::uint32_t>(dst->value_uint());
+      std::uint8_t len = 32;
+      if (dst->has_mask && !contiguous_v4(static_cast<std::uint32_t>(dst->mask_uint()), len)) {
+        return std::nullopt;
+      }
+      f.prefix.addr = netns::IpAddress::v4(addr);
+      f.prefix.len = len;
+    }
+  } else if (eth_type == kEthIpv6) {
+    std::array<std::uint8_t, 16> zero{};
+    f.prefix.addr = netns::IpAddress::v6(zero.data());
+    if (dst != nullptr) {
+      if (!dst->is_basic(oxm_field::kIpv6Dst) || dst->value.size() != 16) return std::nullopt;
+      std::uint8_t len = 128;
+      if (dst->has_mask && (dst->mask.size() != 16 || !contiguous_v6(dst->mask, len))) {
+        return std::nullopt;
+      }
+      f.prefix.addr = netns::IpAddress::v6(dst->value.data());
+      f.prefix.len = len;
+    }
+  } else {
+    return std::nullopt;
+  }
+  f.prefix = f.prefix.network();
+  return f;
+}
+
 }  // namespace
 
 struct FibProgrammer::ReconcileRead {
   std::uint64_t generation = 0;
   int pending = 0;
   std::optional<OfError> error;
-  Replies flows, groups;
+  std::vector<HaveFlow> flows;   // the switch's FIB flows of our shape
+  std::vector<FlowMod> foreign;  // our cookie class, another shape: deleted
+  Replies groups;
   std::optional<std::uint32_t> capacity;
 };
 
@@ -92,6 +196,7 @@ MessageBody FibProgrammer::body_of(const Op& op) const {
 
 void FibProgrammer::queue_diff(const FibDiff& diff) {
   const std::size_t before = queue_.size();
+  trim_when_idle_ = trim_when_idle_ || diff.size() >= kTrimAfterOps;
   auto groups = [&](const std::vector<std::uint32_t>& ids, std::uint16_t command) {
     std::vector<GroupMod> mods;
     for (std::uint32_t id : ids) mods.push_back(compiler_.render_group(id, command));
@@ -359,6 +464,14 @@ void FibProgrammer::confirm(std::uint64_t seq) {
 }
 
 void FibProgrammer::fire_dones() {
+  if (trim_when_idle_ && idle()) {
+    // A big reconcile or diff freed tens of megabytes of queued messages in
+    // small blocks; glibc keeps them unless asked, and a router's memory per
+    // route is what operators size machines by.
+    trim_when_idle_ = false;
+    std::deque<Op>().swap(queue_);
+    ::malloc_trim(0);
+  }
   const auto alive = alive_;
   const std::uint64_t gen = generation_;
   while (!dones_.empty() && dones_.front().first <= confirmed_ops_ &&
@@ -466,7 +579,7 @@ void FibProgrammer::reconcile(Datapath& dp, Done done) {
     return [this, alive, read, into, optional](Result<Replies> r) {
       if (!*alive || read->generation != generation_) return;
       if (r) {
-        *into = std::move(*r);
+        if (into != nullptr) *into = std::move(*r);
       } else if (!optional && !read->error) {
         read->error = r.error();
       }
@@ -514,7 +627,37 @@ void FibProgrammer::reconcile(Datapath& dp, Done done) {
                  if (--read->pending == 0) finish_reconcile(*read);
                });
   }
-  dp.request(MultipartRequest{0, fr}, handler(&read->flows, false));
+  // Streamed: each FLOW_STATS part is boiled down to HaveFlows as it arrives,
+  // so reading back a million flows never holds them decoded.
+  const std::uint8_t want_table = version_ == kVersion10 ? 0 : compiler_.options().fib_table;
+  dp.request_streaming(
+      Message{version_, 0, MultipartRequest{0, fr}},
+      [this, alive = alive_, read, want_table](const Message& m) {
+        if (!*alive || read->generation != generation_) return;
+        const auto* mp = std::get_if<MultipartReply>(&m.body);
+        const auto* stats = mp != nullptr ? std::get_if<FlowStatsReply>(&mp->body) : nullptr;
+        if (stats == nullptr) return;
+        for (const FlowStats& fs : stats->flows) {
+          if ((fs.cookie & kCookieClassMask) != kCookieClass) continue;  // not ours
+          const std::uint8_t table = version_ == kVersion10 ? 0 : fs.table_id;
+          std::optional<FibFlow> key;
+          if (table == want_table) key = parse_fib_flow(fs.cookie, fs.priority, fs.match);
+          if (key) {
+            read->flows.push_back(
+                HaveFlow{*key, controller::flow_content_digest(fs.cookie, fs.instructions, version_)});
+          } else {
+            FlowMod d;
+            d.command = flow_mod_command::kDeleteStrict;
+            d.table_id = table;
+            d.priority = fs.priority;
+            d.match = fs.match;  // as the switch spelled it
+            d.cookie = fs.cookie;
+            d.cookie_mask = ~std::uint64_t{0};
+            read->foreign.push_back(std::move(d));
+          }
+        }
+      },
+      handler(nullptr, false));
   if (version_ != kVersion10) {
     dp.request(MultipartRequest{0, GroupDescStatsRequest{}}, handler(&read->groups, false));
   }
@@ -536,51 +679,35 @@ void FibProgrammer::finish_reconcile(ReconcileRead& r) {
   auto dpp = dp_.lock();
   if (!dpp || dpp->is_closed()) return abort("datapath closed during reconcile", false);
 
-  FibSnapshot snap = compiler_.snapshot();
+  // What the switch should hold. Flows stay compact (32 bytes each) and are
+  // rendered one at a time, when compared or sent.
+  std::vector<FibFlow> want = compiler_.flows();
   // Capacity: keep the highest-priority flows and the miss flow.
   withheld_ = 0;
   over_capacity_logged_ = false;
-  if (capacity_ && snap.flows.size() > *capacity_) {
-    std::optional<FlowMod> miss;
-    if (!snap.flows.empty() && snap.flows.back().cookie == kMissCookie) {
-      miss = std::move(snap.flows.back());
-      snap.flows.pop_back();
+  if (capacity_ && want.size() > *capacity_) {
+    std::optional<FibFlow> miss;
+    if (!want.empty() && want.back().kind == FibFlowKind::kMiss) {
+      miss = want.back();
+      want.pop_back();
     }
     const std::size_t keep = *capacity_ > 0 ? *capacity_ - (miss ? 1 : 0) : 0;
-    if (snap.flows.size() > keep) {
-      withheld_ = snap.flows.size() - keep;
-      const FlowMod& first_out = snap.flows[keep];
+    if (want.size() > keep) {
+      withheld_ = want.size() - keep;
+      const FlowMod first_out = compiler_.render(want[keep]);
       spdlog::warn(
           "FIB: the switch's FIB table holds {} flows, the FIB has {}: the {} lowest-priority "
           "flows (shortest prefixes, from priority {} {} down) are left out; their packets go to "
           "the kernel via the miss flow",
-          *capacity_, snap.flows.size() + (miss ? 1 : 0), withheld_, first_out.priority,
+          *capacity_, want.size() + (miss ? 1 : 0), withheld_, first_out.priority,
           to_text(first_out.match));
       over_capacity_logged_ = true;
-      snap.flows.resize(keep);
+      want.resize(keep);
+      want.shrink_to_fit();
     }
-    if (miss) snap.flows.push_back(std::move(*miss));
+    if (miss) want.push_back(*miss);
   }
 
-  // What the switch has.
-  const std::uint8_t table10 = 0;
-  std::map<std::string, FlowMod> have;
-  for (const Message& m : r.flows) {
-    const auto* mp = std::get_if<MultipartReply>(&m.body);
-    const auto* stats = mp != nullptr ? std::get_if<FlowStatsReply>(&mp->body) : nullptr;
-    if (stats == nullptr) continue;
-    for (const FlowStats& fs : stats->flows) {
-      if ((fs.cookie & kCookieClassMask) != kCookieClass) continue;  // not ours
-      FlowMod f;
-      f.cookie = fs.cookie;
-      f.table_id = version_ == kVersion10 ? table10 : fs.table_id;
-      f.priority = fs.priority;
-      f.match = fs.match;
-      f.instructions = fs.instructions;
-      std::string key = controller::flow_identity(f.table_id, f.priority, f.match);
-      have.insert_or_assign(std::move(key), std::move(f));
-    }
-  }
   std::map<std::uint32_t, GroupDesc> have_groups;
   for (const Message& m : r.groups) {
     const auto* mp = std::get_if<MultipartReply>(&m.body);
@@ -593,20 +720,21 @@ void FibProgrammer::finish_reconcile(ReconcileRead& r) {
     }
   }
 
-  // The difference, in dependency order.
+  // Groups: few, compared whole.
   std::vector<GroupMod> gadd, gmod, gdel;
-  for (auto& [id, g] : snap.groups) {
+  const std::vector<std::uint32_t> want_groups = compiler_.group_ids();
+  for (std::uint32_t id : want_groups) {
+    GroupMod g = compiler_.render_group(id);
     auto it = have_groups.find(id);
     if (it == have_groups.end()) {
-      gadd.push_back(g);
+      gadd.push_back(std::move(g));
     } else if (!same_group(g, it->second)) {
-      GroupMod m = g;
-      m.command = group_mod_command::kModify;
-      gmod.push_back(std::move(m));
+      g.command = group_mod_command::kModify;
+      gmod.push_back(std::move(g));
     }
   }
   for (auto& [id, g] : have_groups) {
-    if (!snap.groups.contains(id)) {
+    if (!std::binary_search(want_groups.begin(), want_groups.end(), id)) {
       GroupMod d = FibCompiler::delete_group(id);
       d.type = g.type;
       gdel.push_back(std::move(d));
@@ -619,49 +747,57 @@ void FibProgrammer::finish_reconcile(ReconcileRead& r) {
   indirect_first(gmod);
   std::stable_partition(gdel.begin(), gdel.end(), [](const GroupMod& g) { return is_select(g); });
 
-  std::vector<FlowMod> fadd, fdel;
-  std::set<std::string> wanted;
-  for (FlowMod& f : snap.flows) {
-    std::string key = controller::flow_identity(version_ == kVersion10 ? table10 : f.table_id,
-                                                f.priority, f.match);
-    auto it = have.find(key);
-    const bool same = it != have.end() && controller::same_flow_content(it->second, f);
-    wanted.insert(std::move(key));
-    if (!same) fadd.push_back(std::move(f));
+  // Flows: a merge of two sorted lists. Same identity and digest: kept; same
+  // identity, other content: ADD (overwrites in place); only wanted: ADD; only
+  // held: DELETE_STRICT.
+  std::vector<HaveFlow>& have = r.flows;
+  std::sort(have.begin(), have.end(),
+            [](const HaveFlow& a, const HaveFlow& b) { return flow_before(a.key, b.key); });
+  const std::size_t have_count = have.size() + r.foreign.size();
+  std::vector<FibFlow> fadd, fdel;
+  std::size_t h = 0;
+  for (const FibFlow& w : want) {
+    while (h < have.size() && flow_before(have[h].key, w)) fdel.push_back(have[h++].key);
+    if (h < have.size() && !flow_before(w, have[h].key)) {
+      const FlowMod fm = compiler_.render(w);
+      const bool same =
+          have[h].key.kind == w.kind &&
+          have[h].content == controller::flow_content_digest(fm.cookie, fm.instructions, version_);
+      ++h;
+      if (same) continue;
+    }
+    fadd.push_back(w);
   }
-  for (auto& [key, f] : have) {
-    if (wanted.contains(key)) continue;
-    FlowMod d;
-    d.command = flow_mod_command::kDeleteStrict;
-    d.table_id = f.table_id;
-    d.priority = f.priority;
-    d.match = f.match;  // as the switch spelled it
-    d.cookie = f.cookie;
-    d.cookie_mask = ~std::uint64_t{0};
-    fdel.push_back(std::move(d));
-  }
-  installed_flows_ = snap.flows.size();
+  while (h < have.size()) fdel.push_back(have[h++].key);
+  installed_flows_ = want.size();
+  std::vector<HaveFlow>().swap(have);
+  std::vector<FibFlow>().swap(want);
 
   // New flows before stale ones leave (forwarding never stops), unless the
   // table is full: then make room first.
-  const bool room_first = capacity_ && have.size() + fadd.size() > *capacity_;
+  const bool room_first = capacity_ && have_count + fadd.size() > *capacity_;
+  auto deletes = [&] {
+    for (FlowMod& f : r.foreign) push_body(std::move(f));
+    for (const FibFlow& f : fdel) push_flow(f, flow_mod_command::kDeleteStrict);
+  };
   for (GroupMod& g : gadd) push_body(std::move(g));
   for (GroupMod& g : gmod) push_body(std::move(g));
-  if (room_first) {
-    for (FlowMod& f : fdel) push_body(std::move(f));
-  }
-  for (FlowMod& f : fadd) push_body(std::move(f));
-  if (!room_first) {
-    for (FlowMod& f : fdel) push_body(std::move(f));
-  }
+  if (room_first) deletes();
+  for (const FibFlow& f : fadd) push_flow(f, flow_mod_command::kAdd);
+  if (!room_first) deletes();
   for (GroupMod& g : gdel) push_body(std::move(g));
+  const std::size_t n_add = fadd.size(), n_del = fdel.size() + r.foreign.size();
+  trim_when_idle_ = trim_when_idle_ || n_add + n_del >= kTrimAfterOps;
+  std::vector<FibFlow>().swap(fadd);
+  std::vector<FibFlow>().swap(fdel);
+  std::vector<FlowMod>().swap(r.foreign);
   queued_ops_ = queue_.size();
   confirmed_ops_ = 0;
   spdlog::info(
       "{} FIB reconcile: switch had {} FIB flows and {} groups; sending {} group adds, {} group "
       "modifies, {} flow adds/modifies, {} flow deletes, {} group deletes",
-      dpp->log_name(), have.size(), have_groups.size(), gadd.size(), gmod.size(), fadd.size(),
-      fdel.size(), gdel.size());
+      dpp->log_name(), have_count, have_groups.size(), gadd.size(), gmod.size(), n_add, n_del,
+      gdel.size());
   for (auto& d : dones_) {
     if (d.first == kAfterReconcile) d.first = queued_ops_;
   }

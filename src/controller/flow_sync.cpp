@@ -7,6 +7,7 @@
 #include <tuple>
 #include <utility>
 
+#include "tapflow/openflow/codec.hpp"
 #include "tapflow/openflow/errors.hpp"
 
 namespace tapflow::controller {
@@ -106,6 +107,23 @@ std::string flow_identity(std::uint8_t table, std::uint16_t priority, const Matc
 
 bool same_flow_content(const FlowMod& a, const FlowMod& b) {
   return a.cookie == b.cookie && normalized(a.instructions) == normalized(b.instructions);
+}
+
+std::uint64_t flow_content_digest(std::uint64_t cookie, const InstructionList& instructions,
+                                  std::uint8_t version) {
+  FlowMod f;
+  f.cookie = cookie;
+  f.instructions = normalized(instructions);
+  Bytes wire;
+  // Only instructions the codec cannot encode fail here; they never equal
+  // anything a switch reports, so a digest of their absence is still unequal.
+  if (!encode(Message{version, 1, std::move(f)}, wire).ok()) return 0;
+  std::uint64_t h = 14695981039346656037ULL;  // FNV-1a
+  for (std::uint8_t b : wire) {
+    h ^= b;
+    h *= 1099511628211ULL;
+  }
+  return h;
 }
 
 void FlowSync::reconcile(Datapath& dp, std::vector<FlowMod> desired, Done done) {

@@ -32,6 +32,12 @@ std::string flow_identity(std::uint8_t table, std::uint16_t priority, const open
 // Two flows of one identity do the same: same cookie and instructions (an
 // empty ApplyActions counts as none: 1.0 reads it back that way).
 bool same_flow_content(const openflow::FlowMod& a, const openflow::FlowMod& b);
+// A 64-bit digest of what same_flow_content() compares (cookie and normalized
+// instructions, as `version` encodes them): for comparing a million flows
+// against a switch's without keeping them. Equal content, equal digest; a
+// different content collides with probability about 2^-64.
+std::uint64_t flow_content_digest(std::uint64_t cookie, const openflow::InstructionList& instructions,
+                                  std::uint8_t version);
 
 // Semantics worth knowing:
 // - A changed flow (same identity, other instructions or cookie) is sent as

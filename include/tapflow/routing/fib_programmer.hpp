@@ -214,6 +214,9 @@ class FibProgrammer {
   std::uint64_t generation_ = 0;  // bumped by reconcile/stop: older replies are ignored
 
   std::uint64_t queued_ops_ = 0, confirmed_ops_ = 0;
+  // Return freed memory to the system once a large batch of work is done.
+  static constexpr std::size_t kTrimAfterOps = 50000;
+  bool trim_when_idle_ = false;
   static constexpr std::uint64_t kAfterReconcile = ~std::uint64_t{0};
   std::deque<std::pair<std::uint64_t, Done>> dones_;  // (target confirmed count, callback)
   Progress progress_;
