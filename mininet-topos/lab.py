@@ -244,7 +244,7 @@ def summary(lab, net, topo, conv_secs, matrix, transit):
     for sw, _ in topo.switches:
         flows = lab.flows(sw)
         cls = lambda c: sum(1 for f in flows if f.startswith('cookie=' + c))  # noqa: E731
-        p('-- %s (OpenFlow 1.3): %d flows: %d FIB routes, %d connected hosts, %d misses, %d tapd (punts to '
+        p('-- %s (OpenFlow 1.3): %d flows: %d FIB routes, %d connected hosts, %d miss, %d tapd (punts to '
           'the namespace); %d groups' % (sw, len(flows), cls(COOKIE_ROUTE), cls(COOKIE_HOST), cls(COOKIE_MISS),
                                          cls('0x7461'), len(lab.groups(sw))))
     p('-- ping matrix (3 pings each, 0% loss expected)')
