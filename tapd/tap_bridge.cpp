@@ -19,6 +19,7 @@
 #include "tapflow/openflow/errors.hpp"
 #include "tapflow/tapd/punt_flows.hpp"
 #include "tapflow/tapd/tap_device.hpp"
+#include "tapflow/tapd/vlan_switch.hpp"
 
 namespace tapflow::tapd {
 
@@ -39,6 +40,16 @@ std::string dpid_hex(std::uint64_t dpid) { return fmt::format("{:016x}", dpid); 
 // The alias marks a TAP as ours, so a restarted tapflowd finds its TAPs again
 // (and removes those whose port is gone) without touching other interfaces.
 std::string alias_prefix(std::uint64_t dpid) { return "tapflow dpid=" + dpid_hex(dpid) + " port="; }
+
+std::string vlan_alias(std::uint64_t dpid, std::uint16_t vid) {
+  return "tapflow dpid=" + dpid_hex(dpid) + " vlan=" + std::to_string(vid);
+}
+
+std::uint64_t field_uint(const OxmField& f) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < f.value.size(); ++i) v = (v << 8) | f.value[i];
+  return v;
+}
 
 bool port_link_up(const openflow::Port& p) {
   return (p.state & port_state::kLinkDown) == 0 && (p.config & port_config::kPortDown) == 0;
@@ -85,7 +96,8 @@ std::uint64_t LatencyStats::quantile_ns(double q) const {
 // ---------------------------------------------------------------- state
 
 struct TapBridge::Port {
-  std::uint32_t port_no = 0;
+  std::uint32_t port_no = 0;  // 0 for a VLAN TAP
+  std::uint16_t vlan = 0;     // a VLAN TAP's VLAN id
   std::string port_name;
   MacAddress mac;        // what the TAP was given
   bool mac_configured = false;
@@ -117,12 +129,29 @@ struct TapBridge::Switch {
   std::unique_ptr<netns::NetlinkWatcher> watcher;
   Datapath* dp = nullptr;  // null while the switch is away
   std::map<std::uint32_t, std::unique_ptr<Port>> ports;
-  controller::FlowSync punts{kPuntCookie, kCookieClassMask};
+  // Sub-class 0 only: the VLAN flows (other sub-classes of tapd's class) have their own.
+  controller::FlowSync punts{kPuntCookie, kSubclassMask};
   bool reconciled = false;  // punt flows read back from the switch since it came up
   bool stale_checked = false;
   Message packet_out;  // reused for every PACKET_OUT: no allocation per frame
   bool published = false;  // ports_listener_ told about published_ports
   std::vector<TapPort> published_ports;
+
+  // VLAN mode.
+  bool vlan_mode = false;  // VLANs configured and the switch speaks 1.3
+  std::map<std::uint16_t, std::unique_ptr<Port>> vlan_taps;  // by VLAN id
+  std::vector<VlanMembers> members;         // per configured VLAN: ports present now
+  std::map<std::uint32_t, bool> member_up;  // every member port -> link up
+  controller::FlowSync vlan_static{kVlanStaticCookie, kVlanFlowsMask};
+  bool vlan_reconciled = false;
+  bool groups_ready = false;    // flood groups sent since the switch came up
+  bool groups_reading = false;  // GROUP_DESC outstanding
+  std::map<std::uint32_t, GroupMod> groups;  // as last sent
+  MacTable macs{8192};
+  std::uint64_t epoch = 0;  // bumped on every up/down: stale replies are ignored
+  Message vlan_packet_out;
+  Bytes scratch;  // a PACKET_IN's frame without its tag
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
 
   explicit Switch(netns::NetNamespace n) : ns(std::move(n)) {
     PacketOut po;
@@ -131,6 +160,17 @@ struct TapBridge::Switch {
     po.actions.push_back(action::Output{0, 0});
     po.data.reserve(65536);
     packet_out.body = std::move(po);
+    PacketOut vpo;
+    vpo.buffer_id = kNoBuffer;
+    vpo.in_port = port::kController;
+    vlan_packet_out.body = std::move(vpo);
+  }
+
+  const VlanMembers* vlan(std::uint16_t vid) const {
+    for (const auto& m : members) {
+      if (m.vid == vid) return &m;
+    }
+    return nullptr;
   }
 };
 
@@ -142,12 +182,22 @@ TapBridge::TapBridge(asio::io_context& io, TapBridgeConfig config)
 TapBridge::~TapBridge() {
   for (auto& [dpid, sw] : switches_) {
     if (sw->watcher) sw->watcher->stop();
-    for (auto& [no, port] : sw->ports) {
+    for (auto* taps : {&sw->ports}) {
+      for (auto& [no, port] : *taps) {
+        if (!port->tap.is_open()) continue;
+        try {
+          port->tap.set_carrier(false);
+        } catch (const std::exception&) {
+          // Closing the descriptor drops the carrier anyway.
+        }
+      }
+    }
+    for (auto& [vid, port] : sw->vlan_taps) {
       if (!port->tap.is_open()) continue;
       try {
         port->tap.set_carrier(false);
       } catch (const std::exception&) {
-        // Closing the descriptor drops the carrier anyway.
+        // As above.
       }
     }
   }
@@ -176,6 +226,7 @@ TapBridge::Switch& TapBridge::switch_for(Datapath& dp) {
   sw->dpid = dpid;
   if (const SwitchConfig* c = config_for(dpid)) sw->config = *c;
   sw->config.dpid = dpid;
+  sw->macs = MacTable(sw->config.mac_table_size);
   sw->log = fmt::format("dpid={} netns={}", dpid_hex(dpid), ns_name);
   sw->links = std::make_unique<netns::LinkControl>(sw->ns);
   if (auto lo = sw->links->ifindex("lo")) sw->links->set_up(*lo, true);
@@ -224,8 +275,32 @@ void TapBridge::on_datapath_up(Datapath& dp) {
   sw->dp = &dp;
   sw->reconciled = false;
   sw->punts.forget();
+  ++sw->epoch;
+  sw->vlan_static.forget();
+  sw->vlan_reconciled = false;
+  sw->groups_ready = false;
+  sw->groups_reading = false;
+  sw->groups.clear();
+  sw->vlan_mode = !sw->config.vlans.empty() && dp.version() == kVersion13;
+  if (!sw->config.vlans.empty() && dp.version() != kVersion13) {
+    ++counters_.vlan_setup_errors;
+    spdlog::error("{} tapd: VLANs need OpenFlow 1.3 (groups, push/pop VLAN, several tables); this "
+                  "switch speaks 1.0: the VLAN member ports get no TAP, the other ports stay in "
+                  "per-port mode",
+                  dp.log_name());
+  }
+  resolve_vlans(*sw, true);
+  if (sw->vlan_mode) {
+    // Learned flows of an earlier connection may point at ports that have
+    // changed meanwhile: start over. Frames flood until relearned.
+    forget_macs(*sw);
+    send_flow(*sw, learned_flows_wipe());
+  }
   sync_ports(*sw);
-  spdlog::info("{} tapd: {} TAPs in {}", dp.log_name(), sw->ports.size(), sw->ns.name());
+  ensure_vlan_taps(*sw);
+  update_vlan_carriers(*sw);
+  spdlog::info("{} tapd: {} TAPs, {} VLAN TAPs in {}", dp.log_name(), sw->ports.size(),
+               sw->vlan_taps.size(), sw->ns.name());
   sync_punts(*sw);
 }
 
@@ -236,9 +311,15 @@ void TapBridge::on_datapath_down(std::uint64_t dpid, const std::string& reason) 
   sw.dp = nullptr;
   sw.reconciled = false;
   sw.punts.forget();
+  ++sw.epoch;
+  sw.vlan_static.forget();
+  sw.vlan_reconciled = false;
+  sw.groups_ready = false;
+  sw.groups_reading = false;
   // The TAPs stay (their addresses and ifindex with them); only the carrier
   // goes, so routing daemons see the links down until the switch is back.
   for (auto& [no, port] : sw.ports) update_carrier(sw, *port);
+  for (auto& [vid, port] : sw.vlan_taps) update_carrier(sw, *port);
   spdlog::info("{} tapd: switch away ({}), {} TAPs without carrier", sw.log, reason,
                sw.ports.size());
 }
@@ -247,11 +328,20 @@ void TapBridge::on_port_status(Datapath& dp, const PortStatus& ps) {
   auto it = switches_.find(dp.datapath_id());
   if (it == switches_.end() || it->second->dp != &dp) return;
   Switch& sw = *it->second;
+  if (!sw.config.vlans.empty()) resolve_vlans(sw, false);
+  const bool member = is_member(sw, ps.desc.port_no);
   if (ps.reason == port_reason::kDelete) {
     remove_port(sw, ps.desc.port_no, "port deleted");
+  } else if (member) {
+    remove_port(sw, ps.desc.port_no, "port is a VLAN member");
   } else if (wanted(ps.desc)) {
     add_or_update_port(sw, ps.desc);
   }
+  if (sw.vlan_mode && (ps.reason == port_reason::kDelete || !port_link_up(ps.desc))) {
+    // Hosts behind a port that went away are elsewhere now, or nowhere.
+    flush_port_macs(sw, ps.desc.port_no);
+  }
+  update_vlan_carriers(sw);
   sync_punts(sw);
 }
 
@@ -264,7 +354,7 @@ void TapBridge::on_error(Datapath& dp, const OfError& error, std::uint32_t xid) 
 void TapBridge::sync_ports(Switch& sw) {
   std::set<std::uint32_t> present;
   for (const auto& p : sw.dp->ports()) {
-    if (!wanted(p)) continue;
+    if (!wanted(p) || is_member(sw, p.port_no)) continue;
     present.insert(p.port_no);
     add_or_update_port(sw, p);
   }
@@ -272,7 +362,7 @@ void TapBridge::sync_ports(Switch& sw) {
   for (const auto& [no, port] : sw.ports) {
     if (present.count(no) == 0) gone.push_back(no);
   }
-  for (auto no : gone) remove_port(sw, no, "port no longer on the switch");
+  for (auto no : gone) remove_port(sw, no, "port no longer on the switch, or a VLAN member");
   if (!sw.stale_checked) {
     sw.stale_checked = true;
     remove_stale_taps(sw);
@@ -408,33 +498,70 @@ void TapBridge::on_packet_in(Datapath& dp, const PacketIn& pi) {
   auto it = switches_.find(dp.datapath_id());
   if (it == switches_.end()) return;
   Switch& sw = *it->second;
+  const bool whole = pi.total_len <= pi.data.size() && !pi.data.empty();
+  const bool member = sw.vlan_mode && is_member(sw, pi.in_port);
+  if (member && (pi.cookie & kSubclassMask) == kVlanLearnMissCookie) {
+    learn(sw, pi);
+    return;
+  }
+  // Frames for the router arrive tagged from a member port (eth_dst table,
+  // flood group), or untagged from the FIB with the VLAN in the metadata
+  // (and no in_port: the eth_dst table clears it). Per-port traffic has
+  // neither.
+  std::uint16_t vid = 0;
+  std::optional<std::uint16_t> tag;
+  if (member) tag = frame_vlan(pi.data);
+  if (tag) {
+    vid = *tag;
+  } else if (const OxmField* md = sw.vlan_mode ? pi.match.find(oxm_field::kMetadata) : nullptr) {
+    vid = static_cast<std::uint16_t>(field_uint(*md) & 0xfff);
+  }
+  if (member || vid != 0) {
+    auto vt = sw.vlan_taps.find(vid);
+    if (vid == 0 || vt == sw.vlan_taps.end()) {
+      ++counters_.packet_in_unknown_vlan;
+      return;
+    }
+    if (tag) {
+      strip_vlan_tag(pi.data, sw.scratch);
+      write_to_tap(sw, *vt->second, sw.scratch, whole, t0);
+    } else {
+      write_to_tap(sw, *vt->second, pi.data, whole, t0);
+    }
+    return;
+  }
   auto pit = sw.ports.find(pi.in_port);
   if (pit == sw.ports.end()) {
     ++counters_.packet_in_unknown_port;
     return;
   }
-  Port& port = *pit->second;
-  if (pi.total_len > pi.data.size() || pi.data.empty()) {
+  write_to_tap(sw, *pit->second, pi.data, whole, t0);
+}
+
+bool TapBridge::write_to_tap(Switch& sw, Port& port, std::span<const std::uint8_t> frame, bool whole,
+                             Clock::time_point t0) {
+  if (!whole) {
     // Only part of the frame: the kernel must never see a cut frame.
     ++port.counters.drop_truncated;
-    return;
+    return false;
   }
-  const int rc = port.tap.write(pi.data);
+  const int rc = port.tap.write(frame);
   if (rc == 0) {
     ++port.counters.to_tap_frames;
-    port.counters.to_tap_bytes += pi.data.size();
+    port.counters.to_tap_bytes += frame.size();
     port.counters.to_tap_latency.record(ns_since(t0));
     // The kernel usually handles the frame inside write() and queues its
     // answer (ARP reply, ICMP echo reply, TCP ACK) on the TAP before write()
     // returns: take it now rather than one event-loop turn later.
     if (!port.paused) drain_tap(sw, port, Clock::now());
-  } else if (rc == -EAGAIN) {
-    ++port.counters.drop_tap_busy;
-  } else {
-    if (port.counters.drop_tap_error++ == 0) {
-      spdlog::warn("{} TAP {}: write failed: {}", sw.log, port.tap.name(), std::strerror(-rc));
-    }
+    return true;
   }
+  if (rc == -EAGAIN) {
+    ++port.counters.drop_tap_busy;
+  } else if (port.counters.drop_tap_error++ == 0) {
+    spdlog::warn("{} TAP {}: write failed: {}", sw.log, port.tap.name(), std::strerror(-rc));
+  }
+  return false;
 }
 
 void TapBridge::start_reading(Switch& sw, Port& port) {
@@ -486,6 +613,14 @@ bool TapBridge::drain_tap(Switch& sw, Port& port, Clock::time_point t0) {
       ++port.counters.drop_switch_down;
       continue;
     }
+    if (port.vlan != 0) {
+      if (send_from_vlan_tap(sw, port, std::span<const std::uint8_t>(buf.data(), static_cast<std::size_t>(n)))) {
+        ++port.counters.to_switch_frames;
+        port.counters.to_switch_bytes += static_cast<std::uint64_t>(n);
+        port.counters.to_switch_latency.record(ns_since(t0));
+      }
+      continue;
+    }
     sw.packet_out.version = sw.dp->version();
     sw.packet_out.xid = sw.dp->next_xid();
     po.data.assign(buf.begin(), buf.begin() + n);
@@ -518,7 +653,10 @@ void TapBridge::publish_ports(Switch& sw) {
   if (!ports_listener_) return;
   std::vector<TapPort> ports;
   for (const auto& [no, port] : sw.ports) {
-    ports.push_back(TapPort{port->tap.ifindex(), no, router_mac(sw, *port)});
+    ports.push_back(TapPort{port->tap.ifindex(), no, router_mac(sw, *port), 0});
+  }
+  for (const auto& [vid, port] : sw.vlan_taps) {
+    ports.push_back(TapPort{port->tap.ifindex(), 0, router_mac(sw, *port), vid});
   }
   if (sw.published && ports == sw.published_ports) return;
   sw.published = true;
@@ -529,6 +667,7 @@ void TapBridge::publish_ports(Switch& sw) {
 void TapBridge::sync_punts(Switch& sw) {
   publish_ports(sw);
   if (sw.dp == nullptr || !sw.dp->is_up() || !sw.watcher || !sw.watcher->synced()) return;
+  sync_vlan_pipeline(sw);
   const netns::KernelState& ks = sw.watcher->state();
   PuntInputs in;
   in.version = sw.dp->version();
@@ -561,6 +700,316 @@ void TapBridge::sync_punts(Switch& sw) {
   }
 }
 
+// ---------------------------------------------------------------- VLAN mode
+
+bool TapBridge::is_member(const Switch& sw, std::uint32_t port_no) const {
+  return sw.member_up.count(port_no) != 0;
+}
+
+void TapBridge::resolve_vlans(Switch& sw, bool log_unknown) {
+  sw.members.clear();
+  sw.member_up.clear();
+  if (sw.config.vlans.empty() || sw.dp == nullptr) return;
+  const auto& ports = sw.dp->ports();
+  for (const VlanConfig& vc : sw.config.vlans) {
+    VlanMembers m;
+    m.vid = vc.id;
+    if (auto vt = sw.vlan_taps.find(vc.id); vt != sw.vlan_taps.end()) {
+      m.router_mac = router_mac(sw, *vt->second);
+    } else {
+      m.router_mac = vc.mac ? *vc.mac : default_vlan_mac(sw.dpid, vc.id);
+    }
+    for (const auto* refs : {&vc.untagged, &vc.tagged}) {
+      for (const PortRef& ref : *refs) {
+        const openflow::Port* found = nullptr;
+        for (const auto& p : ports) {
+          if (p.port_no != 0 && p.port_no <= port::kMax && ref.matches(p.port_no, p.name)) found = &p;
+        }
+        if (found == nullptr) {
+          // A numbered port may come later (port status ADD); a name the
+          // switch does not have is likely a typo: say so once per connect.
+          if (log_unknown && ref.port_name) {
+            ++counters_.vlan_setup_errors;
+            spdlog::error("{} VLAN {} ({}): the switch has no port named '{}'", sw.log, vc.id, vc.name,
+                          *ref.port_name);
+          } else if (log_unknown) {
+            spdlog::info("{} VLAN {} ({}): member port {} is not on the switch yet", sw.log, vc.id,
+                         vc.name, *ref.port_no);
+          }
+          continue;
+        }
+        (refs == &vc.tagged ? m.tagged : m.untagged).push_back(found->port_no);
+        sw.member_up[found->port_no] = port_link_up(*found);
+      }
+    }
+    std::sort(m.untagged.begin(), m.untagged.end());
+    std::sort(m.tagged.begin(), m.tagged.end());
+    sw.members.push_back(std::move(m));
+  }
+}
+
+void TapBridge::ensure_vlan_taps(Switch& sw) {
+  if (!sw.vlan_mode) return;
+  for (const VlanConfig& vc : sw.config.vlans) {
+    if (sw.vlan_taps.count(vc.id) != 0) continue;
+    auto port = std::make_unique<Port>();
+    port->vlan = vc.id;
+    port->port_name = vc.name;
+    port->mac_configured = true;
+    port->mac = vc.mac ? *vc.mac : default_vlan_mac(sw.dpid, vc.id);
+    try {
+      port->tap = TapDevice::open(sw.ns, vc.name, config_.persist_taps);
+      const int ifindex = port->tap.ifindex();
+      sw.links->set_mac(ifindex, port->mac);
+      sw.links->set_mtu(ifindex, vc.mtu ? *vc.mtu : config_.mtu);
+      sw.links->set_alias(ifindex, vlan_alias(sw.dpid, vc.id));
+      sw.links->set_up(ifindex, true);
+      for (const auto& a : vc.addresses) sw.links->add_address(ifindex, a);
+      const int fd = ::dup(port->tap.fd());
+      if (fd < 0) throw netns::Error("dup of the TAP descriptor", errno);
+      port->readable = std::make_unique<asio::posix::stream_descriptor>(io_, fd);
+    } catch (const std::exception& e) {
+      ++counters_.setup_errors;
+      spdlog::error("{} VLAN {}: cannot set up TAP {}: {}", sw.log, vc.id, vc.name, e.what());
+      continue;
+    }
+    spdlog::info("{} VLAN {} -> TAP {} ifindex {} mac {}", sw.log, vc.id, port->tap.name(),
+                 port->tap.ifindex(), port->mac.to_string());
+    Port& ref = *port;
+    sw.vlan_taps.emplace(vc.id, std::move(port));
+    start_reading(sw, ref);
+  }
+}
+
+void TapBridge::update_vlan_carriers(Switch& sw) {
+  for (auto& [vid, port] : sw.vlan_taps) {
+    bool up = false;
+    if (const VlanMembers* m = sw.vlan(vid)) {
+      for (const auto* list : {&m->untagged, &m->tagged}) {
+        for (std::uint32_t p : *list) {
+          auto it = sw.member_up.find(p);
+          up = up || (it != sw.member_up.end() && it->second);
+        }
+      }
+    }
+    port->link_up = up;
+    update_carrier(sw, *port);
+    if (port->paused || !port->waiting) start_reading(sw, *port);
+  }
+}
+
+void TapBridge::send_flow(Switch& sw, const FlowMod& fm) {
+  if (sw.dp == nullptr || !sw.dp->is_up()) return;
+  if (auto st = sw.dp->send(MessageBody{fm}); !st) {
+    spdlog::warn("{} VLAN flow: {}", sw.log, describe(st.error()));
+  }
+}
+
+void TapBridge::sync_vlan_pipeline(Switch& sw) {
+  if (!sw.vlan_mode || sw.dp == nullptr || !sw.dp->is_up()) return;
+  for (VlanMembers& m : sw.members) {
+    if (auto vt = sw.vlan_taps.find(m.vid); vt != sw.vlan_taps.end()) {
+      m.router_mac = router_mac(sw, *vt->second);
+    }
+  }
+  if (!sw.groups_ready) {
+    // Flows point at the flood groups: the groups go first. ADD fails for a
+    // group the switch kept from an earlier connection, MODIFY for one it
+    // lacks: read which exist.
+    if (sw.groups_reading) return;
+    sw.groups_reading = true;
+    Switch* swp = &sw;
+    std::weak_ptr<bool> alive = sw.alive;
+    const std::uint64_t epoch = sw.epoch;
+    sw.dp->request(MultipartRequest{0, GroupDescStatsRequest{}},
+                   [this, swp, alive, epoch](Result<std::vector<Message>> replies) {
+                     if (alive.expired() || swp->epoch != epoch || swp->dp == nullptr) return;
+                     swp->groups_reading = false;
+                     std::set<std::uint32_t> existing;
+                     if (!replies) {
+                       spdlog::warn("{} reading groups: {}", swp->log, describe(replies.error()));
+                     } else {
+                       for (const Message& m : *replies) {
+                         const auto* mp = std::get_if<MultipartReply>(&m.body);
+                         const auto* gd = mp ? std::get_if<GroupDescStatsReply>(&mp->body) : nullptr;
+                         if (gd == nullptr) continue;
+                         for (const GroupDesc& g : gd->groups) existing.insert(g.group_id);
+                       }
+                     }
+                     swp->groups_ready = true;
+                     swp->groups.clear();
+                     send_vlan_groups(*swp, existing);
+                     sync_vlan_pipeline(*swp);
+                   });
+    return;
+  }
+  send_vlan_groups(sw, {});
+
+  VlanPipelineInputs in;
+  in.vlans = sw.members;
+  in.l2_table = config_.l2_table;
+  in.fib_table = config_.fib_table;
+  if (sw.watcher && sw.watcher->synced()) {
+    for (const auto& [key, a] : sw.watcher->state().addresses) {
+      if (a.scope == RT_SCOPE_HOST) continue;
+      in.addresses.push_back(a.prefix.addr);
+    }
+  }
+  auto flows = vlan_flows(in);
+  const std::size_t n = flows.size();
+  const std::string log = sw.log;
+  auto done = [log, n](Status st) {
+    if (st) {
+      spdlog::debug("{} VLAN flows in place ({})", log, n);
+    } else {
+      spdlog::warn("{} VLAN flows: {}", log, describe(st.error()));
+    }
+  };
+  if (!sw.vlan_reconciled) {
+    sw.vlan_reconciled = true;
+    sw.vlan_static.reconcile(*sw.dp, std::move(flows), done);
+  } else {
+    sw.vlan_static.apply(*sw.dp, std::move(flows), done);
+  }
+}
+
+void TapBridge::send_vlan_groups(Switch& sw, const std::set<std::uint32_t>& existing) {
+  VlanPipelineInputs in;
+  in.vlans = sw.members;
+  for (auto& [id, g] : vlan_groups(in)) {
+    auto have = sw.groups.find(id);
+    if (have != sw.groups.end() && have->second == g) continue;
+    GroupMod mod = g;
+    if (have != sw.groups.end() || existing.count(id) != 0) mod.command = group_mod_command::kModify;
+    if (auto st = sw.dp->send(MessageBody{mod}); !st) {
+      spdlog::warn("{} VLAN group {:#x}: {}", sw.log, id, describe(st.error()));
+      continue;
+    }
+    sw.groups[id] = std::move(g);
+  }
+}
+
+void TapBridge::notify_l2(Switch& sw, std::uint16_t vid, const MacAddress& mac,
+                          std::optional<std::pair<std::uint32_t, bool>> where) {
+  if (!l2_listener_) return;
+  auto vt = sw.vlan_taps.find(vid);
+  if (vt == sw.vlan_taps.end()) return;
+  l2_listener_(sw.dpid, vt->second->tap.ifindex(), mac, where);
+}
+
+void TapBridge::learn(Switch& sw, const PacketIn& pi) {
+  ++counters_.learn_packet_ins;
+  const auto vid = frame_vlan(pi.data);
+  const auto src = frame_source(pi.data);
+  if (!vid || !src) return;
+  const VlanMembers* m = sw.vlan(*vid);
+  if (m == nullptr) return;
+  const bool tagged = std::binary_search(m->tagged.begin(), m->tagged.end(), pi.in_port);
+  if (!tagged && !std::binary_search(m->untagged.begin(), m->untagged.end(), pi.in_port)) return;
+  const MacLocation where{pi.in_port, tagged};
+  const std::optional<MacLocation> before =
+      sw.macs.find(*vid, *src) ? std::optional<MacLocation>(sw.macs.find(*vid, *src)->where)
+                               : std::nullopt;
+  const std::uint64_t old_generation = sw.macs.find(*vid, *src) ? sw.macs.find(*vid, *src)->generation : 0;
+  const auto r = sw.macs.learn(*vid, *src, where, m->router_mac);
+  switch (r.outcome) {
+    case MacTable::Outcome::kMoved: {
+      ++counters_.mac_moves;
+      // The old eth_src flow goes; the eth_dst flow is overwritten in place.
+      send_flow(sw, learned_flow_deletes(*vid, *src, *before, config_.l2_table, old_generation).first);
+      spdlog::debug("{} VLAN {}: {} moved from port {} to {}", sw.log, *vid, src->to_string(),
+                    before->port_no, pi.in_port);
+      [[fallthrough]];
+    }
+    case MacTable::Outcome::kNew: {
+      if (r.outcome == MacTable::Outcome::kNew) ++counters_.mac_learned;
+      auto [eth_src, eth_dst] =
+          learned_flows(*vid, *src, where, sw.config.mac_aging, config_.l2_table, r.generation);
+      send_flow(sw, eth_src);
+      send_flow(sw, eth_dst);
+      notify_l2(sw, *vid, *src, std::make_pair(where.port_no, where.tagged));
+      break;
+    }
+    case MacTable::Outcome::kFull:
+      if (counters_.mac_table_full++ == 0) {
+        spdlog::warn("{} MAC table full ({} entries): not learning more (mac_table_size)", sw.log,
+                     sw.macs.size());
+      }
+      break;
+    case MacTable::Outcome::kKnown:
+    case MacTable::Outcome::kIgnored:
+      break;
+  }
+}
+
+void TapBridge::on_flow_removed(Datapath& dp, const FlowRemoved& fr) {
+  if ((fr.cookie & kSubclassMask) != kLearnedSrcCookie) return;
+  auto it = switches_.find(dp.datapath_id());
+  if (it == switches_.end()) return;
+  Switch& sw = *it->second;
+  const OxmField* vf = fr.match.find(oxm_field::kVlanVid);
+  const OxmField* mf = fr.match.find(oxm_field::kEthSrc);
+  if (vf == nullptr || mf == nullptr || mf->value.size() != 6) return;
+  const auto vid = static_cast<std::uint16_t>(field_uint(*vf) & 0xfff);
+  MacAddress mac;
+  std::copy(mf->value.begin(), mf->value.end(), mac.octets.begin());
+  const auto e = sw.macs.expire(vid, mac, fr.cookie & kGenerationMask);
+  if (!e) return;  // an older flow of a MAC that has moved since
+  ++counters_.mac_aged;
+  send_flow(sw, learned_flow_deletes(vid, mac, e->where, config_.l2_table, e->generation).second);
+  spdlog::debug("{} VLAN {}: {} aged out (port {})", sw.log, vid, mac.to_string(), e->where.port_no);
+  notify_l2(sw, vid, mac, std::nullopt);
+}
+
+void TapBridge::flush_port_macs(Switch& sw, std::uint32_t port_no) {
+  for (const auto& [key, e] : sw.macs.flush_port(port_no)) {
+    ++counters_.mac_flushed;
+    auto [src, dst] = learned_flow_deletes(key.first, key.second, e.where, config_.l2_table, e.generation);
+    send_flow(sw, src);
+    send_flow(sw, dst);
+    notify_l2(sw, key.first, key.second, std::nullopt);
+  }
+}
+
+void TapBridge::forget_macs(Switch& sw) {
+  for (const auto& [key, e] : sw.macs.entries()) notify_l2(sw, key.first, key.second, std::nullopt);
+  sw.macs.clear();
+}
+
+bool TapBridge::send_from_vlan_tap(Switch& sw, Port& port, std::span<const std::uint8_t> frame) {
+  auto& po = std::get<PacketOut>(sw.vlan_packet_out.body);
+  const auto dst = frame_destination(frame);
+  const MacTable::Entry* e =
+      dst && !dst->is_multicast() ? sw.macs.find(port.vlan, *dst) : nullptr;
+  if (e != nullptr) {
+    po.actions = unicast_actions(port.vlan, e->where);
+  } else {
+    // Broadcast, multicast or not learned yet: every member that is up.
+    std::vector<std::uint32_t> untagged, tagged;
+    if (const VlanMembers* m = sw.vlan(port.vlan)) {
+      for (std::uint32_t p : m->untagged) {
+        if (sw.member_up[p]) untagged.push_back(p);
+      }
+      for (std::uint32_t p : m->tagged) {
+        if (sw.member_up[p]) tagged.push_back(p);
+      }
+    }
+    po.actions = flood_actions(port.vlan, untagged, tagged);
+  }
+  if (po.actions.empty()) {
+    ++port.counters.drop_no_member;
+    return false;
+  }
+  sw.vlan_packet_out.version = sw.dp->version();
+  sw.vlan_packet_out.xid = sw.dp->next_xid();
+  po.data.assign(frame.begin(), frame.end());
+  if (auto st = sw.dp->send(sw.vlan_packet_out); !st) {
+    ++port.counters.drop_send_error;
+    return false;
+  }
+  return true;
+}
+
 // ---------------------------------------------------------------- status
 
 std::vector<PortStatusView> TapBridge::ports() const {
@@ -578,8 +1027,25 @@ std::vector<PortStatusView> TapBridge::ports() const {
       v.counters = port->counters;
       out.push_back(std::move(v));
     }
+    for (const auto& [vid, port] : sw->vlan_taps) {
+      PortStatusView v;
+      v.dpid = dpid;
+      v.netns = sw->ns.name();
+      v.vlan = vid;
+      v.port_name = port->port_name;
+      v.interface = port->tap.name();
+      v.ifindex = port->tap.ifindex();
+      v.carrier = port->carrier;
+      v.counters = port->counters;
+      out.push_back(std::move(v));
+    }
   }
   return out;
+}
+
+std::size_t TapBridge::learned_macs(std::uint64_t dpid) const {
+  auto it = switches_.find(dpid);
+  return it == switches_.end() ? 0 : it->second->macs.size();
 }
 
 }  // namespace tapflow::tapd

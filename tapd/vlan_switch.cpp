@@ -25,6 +25,20 @@ ActionList push_tag(std::uint16_t vid) {
   return {action::PushVlan{kTpid}, action::SetField{tagged_vid(vid)}};
 }
 
+// Nicira NXAST_REG_LOAD of 0 into NXM_OF_IN_PORT[0..15] ("load:0->
+// NXM_OF_IN_PORT[]"): Open vSwitch refuses an OpenFlow 1.3 set_field on
+// in_port but takes this, its documented way to allow output to the port a
+// packet came in on.
+Action clear_in_port() {
+  action::Experimenter e;
+  e.experimenter = 0x00002320;
+  e.data = {0x00, 0x07,              // subtype NXAST_REG_LOAD
+            0x00, 0x0f,              // ofs 0, n_bits 16
+            0x00, 0x00, 0x00, 0x02,  // NXM_OF_IN_PORT
+            0, 0, 0, 0, 0, 0, 0, 0};  // value 0
+  return e;
+}
+
 InstructionList apply(ActionList actions) { return {instruction::ApplyActions{std::move(actions)}}; }
 
 InstructionList to_controller() {
@@ -89,8 +103,12 @@ std::vector<FlowMod> vlan_flows(const VlanPipelineInputs& in) {
     scope.match = {tagged_vid(v.vid), oxm::eth_dst(v.router_mac)};
     for (FlowMod& f : address_punts(in.addresses, scope, true)) out.push_back(std::move(f));
     for (std::uint16_t type : {kEthIpv4, kEthIpv6}) {
+      // in_port is cleared so a route back out of the ingress port (two
+      // VLANs on one trunk, router on a stick) is not dropped by the
+      // switch's rule against output to the input port. FIB PACKET_INs
+      // then carry no port: tapd finds the VLAN by the metadata.
       InstructionList ins =
-          to_fib ? InstructionList{instruction::ApplyActions{{action::PopVlan{}}},
+          to_fib ? InstructionList{instruction::ApplyActions{{action::PopVlan{}, clear_in_port()}},
                                    instruction::WriteMetadata{v.vid, 0xfff},
                                    instruction::GotoTable{*in.fib_table}}
                  : to_controller();

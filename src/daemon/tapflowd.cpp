@@ -6,7 +6,9 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
+#include <algorithm>
 #include <memory>
+#include <optional>
 
 #include "config.hpp"
 #include "metrics.hpp"
@@ -16,8 +18,41 @@
 #include "tapflow/netns/namespace.hpp"
 #include "tapflow/routing/router.hpp"
 #include "tapflow/tapd/tap_bridge.hpp"
+#include "tapflow/tapd/vlan_switch.hpp"
 
 using namespace tapflow;
+
+namespace {
+
+// tapflow_vlan_*: VLAN MAC learning counters of tapd (all switches).
+daemon::MetricFamilies vlan_metrics(const tapd::BridgeCounters& c) {
+  daemon::MetricFamilies out;
+  auto counter = [&out](const char* name, const char* help, std::uint64_t v) {
+    prometheus::MetricFamily f;
+    f.name = name;
+    f.help = help;
+    f.type = prometheus::MetricType::Counter;
+    prometheus::ClientMetric m;
+    m.counter.value = static_cast<double>(v);
+    f.metric.push_back(std::move(m));
+    out.push_back(std::move(f));
+  };
+  counter("tapflow_vlan_learn_packet_ins_total", "Learning PACKET_INs (VLAN mode)", c.learn_packet_ins);
+  counter("tapflow_vlan_mac_learned_total", "MACs learned in a VLAN", c.mac_learned);
+  counter("tapflow_vlan_mac_moves_total", "MACs seen on another port of their VLAN", c.mac_moves);
+  counter("tapflow_vlan_mac_aged_total", "MACs forgotten after their eth_src flow expired", c.mac_aged);
+  counter("tapflow_vlan_mac_flushed_total", "MACs forgotten because their port went down or away",
+          c.mac_flushed);
+  counter("tapflow_vlan_mac_table_full_total", "MACs not learned: the MAC table was full",
+          c.mac_table_full);
+  counter("tapflow_vlan_packet_in_unknown_vlan_total",
+          "PACKET_INs from a VLAN member port with no VLAN TAP to take them", c.packet_in_unknown_vlan);
+  counter("tapflow_vlan_setup_errors_total", "VLAN configuration problems found at connect",
+          c.vlan_setup_errors);
+  return out;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App cli{"tapflowd: OpenFlow 1.0/1.3 router controller"};
@@ -98,6 +133,10 @@ int main(int argc, char** argv) {
     // tapd installs the flows of table 0 itself, a drop-all miss among them.
     cfg.controller.connection.install_table_miss = false;
     if (cfg.routing) cfg.router.fib_table = cfg.routing_config.fib_table;
+    // tapd's VLAN flood groups live above routing's ids: routing's reconcile
+    // must not take them for stale groups of its own.
+    cfg.routing_config.programmer.group_id_max =
+        std::min(cfg.routing_config.programmer.group_id_max, tapd::kFloodGroupBase - 1);
     bridge = std::make_unique<tapd::TapBridge>(io, cfg.router);
     auto chain = std::make_unique<controller::AppChain>();
     chain->add(*bridge);  // first: a switch's TAPs exist before routing looks at them
@@ -106,8 +145,17 @@ int main(int argc, char** argv) {
       bridge->set_ports_listener([r = router.get()](std::uint64_t dpid, const std::string& ns,
                                                     const std::vector<tapd::TapPort>& taps) {
         routing::RouterPorts ports;
-        for (const auto& t : taps) ports[t.ifindex] = routing::RouterPort{t.port_no, t.mac};
+        for (const auto& t : taps) ports[t.ifindex] = routing::RouterPort{t.port_no, t.mac, t.vlan};
         r->set_ports(dpid, ns, std::move(ports));
+      });
+      // Where tapd learned a MAC inside a VLAN: routing sends routed traffic
+      // for that neighbour straight to the port, tagged where it must be.
+      bridge->set_l2_listener([r = router.get()](std::uint64_t dpid, int ifindex,
+                                                 const openflow::MacAddress& mac,
+                                                 std::optional<std::pair<std::uint32_t, bool>> where) {
+        std::optional<routing::L2Location> loc;
+        if (where) loc = routing::L2Location{where->first, where->second};
+        r->set_l2_location(dpid, ifindex, mac, loc);
       });
       chain->add(*router);
     }
@@ -131,6 +179,7 @@ int main(int argc, char** argv) {
     if (bridge) {
       collectors.push_back(
           [b = bridge.get()] { return daemon::tap_metrics(b->ports(), b->counters()); });
+      collectors.push_back([b = bridge.get()] { return vlan_metrics(b->counters()); });
     }
     metrics = std::make_unique<daemon::MetricsServer>(io, daemon::parse_endpoint(*cfg.metrics_listen),
                                                       std::move(collectors));

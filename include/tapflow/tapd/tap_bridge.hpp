@@ -2,7 +2,9 @@
 // network namespace with one TAP per switch port, pumps frames between the
 // switch (PACKET_IN / PACKET_OUT) and the TAPs, mirrors port state into TAP
 // carrier, and keeps the switch's punt flows equal to what the namespace's
-// addresses call for. An App of the controller core; runs on its event loop.
+// addresses call for. With VLANs configured (OpenFlow 1.3) the member ports
+// share one TAP per VLAN instead, switched in the datapath with MAC learning
+// (vlan_switch.hpp). An App of the controller core; runs on its event loop.
 #pragma once
 
 #include <array>
@@ -12,6 +14,8 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -105,6 +109,7 @@ struct PortCounters {
   std::uint64_t drop_switch_down = 0;       // frame from the TAP while the switch is away
   std::uint64_t drop_send_error = 0;        // PACKET_OUT could not be queued
   std::uint64_t paused_congested = 0;       // times reading paused for a congested switch
+  std::uint64_t drop_no_member = 0;         // VLAN TAP frame with no member port up
   LatencyStats to_tap_latency;     // PACKET_IN handed to us -> written to the TAP
   LatencyStats to_switch_latency;  // TAP readable -> PACKET_OUT queued for the switch
 };
@@ -113,7 +118,8 @@ struct PortCounters {
 struct PortStatusView {
   std::uint64_t dpid = 0;
   std::string netns;
-  std::uint32_t port_no = 0;
+  std::uint32_t port_no = 0;  // 0 for a VLAN TAP
+  std::uint16_t vlan = 0;     // a VLAN TAP's VLAN id, else 0
   std::string port_name;
   std::string interface;
   int ifindex = 0;
@@ -124,8 +130,9 @@ struct PortStatusView {
 // A TAP as other parts see it (routing maps kernel next hops to switch ports).
 struct TapPort {
   int ifindex = 0;
-  std::uint32_t port_no = 0;
-  openflow::MacAddress mac;  // the router's MAC on this port
+  std::uint32_t port_no = 0;  // per-port TAP: the switch port; VLAN TAP: 0
+  openflow::MacAddress mac;   // the router's MAC on this port or VLAN
+  std::uint16_t vlan = 0;     // VLAN TAP: the VLAN id; per-port TAP: 0
   friend bool operator==(const TapPort&, const TapPort&) = default;
 };
 // Called on the event loop whenever a switch's set of TAPs (or their MACs)
@@ -133,8 +140,24 @@ struct TapPort {
 using TapPortsListener = std::function<void(std::uint64_t dpid, const std::string& netns,
                                             const std::vector<TapPort>& ports)>;
 
+// Called when a MAC is learned on (or moves to) a VLAN member port, and with
+// nullopt when it is forgotten (aged, port down, switch reconnected): where
+// `mac` lives behind the VLAN TAP `ifindex`, as (port, frames leave tagged).
+using L2LocationListener =
+    std::function<void(std::uint64_t dpid, int ifindex, const openflow::MacAddress& mac,
+                       std::optional<std::pair<std::uint32_t, bool>> where)>;
+
 struct BridgeCounters {
   std::uint64_t packet_in_unknown_port = 0;  // PACKET_IN for a port with no TAP
+  std::uint64_t packet_in_unknown_vlan = 0;  // from a member port, no VLAN TAP to take it
+  // VLAN MAC learning, over all switches.
+  std::uint64_t learn_packet_ins = 0;  // learning PACKET_INs (never written to a TAP)
+  std::uint64_t mac_learned = 0;       // new MACs
+  std::uint64_t mac_moves = 0;         // a MAC seen on another port of its VLAN
+  std::uint64_t mac_aged = 0;          // eth_src flow expired: MAC forgotten
+  std::uint64_t mac_flushed = 0;       // forgotten because its port went down or away
+  std::uint64_t mac_table_full = 0;    // not learned: mac_table_size reached
+  std::uint64_t vlan_setup_errors = 0;  // 1.0 switch with VLANs, unknown member ports
   std::uint64_t setup_errors = 0;            // namespace/TAP/netlink failures
   std::uint64_t punt_syncs = 0;              // punt flow set recomputed and sent
 };
@@ -150,10 +173,14 @@ class TapBridge final : public controller::App {
   void on_datapath_down(std::uint64_t dpid, const std::string& reason) override;
   void on_port_status(controller::Datapath& dp, const openflow::PortStatus& ps) override;
   void on_packet_in(controller::Datapath& dp, const openflow::PacketIn& pi) override;
+  void on_flow_removed(controller::Datapath& dp, const openflow::FlowRemoved& fr) override;
   void on_error(controller::Datapath& dp, const openflow::OfError& error,
                 std::uint32_t xid) override;
 
   void set_ports_listener(TapPortsListener listener) { ports_listener_ = std::move(listener); }
+  void set_l2_listener(L2LocationListener listener) { l2_listener_ = std::move(listener); }
+  // Learned MACs of a switch's VLAN, for status output and tests.
+  std::size_t learned_macs(std::uint64_t dpid) const;
   std::vector<PortStatusView> ports() const;
   const BridgeCounters& counters() const { return counters_; }
   // The namespace a datapath uses (configured or default name).
@@ -180,12 +207,29 @@ class TapBridge final : public controller::App {
   void sync_punts(Switch& sw);
   void publish_ports(Switch& sw);
   openflow::MacAddress router_mac(const Switch& sw, const Port& port) const;
+  bool write_to_tap(Switch& sw, Port& port, std::span<const std::uint8_t> frame, bool whole,
+                    controller::Clock::time_point t0);
+  // VLAN mode (vlan_switch.hpp).
+  bool is_member(const Switch& sw, std::uint32_t port_no) const;
+  void resolve_vlans(Switch& sw, bool log_unknown);
+  void ensure_vlan_taps(Switch& sw);
+  void update_vlan_carriers(Switch& sw);
+  void sync_vlan_pipeline(Switch& sw);
+  void send_vlan_groups(Switch& sw, const std::set<std::uint32_t>& existing);
+  void learn(Switch& sw, const openflow::PacketIn& pi);
+  void flush_port_macs(Switch& sw, std::uint32_t port_no);
+  void forget_macs(Switch& sw);
+  void notify_l2(Switch& sw, std::uint16_t vid, const openflow::MacAddress& mac,
+                 std::optional<std::pair<std::uint32_t, bool>> where);
+  bool send_from_vlan_tap(Switch& sw, Port& port, std::span<const std::uint8_t> frame);
+  void send_flow(Switch& sw, const openflow::FlowMod& fm);
 
   boost::asio::io_context& io_;
   TapBridgeConfig config_;
   std::map<std::uint64_t, std::unique_ptr<Switch>> switches_;
   BridgeCounters counters_;
   TapPortsListener ports_listener_;
+  L2LocationListener l2_listener_;
 };
 
 }  // namespace tapflow::tapd

@@ -15,8 +15,10 @@
 //   eth_dst table, per VLAN v with router MAC R:
 //             40000/39000: eth_dst=R and ARP/IPv4/IPv6 for one of our addresses
 //                   -> CONTROLLER (tagged: tapd picks the VLAN TAP by the vid);
-//             30000: eth_dst=R, IPv4/IPv6 -> pop tag, metadata=v, goto FIB (FIB
-//                   PACKET_INs carry the metadata: tapd picks the VLAN TAP by it);
+//             30000: eth_dst=R, IPv4/IPv6 -> pop tag, in_port=0 (routing back
+//                   out of the ingress trunk must not count as output to the
+//                   input port), metadata=v, goto FIB (FIB PACKET_INs carry
+//                   the metadata: tapd picks the VLAN TAP by it);
 //             29000: eth_dst=R -> CONTROLLER;
 //             20000: learned vid=v, eth_dst=m -> [pop tag if untagged] output p;
 //             10:   vid=v, multicast/broadcast -> group flood+router of v;
