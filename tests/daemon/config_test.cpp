@@ -350,3 +350,35 @@ TEST(Config, ShippedVlanLabConfigLoads) {
 
 }  // namespace
 }  // namespace tapflow::daemon
+
+namespace tapflow::daemon {
+namespace {
+
+// configs/tapflowd.yaml documents a switch with ports and VLANs as comments:
+// with the comment marks taken off, it must be a valid config.
+TEST(Config, DocumentedSwitchExampleParses) {
+  std::ifstream in(std::string(TAPFLOW_SOURCE_DIR) + "/configs/tapflowd.yaml");
+  std::string line, yaml;
+  bool example = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("  # switches:", 0) == 0) example = true;
+    if (example && line.rfind("  # ", 0) == 0) {
+      line = "  " + line.substr(4);
+    } else if (example && line.rfind("  #", 0) != 0) {
+      example = false;
+    }
+    yaml += line + "\n";
+  }
+  const auto c = parse_config(yaml, "tapflowd.yaml");
+  ASSERT_EQ(c.router.switches.size(), 1u);
+  const auto& s = c.router.switches[0];
+  EXPECT_EQ(s.ports.size(), 1u);
+  ASSERT_EQ(s.vlans.size(), 2u);
+  EXPECT_EQ(s.vlans[0].untagged.size(), 3u);
+  EXPECT_EQ(*s.vlans[0].untagged[2].port_name, "s1-eth5");
+  EXPECT_EQ(s.vlans[1].name, "vlan20");
+  EXPECT_EQ(c.routing_config.fib_table, 3);
+}
+
+}  // namespace
+}  // namespace tapflow::daemon
