@@ -226,7 +226,13 @@ TapBridge::Switch& TapBridge::switch_for(Datapath& dp) {
   sw->dpid = dpid;
   if (const SwitchConfig* c = config_for(dpid)) sw->config = *c;
   sw->config.dpid = dpid;
-  sw->macs = MacTable(sw->config.mac_table_size);
+  // Learned flows carry the entry's generation in their cookie; starting
+  // from the clock keeps this process's apart from a predecessor's, whose
+  // flows are wiped (and reported removed) when the switch comes up.
+  sw->macs = MacTable(sw->config.mac_table_size,
+                      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                     std::chrono::system_clock::now().time_since_epoch())
+                                                     .count()));
   sw->log = fmt::format("dpid={} netns={}", dpid_hex(dpid), ns_name);
   sw->links = std::make_unique<netns::LinkControl>(sw->ns);
   if (auto lo = sw->links->ifindex("lo")) sw->links->set_up(*lo, true);
@@ -927,6 +933,7 @@ void TapBridge::learn(Switch& sw, const PacketIn& pi) {
           learned_flows(*vid, *src, where, sw.config.mac_aging, config_.l2_table, r.generation);
       send_flow(sw, eth_src);
       send_flow(sw, eth_dst);
+      sw.macs.mark_refreshed(*vid, *src, ns_since(Clock::time_point{}));
       notify_l2(sw, *vid, *src, std::make_pair(where.port_no, where.tagged));
       break;
     }
@@ -937,6 +944,16 @@ void TapBridge::learn(Switch& sw, const PacketIn& pi) {
       }
       break;
     case MacTable::Outcome::kKnown:
+      // Frames in flight before the flows landed also come here; only a
+      // second later does it mean the flows are gone: send them again.
+      if (sw.macs.refresh_due(*vid, *src, ns_since(Clock::time_point{}), 1'000'000'000)) {
+        ++counters_.mac_refreshed;
+        auto [eth_src, eth_dst] =
+            learned_flows(*vid, *src, where, sw.config.mac_aging, config_.l2_table, r.generation);
+        send_flow(sw, eth_src);
+        send_flow(sw, eth_dst);
+      }
+      break;
     case MacTable::Outcome::kIgnored:
       break;
   }

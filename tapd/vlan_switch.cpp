@@ -295,7 +295,7 @@ MacTable::Learned MacTable::learn(std::uint16_t vid, const MacAddress& mac, MacL
     r.outcome = Outcome::kMoved;
     r.old = it->second.where;
     it->second.where = where;
-    it->second.generation = r.generation = next_generation_++;
+    it->second.generation = r.generation = next_generation();
     ++counters_.moves;
     return r;
   }
@@ -305,8 +305,8 @@ MacTable::Learned MacTable::learn(std::uint16_t vid, const MacAddress& mac, MacL
     return r;
   }
   r.outcome = Outcome::kNew;
-  r.generation = next_generation_++;
-  entries_.emplace(key, Entry{where, r.generation});
+  r.generation = next_generation();
+  entries_.emplace(key, Entry{where, r.generation, 0});
   ++counters_.learned;
   return r;
 }
@@ -335,6 +335,26 @@ std::vector<std::pair<std::pair<std::uint16_t, MacAddress>, MacTable::Entry>> Ma
     }
   }
   return out;
+}
+
+std::uint64_t MacTable::next_generation() {
+  const std::uint64_t g = next_generation_;
+  next_generation_ = (next_generation_ + 1) & kGenerationMask;
+  if (next_generation_ == 0) next_generation_ = 1;
+  return g;
+}
+
+bool MacTable::refresh_due(std::uint16_t vid, const MacAddress& mac, std::uint64_t now_ns,
+                           std::uint64_t interval_ns) {
+  auto it = entries_.find(std::make_pair(vid, mac));
+  if (it == entries_.end() || now_ns - it->second.refreshed_ns < interval_ns) return false;
+  it->second.refreshed_ns = now_ns;
+  return true;
+}
+
+void MacTable::mark_refreshed(std::uint16_t vid, const MacAddress& mac, std::uint64_t now_ns) {
+  auto it = entries_.find(std::make_pair(vid, mac));
+  if (it != entries_.end()) it->second.refreshed_ns = now_ns;
 }
 
 const MacTable::Entry* MacTable::find(std::uint16_t vid, const MacAddress& mac) const {

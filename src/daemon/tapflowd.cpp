@@ -43,6 +43,8 @@ daemon::MetricFamilies vlan_metrics(const tapd::BridgeCounters& c) {
   counter("tapflow_vlan_mac_aged_total", "MACs forgotten after their eth_src flow expired", c.mac_aged);
   counter("tapflow_vlan_mac_flushed_total", "MACs forgotten because their port went down or away",
           c.mac_flushed);
+  counter("tapflow_vlan_mac_refreshed_total", "Known MACs whose learned flows were sent again",
+          c.mac_refreshed);
   counter("tapflow_vlan_mac_table_full_total", "MACs not learned: the MAC table was full",
           c.mac_table_full);
   counter("tapflow_vlan_packet_in_unknown_vlan_total",

@@ -322,3 +322,35 @@ TEST(MacTable, FlushPortForgetsItsEntries) {
 
 }  // namespace
 }  // namespace tapflow::tapd
+
+namespace tapflow::tapd {
+namespace {
+
+TEST(MacTable, GenerationsStartWhereTheOwnerSays) {
+  // Two processes (tapflowd restarted) must not hand out the same cookies.
+  MacTable a(10), b(10, 0x123456789abcULL);
+  const MacAddress router = MacAddress::from_u64(0x02000000000aULL), h = MacAddress::from_u64(0x0a01);
+  const auto ga = a.learn(10, h, {1, false}, router).generation;
+  const auto gb = b.learn(10, h, {1, false}, router).generation;
+  EXPECT_EQ(ga, 1u);
+  EXPECT_EQ(gb, 0x3456789abdULL);  // the low 40 bits, odd: never 0
+  EXPECT_EQ(gb & ~kGenerationMask, 0u);
+  EXPECT_FALSE(b.expire(10, h, ga).has_value());
+  MacTable wrap(10, kGenerationMask);
+  EXPECT_EQ(wrap.learn(10, h, {1, false}, router).generation, kGenerationMask);
+  EXPECT_EQ(wrap.learn(10, MacAddress::from_u64(0x0a02), {1, false}, router).generation, 1u);
+}
+
+TEST(MacTable, RefreshDueAtMostOncePerInterval) {
+  MacTable t(10);
+  const MacAddress router = MacAddress::from_u64(0x02000000000aULL), h = MacAddress::from_u64(0x0a01);
+  t.learn(10, h, {1, false}, router);
+  t.mark_refreshed(10, h, 5'000);
+  EXPECT_FALSE(t.refresh_due(10, h, 5'500, 1'000));
+  EXPECT_TRUE(t.refresh_due(10, h, 6'000, 1'000));
+  EXPECT_FALSE(t.refresh_due(10, h, 6'500, 1'000));
+  EXPECT_FALSE(t.refresh_due(20, h, 9'000, 1'000));  // not learned there
+}
+
+}  // namespace
+}  // namespace tapflow::tapd

@@ -157,6 +157,7 @@ struct BridgeCounters {
   std::uint64_t mac_aged = 0;          // eth_src flow expired: MAC forgotten
   std::uint64_t mac_flushed = 0;       // forgotten because its port went down or away
   std::uint64_t mac_table_full = 0;    // not learned: mac_table_size reached
+  std::uint64_t mac_refreshed = 0;     // a known MAC's flows sent again (they had gone)
   std::uint64_t vlan_setup_errors = 0;  // 1.0 switch with VLANs, unknown member ports
   std::uint64_t setup_errors = 0;            // namespace/TAP/netlink failures
   std::uint64_t punt_syncs = 0;              // punt flow set recomputed and sent

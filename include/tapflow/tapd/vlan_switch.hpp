@@ -156,6 +156,7 @@ class MacTable {
   struct Entry {
     MacLocation where;
     std::uint64_t generation = 0;
+    std::uint64_t refreshed_ns = 0;  // when its flows were last (re)sent; see refresh_due()
   };
   enum class Outcome { kNew, kMoved, kKnown, kFull, kIgnored };
   struct Learned {
@@ -164,7 +165,11 @@ class MacTable {
     std::uint64_t generation = 0;    // kNew/kMoved: the new entry's
   };
 
-  explicit MacTable(std::size_t limit) : limit_(limit) {}
+  // Generations start at `first_generation` (masked to 40 bits): give each
+  // process another start (e.g. the clock), so a FLOW_REMOVED for a flow an
+  // earlier tapflowd installed never matches an entry of this one.
+  explicit MacTable(std::size_t limit, std::uint64_t first_generation = 1)
+      : limit_(limit), next_generation_((first_generation & kGenerationMask) | 1) {}
 
   // A frame from `mac` arrived at `where` in VLAN `vid`. Multicast, zero and
   // the router's own MAC are never learned.
@@ -178,6 +183,13 @@ class MacTable {
   std::vector<std::pair<std::pair<std::uint16_t, openflow::MacAddress>, Entry>> flush_port(
       std::uint32_t port_no);
   const Entry* find(std::uint16_t vid, const openflow::MacAddress& mac) const;
+  // A learning PACKET_IN for a MAC already at that place means its eth_src
+  // flow is missing (deleted behind our back) or not installed yet: true
+  // (and noted) if its flows were last sent `interval_ns` or more before
+  // `now_ns`, so they are sent again at most that often.
+  bool refresh_due(std::uint16_t vid, const openflow::MacAddress& mac, std::uint64_t now_ns,
+                   std::uint64_t interval_ns);
+  void mark_refreshed(std::uint16_t vid, const openflow::MacAddress& mac, std::uint64_t now_ns);
   void clear() { entries_.clear(); }
   std::size_t size() const { return entries_.size(); }
   const MacTableCounters& counters() const { return counters_; }
@@ -186,9 +198,11 @@ class MacTable {
   }
 
  private:
+  std::uint64_t next_generation();
+
   std::size_t limit_;
   std::map<std::pair<std::uint16_t, openflow::MacAddress>, Entry> entries_;
-  std::uint64_t next_generation_ = 1;
+  std::uint64_t next_generation_;
   MacTableCounters counters_;
 };
 

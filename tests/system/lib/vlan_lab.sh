@@ -50,17 +50,22 @@ vl__host() {
   VL_HOST_VLAN[$name]=$vlan
 }
 
-# vlan_setup NAME : sys_init NAME, a private OVS with br0 (OpenFlow 1.3,
-# datapath id 1) and lsw, the hosts above, $TAPD_CONFIG from
-# configs/lab/tapflowd-vlan.yaml.
+# vlan_setup NAME [PROTOCOLS] : sys_init NAME, a private OVS with br0
+# (PROTOCOLS, default OpenFlow13; datapath id 1) and lsw, the hosts above,
+# $TAPD_CONFIG from configs/lab/tapflowd-vlan.yaml.
 vlan_setup() {
+  local protocols=${2:-OpenFlow13}
   sys_init "$1"
   sys_require tcpdump curl
   SYS_DIAG_HOOKS+=(sys__tapd_diagnostics sys__routing_diagnostics sys__vlan_diagnostics)
   [[ -d $SYS_LAB_CONFIGS ]] || sys_fail "configs/lab not found (SYS_LAB_CONFIGS=$SYS_LAB_CONFIGS)"
   sys_ovs_start
-  sys_add_bridge br0 OpenFlow13 "$RT_DPID"
-  TAPD_VERSION=1.3
+  sys_add_bridge br0 "$protocols" "$RT_DPID"
+  case $protocols in
+    OpenFlow10) TAPD_VERSION=1.0 ;;
+    OpenFlow13) TAPD_VERSION=1.3 ;;
+    *) sys_fail "vlan_setup: PROTOCOLS is OpenFlow10 or OpenFlow13, not $protocols" ;;
+  esac
   vl__host h10a br0 p1 10 11
   vl__host h10b br0 p2 10 12
   vl__host h20a br0 p3 20 21
