@@ -376,10 +376,22 @@ void TapBridge::sync_ports(Switch& sw) {
 }
 
 void TapBridge::remove_stale_taps(Switch& sw) {
-  // TAPs a previous tapflowd made for ports this switch no longer has.
+  // TAPs a previous tapflowd made for ports this switch no longer has (or
+  // that are VLAN members now), and for VLANs no longer configured.
   try {
     const std::string prefix = alias_prefix(sw.dpid);
+    const std::string vlan_prefix = "tapflow dpid=" + dpid_hex(sw.dpid) + " vlan=";
     for (const auto& l : sw.links->links()) {
+      if (l.alias.rfind(vlan_prefix, 0) == 0) {
+        bool configured = false;
+        for (const VlanConfig& vc : sw.config.vlans) {
+          configured = configured || l.alias == vlan_alias(sw.dpid, vc.id);
+        }
+        if (configured) continue;
+        spdlog::info("{} removing the TAP {} of a VLAN no longer configured ({})", sw.log, l.name, l.alias);
+        sw.links->del_link(l.ifindex);
+        continue;
+      }
       if (l.alias.rfind(prefix, 0) != 0) continue;
       bool ours = false;
       for (const auto& [no, port] : sw.ports) ours = ours || port->tap.ifindex() == l.ifindex;
