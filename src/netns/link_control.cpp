@@ -210,7 +210,15 @@ std::optional<LinkSummary> LinkControl::link(int ifindex) {
   return summarize(l.get());
 }
 
+// set_up/set_mtu/set_mac first look and do nothing when the link already is
+// that way: the kernel does not. Writing a MAC address, even the one the link
+// has, makes it flush every neighbour on the link (NETDEV_CHANGEADDR), static
+// ones included; so does taking it down. A restarted tapflowd re-applying its
+// settings to the TAPs it takes back must not wipe the namespace's ARP/ND
+// tables (routes via those neighbours would go to the controller until the
+// kernel re-resolved them, and `nud permanent` entries would be lost).
 void LinkControl::set_up(int ifindex, bool up) {
+  if (auto cur = link(ifindex); cur && ((cur->flags & IFF_UP) != 0) == up) return;
   LinkPtr changes = impl_->new_changes("setting link state");
   if (up) {
     rtnl_link_set_flags(changes.get(), IFF_UP);
@@ -221,12 +229,14 @@ void LinkControl::set_up(int ifindex, bool up) {
 }
 
 void LinkControl::set_mtu(int ifindex, unsigned mtu) {
+  if (auto cur = link(ifindex); cur && cur->mtu == mtu) return;
   LinkPtr changes = impl_->new_changes("setting MTU");
   rtnl_link_set_mtu(changes.get(), mtu);
   impl_->change(ifindex, changes.get(), "setting MTU " + std::to_string(mtu));
 }
 
 void LinkControl::set_mac(int ifindex, const openflow::MacAddress& mac) {
+  if (auto cur = link(ifindex); cur && cur->mac == mac) return;
   LinkPtr changes = impl_->new_changes("setting MAC address");
   NlAddrPtr addr(nl_addr_build(AF_LLC, mac.octets.data(), mac.octets.size()));
   if (!addr) throw Error("setting MAC address: out of memory", ENOMEM);

@@ -94,6 +94,34 @@ TEST_F(LinkControlTest, SetsUpMtuMacAlias) {
   EXPECT_EQ(lc.link(idx)->mac, mac);
 }
 
+// The kernel flushes a link's neighbours, permanent ones included, on any
+// MAC write or admin down. Re-applying the settings a link already has (what
+// a restarted tapflowd does to the TAPs it takes back) must keep them.
+TEST_F(LinkControlTest, ReapplyingTheSameSettingsKeepsTheNeighbours) {
+  const int idx = tap.ifindex();
+  const auto mac = openflow::MacAddress::parse("02:aa:bb:cc:dd:02").value();
+  lc.set_mac(idx, mac);
+  lc.set_mtu(idx, 1500);
+  lc.set_up(idx, true);
+  lc.add_address(idx, prefix("10.78.0.1/24"));
+  const std::string in_ns = "ip netns exec " + guard.name + " ";
+  ASSERT_EQ(std::system((in_ns + "ip neigh replace 10.78.0.9 lladdr 02:00:00:00:00:09 dev " +
+                         tap_name + " nud permanent").c_str()),
+            0);
+  const std::string has_neigh =
+      in_ns + "ip neigh show 10.78.0.9 dev " + tap_name + " | grep -q PERMANENT";
+  ASSERT_EQ(std::system(has_neigh.c_str()), 0);
+  lc.set_mac(idx, mac);
+  lc.set_mtu(idx, 1500);
+  lc.set_up(idx, true);
+  EXPECT_EQ(std::system(has_neigh.c_str()), 0) << "a same-value write flushed the neighbours";
+  // A real change still happens (and the kernel flushes, as it must).
+  const auto other = openflow::MacAddress::parse("02:aa:bb:cc:dd:03").value();
+  lc.set_mac(idx, other);
+  EXPECT_EQ(lc.link(idx)->mac, other);
+  EXPECT_NE(std::system(has_neigh.c_str()), 0);
+}
+
 TEST_F(LinkControlTest, AddressesAreIdempotent) {
   const int idx = tap.ifindex();
   const auto v4 = prefix("10.77.0.1/24");

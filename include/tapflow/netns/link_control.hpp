@@ -38,6 +38,9 @@ class LinkControl {
   std::optional<int> ifindex(const std::string& name);
   std::vector<LinkSummary> links();
   std::optional<LinkSummary> link(int ifindex);
+  // set_up/set_mtu/set_mac do nothing when the link already has that value:
+  // the kernel flushes every neighbour of a link (static ones too) on any MAC
+  // write or on going down, even a rewrite of the same value.
   void set_up(int ifindex, bool up);
   void set_mtu(int ifindex, unsigned mtu);
   void set_mac(int ifindex, const openflow::MacAddress& mac);
