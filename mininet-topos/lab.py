@@ -167,6 +167,21 @@ def check_flows(lab, topo, ports, timeout=10):
                    lambda: ok(name, prefix, dev))
 
 
+def check_host_flows(lab, topo, timeout=10):
+    """Host flows of resolved neighbours: out of the given port, with the
+    VLAN tag pushed (set_field of vlan_vid = 0x1000 | id) when one is given."""
+    for sw, ip, port, vid in topo.host_flows:
+        def ok():
+            f = lab.host_flow(sw, ip)
+            if f is None:
+                return False
+            acts = lab.flow_actions(sw, f)
+            tagged = not vid or ('push_vlan' in acts and re.search(r'set_field:%d->vlan_vid' % (0x1000 | vid), acts))
+            return lab.flow_out_ports(sw, f) == [port] and bool(tagged)
+        wait_until(timeout, 'the host flow of %s in %s out of port %d%s' % (
+            ip, sw, port, ' tagged %d' % vid if vid else ''), ok)
+
+
 def host_ips(net, topo):
     return {h['name']: h['ip'].split('/')[0] for h in topo.hosts}
 
@@ -385,6 +400,7 @@ def main():
         log('every learned route of the tapflow routers is a FIB flow')
         matrix = ping_matrix(lab, net, topo)
         check_flows(lab, topo, ports=True)
+        check_host_flows(lab, topo)
         log('ping matrix done; the FIB flows lead out of the right ports')
         transit = transit_proof(lab, net, topo)
         summary(lab, net, topo, conv, matrix, transit)

@@ -494,25 +494,36 @@ class Lab:
                 return f
         return None
 
-    def flow_out_ports(self, switch, flow):
-        """Output ports a FIB flow leads to: inline (1.0) or through its group,
-        following groups that chain to groups (FRR's next-hop objects become
-        a select group of indirect ones)."""
+    def flow_actions(self, switch, flow):
+        """The actions a FIB flow applies, its groups' buckets followed
+        (groups that chain to groups too: FRR's next-hop objects become a
+        select group of indirect ones), as one text."""
         groups = {}
         for g in self.groups(switch):
             m = re.search(r'group_id=(\d+),', g)
             if m:
                 groups[m.group(1)] = g
-        ports, seen = set(), set()
+        parts, seen = [], set()
 
         def walk(actions):
-            ports.update(int(p) for p in re.findall(r'output:(\d+)', actions))
+            parts.append(actions)
             for gid in re.findall(r'group:(\d+)', actions):
                 if gid not in seen and gid in groups:
                     seen.add(gid)
                     walk(groups[gid].split('bucket=', 1)[-1] if 'bucket=' in groups[gid] else '')
         walk(flow.split('actions=', 1)[1])
-        return sorted(ports)
+        return ' '.join(parts)
+
+    def flow_out_ports(self, switch, flow):
+        """Output ports a FIB flow leads to (inline on 1.0, through groups on 1.3)."""
+        return sorted(set(int(p) for p in re.findall(r'output:(\d+)', self.flow_actions(switch, flow))))
+
+    def host_flow(self, switch, ip):
+        """The FIB host flow of a resolved neighbour ip, or None."""
+        for f in self.fib_flows(switch, (COOKIE_HOST,)):
+            if re.search(r'[ ,]nw_dst=%s[ ,]' % re.escape(ip), f + ' '):
+                return f
+        return None
 
     # -- pings
 

@@ -49,7 +49,7 @@ class Topology:
 
     def __init__(self, name, title, picture, tapflowd, switches, tapflow_routers, legacy, hosts, links,
                  ospf=(), bgp=(), routes=(), transit=(), extra_targets=(), failover=None, bridges=(),
-                 access_tags=None):
+                 access_tags=None, host_flows=()):
         self.name, self.title, self.picture = name, title, picture
         self.tapflowd = tapflowd
         self.switches = switches                  # [(name, dpid)]
@@ -65,6 +65,7 @@ class Topology:
         self.failover = failover
         self.bridges = bridges                    # [(name, dpid)] plain L2 switches (OVS standalone)
         self.access_tags = access_tags or {}      # {bridge port: VLAN id} access ports of those
+        self.host_flows = host_flows              # [(switch, host ip, out port, VLAN id pushed or 0)]
 
 
 OSPF = Topology(
@@ -202,6 +203,8 @@ VLAN_STICK = Topology(
     routes=[('r1', '10.2.0.0/24', '10.0.12.2', 'eth2'),
             ('rb', '10.10.0.0/24', '10.0.12.1', None), ('rb', '10.20.0.0/24', '10.0.12.1', None)],
     transit=[('h10', 'h20'), ('h10', 'h2'), ('h20', 'h2')],
-    bridges=[('sw1', 0x10)], access_tags={'sw1-eth2': 10, 'sw1-eth3': 20})
+    bridges=[('sw1', 0x10)], access_tags={'sw1-eth2': 10, 'sw1-eth3': 20},
+    # Routed to h10/h20: out of the trunk (port 1) with their VLAN's tag pushed.
+    host_flows=[('s1', '10.10.0.10', 1, 10), ('s1', '10.20.0.10', 1, 20)])
 
 TOPOLOGIES = {t.name: t for t in (OSPF, BGP, DEMO, TWO_SWITCH, VLAN_STICK)}
