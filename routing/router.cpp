@@ -94,6 +94,7 @@ void Router::set_l2_location(std::uint64_t dpid, int ifindex, const openflow::Ma
 void Router::on_kernel_change(Switch& sw, const netns::KernelState& state,
                               const netns::Changes& ch) {
   if (!sw.compiler) return;  // the switch never came up: nothing to compile for yet
+  const auto t0 = controller::Clock::now();  // the netlink batch was just read
   FibDiff diff;
   if (ch.full_resync) {
     ++counters_.compiles;
@@ -106,13 +107,37 @@ void Router::on_kernel_change(Switch& sw, const netns::KernelState& state,
     start_programming(sw);
     return;
   }
-  send(sw, diff);
+  send(sw, diff, t0);
 }
 
-void Router::send(Switch& sw, const FibDiff& diff) {
+void Router::send(Switch& sw, const FibDiff& diff, controller::Clock::time_point t0) {
   if (diff.empty() || sw.dp == nullptr || !sw.programmer) return;
-  spdlog::debug("{} FIB: {} changes", sw.log, diff.size());
-  sw.programmer->apply(diff);
+  // From the kernel's change (as read from netlink) to the switch's
+  // confirmation (bundle commit or barrier reply): the figure operators
+  // watch for failover. Next-hop changes (groups rewritten) and big batches
+  // are logged at info, routine route churn at debug.
+  const std::size_t n = diff.size();
+  const std::size_t groups = diff.groups_changed.size();
+  const bool loud = groups > 0 || n >= 10000;
+  spdlog::debug("{} FIB: {} changes", sw.log, n);
+  // The programmer never calls back once destroyed (it is the Router's).
+  sw.programmer->apply(diff, [this, log = sw.log, t0, n, groups,
+                              loud](openflow::Status st) {
+    if (!st) return;  // errors are counted and logged by the programmer
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                        controller::Clock::now() - t0)
+                        .count();
+    counters_.update_confirm_last_us = static_cast<std::uint64_t>(us);
+    counters_.update_confirm_max_us =
+        std::max(counters_.update_confirm_max_us, static_cast<std::uint64_t>(us));
+    if (loud) {
+      spdlog::info("{} FIB update confirmed by the switch {} us after the kernel's change: {} "
+                   "changes, {} groups rewritten",
+                   log, us, n, groups);
+    } else {
+      spdlog::debug("{} FIB update confirmed by the switch in {} us: {} changes", log, us, n);
+    }
+  });
 }
 
 void Router::start_programming(Switch& sw) {

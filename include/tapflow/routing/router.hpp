@@ -32,6 +32,8 @@ struct RouterCounters {
   std::uint64_t updates = 0;         // incremental batches
   std::uint64_t reconciles = 0;
   std::uint64_t setup_errors = 0;    // namespace or netlink failures
+  // Kernel change read from netlink -> the switch confirmed the update.
+  std::uint64_t update_confirm_last_us = 0, update_confirm_max_us = 0;
   std::uint64_t l2_locations = 0;    // VLAN MAC location changes received (set or cleared)
 };
 
@@ -76,7 +78,9 @@ class Router final : public controller::App {
   using L2Map = std::map<std::pair<int, openflow::MacAddress>, L2Location>;
   void on_kernel_change(Switch& sw, const netns::KernelState& state, const netns::Changes& ch);
   void start_programming(Switch& sw);
-  void send(Switch& sw, const FibDiff& diff);
+  // `t0`: when the change that caused `diff` was read (for the confirm time).
+  void send(Switch& sw, const FibDiff& diff,
+            controller::Clock::time_point t0 = controller::Clock::now());
 
   boost::asio::io_context& io_;
   RoutingConfig config_;
