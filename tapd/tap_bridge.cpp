@@ -146,6 +146,7 @@ struct TapBridge::Switch {
   bool vlan_reconciled = false;
   bool groups_ready = false;    // flood groups sent since the switch came up
   bool groups_reading = false;  // GROUP_DESC outstanding
+  bool open_vswitch = true;     // DESC says Open vSwitch (Nicira): it takes NX actions
   std::map<std::uint32_t, GroupMod> groups;  // as last sent
   MacTable macs{8192};
   std::uint64_t epoch = 0;  // bumped on every up/down: stale replies are ignored
@@ -839,6 +840,23 @@ void TapBridge::sync_vlan_pipeline(Switch& sw) {
     Switch* swp = &sw;
     std::weak_ptr<bool> alive = sw.alive;
     const std::uint64_t epoch = sw.epoch;
+    // Which switch this is decides whether the routed flows may use a
+    // Nicira action; the answer arrives before the groups' (same order).
+    sw.dp->request(MultipartRequest{0, DescStatsRequest{}},
+                   [swp, alive, epoch](Result<std::vector<Message>> replies) {
+                     if (alive.expired() || swp->epoch != epoch || !replies) return;
+                     for (const Message& m : *replies) {
+                       const auto* mp = std::get_if<MultipartReply>(&m.body);
+                       const auto* d = mp ? std::get_if<DescStatsReply>(&mp->body) : nullptr;
+                       if (d == nullptr) continue;
+                       swp->open_vswitch = d->desc.mfr_desc.find("Nicira") != std::string::npos;
+                       if (!swp->open_vswitch) {
+                         spdlog::warn("{} switch '{}' is not Open vSwitch: traffic routed between "
+                                      "two VLANs of one trunk port cannot go back out of it",
+                                      swp->log, d->desc.mfr_desc);
+                       }
+                     }
+                   });
     sw.dp->request(MultipartRequest{0, GroupDescStatsRequest{}},
                    [this, swp, alive, epoch](Result<std::vector<Message>> replies) {
                      if (alive.expired() || swp->epoch != epoch || swp->dp == nullptr) return;
@@ -867,6 +885,7 @@ void TapBridge::sync_vlan_pipeline(Switch& sw) {
   in.vlans = sw.members;
   in.l2_table = config_.l2_table;
   in.fib_table = config_.fib_table;
+  in.clear_in_port = sw.open_vswitch;
   if (sw.watcher && sw.watcher->synced()) {
     for (const auto& [key, a] : sw.watcher->state().addresses) {
       if (a.scope == RT_SCOPE_HOST) continue;

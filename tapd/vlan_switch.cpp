@@ -108,7 +108,9 @@ std::vector<FlowMod> vlan_flows(const VlanPipelineInputs& in) {
       // switch's rule against output to the input port. FIB PACKET_INs
       // then carry no port: tapd finds the VLAN by the metadata.
       InstructionList ins =
-          to_fib ? InstructionList{instruction::ApplyActions{{action::PopVlan{}, clear_in_port()}},
+          to_fib ? InstructionList{instruction::ApplyActions{
+                                       in.clear_in_port ? ActionList{action::PopVlan{}, clear_in_port()}
+                                                        : ActionList{action::PopVlan{}}},
                                    instruction::WriteMetadata{v.vid, 0xfff},
                                    instruction::GotoTable{*in.fib_table}}
                  : to_controller();

@@ -354,3 +354,21 @@ TEST(MacTable, RefreshDueAtMostOncePerInterval) {
 
 }  // namespace
 }  // namespace tapflow::tapd
+
+namespace tapflow::tapd {
+namespace {
+
+TEST(VlanFlows, WithoutNiciraActionsRoutedFlowsOnlyPopTheTag) {
+  auto in = two_vlans();
+  in.clear_in_port = false;
+  std::size_t routed = 0;
+  for (const FlowMod& f : vlan_flows(in)) {
+    if (f.priority != vlan_priority::kRouterRoute) continue;
+    ++routed;
+    EXPECT_NE(line(f).find("-> apply(pop_vlan) write_metadata"), std::string::npos) << line(f);
+  }
+  EXPECT_EQ(routed, 4u);
+}
+
+}  // namespace
+}  // namespace tapflow::tapd

@@ -90,6 +90,10 @@ struct VlanPipelineInputs {
   std::uint8_t l2_table = 1;
   // Routed traffic to the router MAC continues here; unset: CONTROLLER.
   std::optional<std::uint8_t> fib_table;
+  // Clear in_port before the FIB (Nicira reg_load: Open vSwitch only), so
+  // traffic routed between two VLANs of one trunk may leave by the port it
+  // came in on. Without it a switch drops such traffic.
+  bool clear_in_port = true;
 };
 
 // The static flows (classification, router MAC, flooding, learning miss) as
