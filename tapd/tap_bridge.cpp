@@ -183,24 +183,16 @@ TapBridge::TapBridge(asio::io_context& io, TapBridgeConfig config)
 TapBridge::~TapBridge() {
   for (auto& [dpid, sw] : switches_) {
     if (sw->watcher) sw->watcher->stop();
-    for (auto* taps : {&sw->ports}) {
-      for (auto& [no, port] : *taps) {
-        if (!port->tap.is_open()) continue;
-        try {
-          port->tap.set_carrier(false);
-        } catch (const std::exception&) {
-          // Closing the descriptor drops the carrier anyway.
-        }
-      }
-    }
-    for (auto& [vid, port] : sw->vlan_taps) {
-      if (!port->tap.is_open()) continue;
+    auto carrier_off = [](Port& port) {
+      if (!port.tap.is_open()) return;
       try {
-        port->tap.set_carrier(false);
+        port.tap.set_carrier(false);
       } catch (const std::exception&) {
-        // As above.
+        // Closing the descriptor drops the carrier anyway.
       }
-    }
+    };
+    for (auto& [no, port] : sw->ports) carrier_off(*port);
+    for (auto& [vid, port] : sw->vlan_taps) carrier_off(*port);
   }
 }
 
