@@ -1,4 +1,4 @@
-# shellcheck shell=bash disable=SC2034  # VL_* are for the tests
+# shellcheck shell=bash disable=SC2034,SC2153,SC2004  # VL_* for the tests; TAPD_* from tapd_lab.sh; SYS_BRIDGE_* are associative
 # The lab of the VLAN tests (vlan_*_test, issue 7): tapflowd's router app with
 # routed VLAN interfaces (configs/lab/tapflowd-vlan.yaml): the namespace
 # <id>-r1 has one TAP per VLAN (vlan10 10.0.10.1/24 fd00:10::1/64, vlan20
@@ -54,7 +54,7 @@ vl__host() {
 # (PROTOCOLS, default OpenFlow13; datapath id 1) and lsw, the hosts above,
 # $TAPD_CONFIG from configs/lab/tapflowd-vlan.yaml.
 vlan_setup() {
-  local protocols=${2:-OpenFlow13}
+  local protocols=${2:-OpenFlow13} br=br0 legacy=lsw
   sys_init "$1"
   sys_require tcpdump curl
   SYS_DIAG_HOOKS+=(sys__tapd_diagnostics sys__routing_diagnostics sys__vlan_diagnostics)
@@ -74,13 +74,13 @@ vlan_setup() {
   sys_vsctl add-br lsw -- set bridge lsw datapath_type=netdev fail_mode=standalone \
     other-config:disable-in-band=true
   SYS_BRIDGES+=(lsw)
-  SYS_BRIDGE_PROTOCOLS[lsw]=OpenFlow13
-  SYS_BRIDGE_PORTS[lsw]=0
+  SYS_BRIDGE_PROTOCOLS[$legacy]=OpenFlow13
+  SYS_BRIDGE_PORTS[$legacy]=0
   sys_lab ip link add tr5 type veth peer name ltr
   sys_lab ip link set tr5 up
   sys_lab ip link set ltr up
   sys_vsctl add-port br0 tr5 -- set interface tr5 ofport_request=5
-  SYS_BRIDGE_PORTS[br0]=5
+  SYS_BRIDGE_PORTS[$br]=5
   sys_vsctl add-port lsw ltr
   vl__host h10c lsw l10 10 13
   vl__host h20c lsw l20 20 23
