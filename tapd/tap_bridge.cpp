@@ -510,36 +510,39 @@ void TapBridge::on_packet_in(Datapath& dp, const PacketIn& pi) {
   if (it == switches_.end()) return;
   Switch& sw = *it->second;
   const bool whole = pi.total_len <= pi.data.size() && !pi.data.empty();
-  const bool member = sw.vlan_mode && is_member(sw, pi.in_port);
-  if (member && (pi.cookie & kSubclassMask) == kVlanLearnMissCookie) {
-    learn(sw, pi);
-    return;
-  }
   // Frames for the router arrive tagged from a member port (eth_dst table,
   // flood group), or untagged from the FIB with the VLAN in the metadata
   // (and no in_port: the eth_dst table clears it). Per-port traffic has
   // neither.
-  std::uint16_t vid = 0;
-  std::optional<std::uint16_t> tag;
-  if (member) tag = frame_vlan(pi.data);
-  if (tag) {
-    vid = *tag;
-  } else if (const OxmField* md = sw.vlan_mode ? pi.match.find(oxm_field::kMetadata) : nullptr) {
-    vid = static_cast<std::uint16_t>(field_uint(*md) & 0xfff);
+  std::optional<std::uint64_t> metadata;
+  if (const OxmField* md = sw.vlan_mode ? pi.match.find(oxm_field::kMetadata) : nullptr) {
+    metadata = field_uint(*md);
   }
-  if (member || vid != 0) {
-    auto vt = sw.vlan_taps.find(vid);
-    if (vid == 0 || vt == sw.vlan_taps.end()) {
+  const PacketInRoute route =
+      route_packet_in(sw.vlan_mode, is_member(sw, pi.in_port), pi.cookie, pi.data, metadata);
+  switch (route.kind) {
+    case PacketInRoute::Kind::kLearn:
+      learn(sw, pi);
+      return;
+    case PacketInRoute::Kind::kUnknownVlan:
       ++counters_.packet_in_unknown_vlan;
       return;
+    case PacketInRoute::Kind::kVlanTap: {
+      auto vt = sw.vlan_taps.find(route.vid);
+      if (vt == sw.vlan_taps.end()) {
+        ++counters_.packet_in_unknown_vlan;
+        return;
+      }
+      if (route.strip_tag) {
+        strip_vlan_tag(pi.data, sw.scratch);
+        write_to_tap(sw, *vt->second, sw.scratch, whole, t0);
+      } else {
+        write_to_tap(sw, *vt->second, pi.data, whole, t0);
+      }
+      return;
     }
-    if (tag) {
-      strip_vlan_tag(pi.data, sw.scratch);
-      write_to_tap(sw, *vt->second, sw.scratch, whole, t0);
-    } else {
-      write_to_tap(sw, *vt->second, pi.data, whole, t0);
-    }
-    return;
+    case PacketInRoute::Kind::kPerPort:
+      break;
   }
   auto pit = sw.ports.find(pi.in_port);
   if (pit == sw.ports.end()) {

@@ -239,6 +239,21 @@ ActionList flood_actions(std::uint16_t vid, std::span<const std::uint32_t> untag
   return out;
 }
 
+PacketInRoute route_packet_in(bool vlan_mode, bool member, std::uint64_t cookie,
+                              std::span<const std::uint8_t> frame,
+                              std::optional<std::uint64_t> metadata) {
+  using Kind = PacketInRoute::Kind;
+  member = member && vlan_mode;
+  if (member && (cookie & kSubclassMask) == kVlanLearnMissCookie) return {Kind::kLearn, 0, false};
+  if (member) {
+    if (auto tag = frame_vlan(frame); tag && *tag != 0) return {Kind::kVlanTap, *tag, true};
+  }
+  if (vlan_mode && metadata && (*metadata & 0xfff) != 0) {
+    return {Kind::kVlanTap, static_cast<std::uint16_t>(*metadata & 0xfff), false};
+  }
+  return {member ? Kind::kUnknownVlan : Kind::kPerPort, 0, false};
+}
+
 std::optional<std::uint16_t> frame_vlan(std::span<const std::uint8_t> frame) {
   if (frame.size() < 18) return std::nullopt;
   const auto tpid = static_cast<std::uint16_t>((frame[12] << 8) | frame[13]);

@@ -372,3 +372,34 @@ TEST(VlanFlows, WithoutNiciraActionsRoutedFlowsOnlyPopTheTag) {
 
 }  // namespace
 }  // namespace tapflow::tapd
+
+namespace tapflow::tapd {
+namespace {
+
+TEST(PacketInRouting, LearnTagMetadataPerPortUnknown) {
+  using Kind = PacketInRoute::Kind;
+  // dst broadcast, src 0a:..:01, 802.1Q vid 20, ARP.
+  const Bytes tagged = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0a, 0, 0, 0, 0, 1,
+                        0x81, 0x00, 0x00, 0x14, 0x08, 0x06, 0x00, 0x01};
+  const Bytes untagged = {0x02, 0, 0, 1, 0, 0x0a, 0x0a, 0, 0, 0, 0, 1, 0x08, 0x00, 0x45, 0};
+  const std::uint64_t punt = kPuntCookie, learn = kVlanLearnMissCookie, fib = 0x726f010000000000ULL;
+  // A learning copy never reaches a TAP, tagged or not.
+  EXPECT_EQ(route_packet_in(true, true, learn, tagged, std::nullopt), (PacketInRoute{Kind::kLearn, 0, false}));
+  EXPECT_EQ(route_packet_in(true, true, kVlanFloodCookie, tagged, std::nullopt),
+            (PacketInRoute{Kind::kVlanTap, 20, true}));
+  // From the FIB: untagged, in_port cleared (not a member), VLAN in the metadata.
+  EXPECT_EQ(route_packet_in(true, false, fib, untagged, 0x14), (PacketInRoute{Kind::kVlanTap, 20, false}));
+  EXPECT_EQ(route_packet_in(true, true, fib, untagged, 0xa), (PacketInRoute{Kind::kVlanTap, 10, false}));
+  // A member port's frame with neither: nowhere to go.
+  EXPECT_EQ(route_packet_in(true, true, punt, untagged, std::nullopt), (PacketInRoute{Kind::kUnknownVlan, 0, false}));
+  // Per-port ports keep their TAP even with a tagged frame (a kernel VLAN
+  // subinterface on a per-port TAP), and the learning cookie means nothing there.
+  EXPECT_EQ(route_packet_in(true, false, punt, tagged, std::nullopt), (PacketInRoute{Kind::kPerPort, 0, false}));
+  EXPECT_EQ(route_packet_in(true, false, learn, tagged, std::nullopt), (PacketInRoute{Kind::kPerPort, 0, false}));
+  EXPECT_EQ(route_packet_in(true, false, fib, untagged, 0), (PacketInRoute{Kind::kPerPort, 0, false}));
+  // Without VLAN mode (1.0, or none configured) everything is per-port.
+  EXPECT_EQ(route_packet_in(false, true, learn, tagged, 0x14), (PacketInRoute{Kind::kPerPort, 0, false}));
+}
+
+}  // namespace
+}  // namespace tapflow::tapd

@@ -133,6 +133,24 @@ openflow::ActionList unicast_actions(std::uint16_t vid, MacLocation where);
 openflow::ActionList flood_actions(std::uint16_t vid, std::span<const std::uint32_t> untagged,
                                    std::span<const std::uint32_t> tagged);
 
+// Where a PACKET_IN goes. `vlan_mode`: the switch runs VLANs; `member`: its
+// in_port is a VLAN member port; `metadata`: the match's metadata, if any.
+//   learning cookie from a member port     -> kLearn (never to a TAP);
+//   tagged frame from a member port         -> kVlanTap, vid = the tag, strip it;
+//   metadata with a VLAN id (FIB, untagged) -> kVlanTap, vid = metadata & 0xfff;
+//   otherwise from a member port            -> kUnknownVlan (dropped, counted);
+//   otherwise                               -> kPerPort (the in_port's TAP).
+struct PacketInRoute {
+  enum class Kind { kPerPort, kLearn, kVlanTap, kUnknownVlan };
+  Kind kind = Kind::kPerPort;
+  std::uint16_t vid = 0;
+  bool strip_tag = false;
+  friend bool operator==(const PacketInRoute&, const PacketInRoute&) = default;
+};
+PacketInRoute route_packet_in(bool vlan_mode, bool member, std::uint64_t cookie,
+                              std::span<const std::uint8_t> frame,
+                              std::optional<std::uint64_t> metadata);
+
 // 802.1Q: the VLAN id of a tagged frame (TPID 0x8100), else nullopt.
 std::optional<std::uint16_t> frame_vlan(std::span<const std::uint8_t> frame);
 // The frame without its outer 802.1Q tag (unchanged if it has none).
