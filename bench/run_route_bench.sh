@@ -164,6 +164,9 @@ app: router
 log_level: info
 router:
   persist_taps: true
+  # OVS reports max_entries 1000000 per table (nominal, not enforced): the
+  # FIB here has 1M routes plus connected and host flows.
+  table_capacity: 4294967295
   switches:
     - dpid: 0x1
       name: r1

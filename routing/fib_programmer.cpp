@@ -196,7 +196,10 @@ MessageBody FibProgrammer::body_of(const Op& op) const {
 
 void FibProgrammer::queue_diff(const FibDiff& diff) {
   const std::size_t before = queue_.size();
-  trim_when_idle_ = trim_when_idle_ || diff.size() >= kTrimAfterOps;
+  // Many small diffs (a full table arriving from the kernel batch by batch)
+  // add up to the same churn as one big one.
+  ops_since_trim_ += diff.size();
+  trim_when_idle_ = trim_when_idle_ || ops_since_trim_ >= kTrimAfterOps;
   auto groups = [&](const std::vector<std::uint32_t>& ids, std::uint16_t command) {
     std::vector<GroupMod> mods;
     for (std::uint32_t id : ids) mods.push_back(compiler_.render_group(id, command));
@@ -469,6 +472,7 @@ void FibProgrammer::fire_dones() {
     // small blocks; glibc keeps them unless asked, and a router's memory per
     // route is what operators size machines by.
     trim_when_idle_ = false;
+    ops_since_trim_ = 0;
     std::deque<Op>().swap(queue_);
     ::malloc_trim(0);
   }

@@ -217,6 +217,7 @@ class FibProgrammer {
   // Return freed memory to the system once a large batch of work is done.
   static constexpr std::size_t kTrimAfterOps = 50000;
   bool trim_when_idle_ = false;
+  std::uint64_t ops_since_trim_ = 0;
   static constexpr std::uint64_t kAfterReconcile = ~std::uint64_t{0};
   std::deque<std::pair<std::uint64_t, Done>> dones_;  // (target confirmed count, callback)
   Progress progress_;
