@@ -1021,24 +1021,8 @@ void TapBridge::forget_macs(Switch& sw) {
 
 bool TapBridge::send_from_vlan_tap(Switch& sw, Port& port, std::span<const std::uint8_t> frame) {
   auto& po = std::get<PacketOut>(sw.vlan_packet_out.body);
-  const auto dst = frame_destination(frame);
-  const MacTable::Entry* e =
-      dst && !dst->is_multicast() ? sw.macs.find(port.vlan, *dst) : nullptr;
-  if (e != nullptr) {
-    po.actions = unicast_actions(port.vlan, e->where);
-  } else {
-    // Broadcast, multicast or not learned yet: every member that is up.
-    std::vector<std::uint32_t> untagged, tagged;
-    if (const VlanMembers* m = sw.vlan(port.vlan)) {
-      for (std::uint32_t p : m->untagged) {
-        if (sw.member_up[p]) untagged.push_back(p);
-      }
-      for (std::uint32_t p : m->tagged) {
-        if (sw.member_up[p]) tagged.push_back(p);
-      }
-    }
-    po.actions = flood_actions(port.vlan, untagged, tagged);
-  }
+  const VlanMembers* m = sw.vlan(port.vlan);
+  po.actions = m != nullptr ? vlan_tap_actions(*m, frame, sw.macs, sw.member_up) : ActionList{};
   if (po.actions.empty()) {
     ++port.counters.drop_no_member;
     return false;

@@ -3,6 +3,7 @@
 #include "tapflow/tapd/vlan_switch.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <set>
 #include <string>
 
@@ -293,6 +294,22 @@ MacAddress default_vlan_mac(std::uint64_t dpid, std::uint16_t vid) {
               static_cast<std::uint8_t>(vid >> 8),
               static_cast<std::uint8_t>(vid)};
   return m;
+}
+
+ActionList vlan_tap_actions(const VlanMembers& m, std::span<const std::uint8_t> frame,
+                            const MacTable& macs, const std::map<std::uint32_t, bool>& port_up) {
+  const auto dst = frame_destination(frame);
+  if (dst && !dst->is_multicast()) {
+    if (const MacTable::Entry* e = macs.find(m.vid, *dst)) return unicast_actions(m.vid, e->where);
+  }
+  auto up = [&port_up](std::uint32_t p) {
+    auto it = port_up.find(p);
+    return it != port_up.end() && it->second;
+  };
+  std::vector<std::uint32_t> untagged, tagged;
+  std::copy_if(m.untagged.begin(), m.untagged.end(), std::back_inserter(untagged), up);
+  std::copy_if(m.tagged.begin(), m.tagged.end(), std::back_inserter(tagged), up);
+  return flood_actions(m.vid, untagged, tagged);
 }
 
 // ---------------------------------------------------------------- MacTable

@@ -403,3 +403,34 @@ TEST(PacketInRouting, LearnTagMetadataPerPortUnknown) {
 
 }  // namespace
 }  // namespace tapflow::tapd
+
+namespace tapflow::tapd {
+namespace {
+
+TEST(PacketOutActions, VlanTapFrameToLearnedPortElseFloodedToUpMembers) {
+  const VlanMembers v10{10, MacAddress::from_u64(0x02000000000aULL), {1, 2}, {5}};
+  MacTable macs(10);
+  macs.learn(10, MacAddress::from_u64(0x0a0000000001ULL), {2, false}, v10.router_mac);
+  macs.learn(10, MacAddress::from_u64(0x0a0000000005ULL), {5, true}, v10.router_mac);
+  macs.learn(20, MacAddress::from_u64(0x0a0000000009ULL), {3, false}, v10.router_mac);
+  const std::map<std::uint32_t, bool> up{{1, true}, {2, false}, {5, true}};
+  auto frame_to = [](std::uint64_t dst) {
+    Bytes f(14, 0);
+    const MacAddress d = MacAddress::from_u64(dst);
+    std::copy(d.octets.begin(), d.octets.end(), f.begin());
+    f[12] = 0x08;
+    return f;
+  };
+  EXPECT_EQ(actions_text(vlan_tap_actions(v10, frame_to(0x0a0000000001ULL), macs, up)), "output:2");
+  EXPECT_EQ(actions_text(vlan_tap_actions(v10, frame_to(0x0a0000000005ULL), macs, up)),
+            "push_vlan:0x8100,set_field:vlan_vid=0x100a,output:5");
+  // Learned in another VLAN only, broadcast, multicast: flooded to the up members.
+  const std::string flood = "output:1,push_vlan:0x8100,set_field:vlan_vid=0x100a,output:5";
+  EXPECT_EQ(actions_text(vlan_tap_actions(v10, frame_to(0x0a0000000009ULL), macs, up)), flood);
+  EXPECT_EQ(actions_text(vlan_tap_actions(v10, frame_to(0xffffffffffffULL), macs, up)), flood);
+  EXPECT_EQ(actions_text(vlan_tap_actions(v10, frame_to(0x333300000001ULL), macs, up)), flood);
+  EXPECT_TRUE(vlan_tap_actions(v10, frame_to(0xffffffffffffULL), macs, {}).empty());
+}
+
+}  // namespace
+}  // namespace tapflow::tapd

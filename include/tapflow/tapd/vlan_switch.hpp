@@ -228,4 +228,12 @@ class MacTable {
   MacTableCounters counters_;
 };
 
+// The PACKET_OUT actions for a frame the kernel sent out of VLAN `m`'s TAP:
+// to the port its destination MAC was learned on (unicast_actions), else
+// (broadcast, multicast, not learned) flooded to the member ports that are up
+// (flood_actions). Empty: no member port is up.
+openflow::ActionList vlan_tap_actions(const VlanMembers& m, std::span<const std::uint8_t> frame,
+                                      const MacTable& macs,
+                                      const std::map<std::uint32_t, bool>& port_up);
+
 }  // namespace tapflow::tapd
