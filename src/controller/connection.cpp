@@ -115,10 +115,16 @@ void Connection::on_read(const error_code& ec, std::size_t n) {
   counters_.rx_bytes += n;
   last_rx_ = Clock::now();
   framer_.push(std::span<const std::uint8_t>(read_buf_.data(), n));
+  // Everything the messages of this read make us send (a learning switch's
+  // FLOW_MOD and PACKET_OUT, tapd's PACKET_OUTs) leaves in one write, not one
+  // write per message: a syscall saved per message when one is outstanding.
+  in_read_ = true;
   while (auto frame = framer_.next()) {
     handle_frame(frame->bytes);
     if (is_closed()) return;
   }
+  in_read_ = false;
+  flush();
   if (framer_.failed()) {
     // The stream cannot be resynchronised: tell the switch, then hang up.
     const OfError& e = *framer_.error();
@@ -381,7 +387,7 @@ Status Connection::send(const Message& msg) {
           " bytes: the switch is not reading");
     return make_error(error_type::kBadRequest, bad_request::kEperm, "write queue overflow");
   }
-  flush();
+  if (!in_read_) flush();  // else on_read flushes once all its messages are handled
   return ok_status();
 }
 
@@ -542,6 +548,10 @@ void Connection::tick() {
 
 void Connection::close(const std::string& reason) {
   if (is_closed()) return;
+  // What was queued for the switch (an ERROR explaining the hang-up) gets its
+  // write attempted now: a socket write is tried at once when it is started.
+  in_read_ = false;
+  flush();
   state_ = State::kClosed;
   timer_.cancel();
   transport_->close();

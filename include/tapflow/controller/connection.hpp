@@ -185,6 +185,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   openflow::Bytes pending_;   // encoded, waiting for the current write to finish
   openflow::Bytes inflight_;  // being written
   bool writing_ = false;
+  bool in_read_ = false;  // handling one read's messages: sends are flushed after it
   std::vector<std::function<void()>> writable_waiters_;
 
   std::unordered_map<std::uint32_t, Pending> requests_;
