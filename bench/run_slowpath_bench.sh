@@ -42,6 +42,13 @@
 #   --only       measure only these configurations (default all three).
 # Environment: PING_COUNT (1000), PING_INTERVAL (0.002), UDP_LEN (64 bytes of
 #   payload), UDP_RATE (iperf3 -b, default 0 = as fast as the client can),
+#   UDP_WINDOW (iperf3 -w for the UDP run, default 2M; empty: the kernel's
+#   default, 208 KiB): the socket buffers of client and server, the same for
+#   every configuration. With the kernel's default the iperf3 server's
+#   receive buffer overflowed (UdpRcvbufErrors) far more behind tapd, whose
+#   TAP writes deliver in bursts, than behind the hub, which measured the
+#   server and not the slow path; the kernel caps it at net.core.rmem_max
+#   (the header says when that is below the request),
 #   BENCH_NICE (e.g. -10: run the whole benchmark, OVS and controllers
 #   included, at that niceness, so that other work on a shared machine skews
 #   it less; the table says so), SYS_KEEP=1 keeps the temp dir (logs, iperf3
@@ -85,6 +92,8 @@ ping_count=${PING_COUNT:-1000}
 ping_interval=${PING_INTERVAL:-0.002}
 udp_len=${UDP_LEN:-64}
 udp_rate=${UDP_RATE:-0}
+udp_window=${UDP_WINDOW-2M}
+[[ -z $udp_window || $udp_window =~ ^[1-9][0-9]*[KM]?$ ]] || { echo "UDP_WINDOW: bytes with an optional K or M, not '$udp_window'" >&2; exit 2; }
 wants() { [[ ,$only, == *,$1,* ]]; }
 
 TAPFLOWD=$build/src/daemon/tapflowd
@@ -131,6 +140,38 @@ cpu_pct() {
   awk -v a="$1" -v b="$2" -v us="$3" -v hz="$clk_tck" 'BEGIN { printf "%.0f", 100 * (b - a) / hz / (us / 1e6) }'
 }
 
+# ---------------------------------------------------------------- drop points
+
+# snapshot FILE SRV_HOST METRICS_PORT : the counters of every place a UDP
+# packet from h1 can be dropped, raw, in "== section" blocks (slowpath_stats.py
+# drops BEFORE AFTER turns two snapshots into deltas). Along the path:
+#   h1 eth0 (iperf3 client's veth) -> lab p1 -> ovs-vswitchd's AF_PACKET socket
+#   on p1 (ss -0: skmem d = socket drops) -> datapath (dpif-netdev stats,
+#   failed upcalls) -> packet-in queue (coverage packet_in_overflow) ->
+#   OpenFlow connection (coverage rconn_overflow: rconn queue full) ->
+#   controller (tapflowd: its metrics, PACKET_IN received, TAP drops by
+#   reason) -> TAP eth1 in r1, or for the hub PACKET_OUT -> p2 -> h2 eth0 ->
+#   the receiving namespace's stack (nstat: IpInDiscards, UdpRcvbufErrors,
+#   UdpInErrors) and the CPU backlog queues (/proc/net/softnet_stat, global).
+# Best effort: a tool that fails leaves its section empty.
+snapshot() {
+  local f=$1 srv=$2 mport=${3:-}
+  {
+    echo "== link_h1"; sys_ns h1 ip -s -j link show 2>/dev/null || true; echo
+    echo "== link_lab"; sys_lab ip -s -j link show 2>/dev/null || true; echo
+    echo "== link_srv"; sys_ns "$srv" ip -s -j link show 2>/dev/null || true; echo
+    echo "== nstat_srv"; sys_ns "$srv" nstat -saz 2>/dev/null || true
+    echo "== softnet"; cat /proc/net/softnet_stat
+    echo "== sock_lab"; sys_lab ss -0 -a -n -m 2>/dev/null || true
+    echo "== ovs_coverage"; timeout 10 ovs-appctl -t "$SYS_OVS_DIR/ovs-vswitchd.ctl" coverage/show 2>/dev/null || true
+    echo "== ovs_pmd"; timeout 10 ovs-appctl -t "$SYS_OVS_DIR/ovs-vswitchd.ctl" dpif-netdev/pmd-stats-show 2>/dev/null || true
+    echo "== ovs_controller"; sys_vsctl --columns=target,is_connected,status list controller 2>/dev/null || true
+    if [[ -n $mport ]]; then
+      echo "== metrics"; sys_lab curl -s -m 5 "http://127.0.0.1:$mport/metrics" 2>/dev/null || true
+    fi
+  } >"$f" 2>&1
+}
+
 # ---------------------------------------------------------------- measuring
 
 # timed CFG WHAT CTL_PID COMMAND... : runs the command with CPU accounting of
@@ -164,10 +205,25 @@ parse() {
   fi
 }
 
-# measure CFG SERVER_HOST DEST CTL_PID : RTT, UDP packet rate and TCP from h1
-# to DEST, iperf3 server in SERVER_HOST's namespace.
+# parse2 KIND FILE1 FILE2 CFG PREFIX : as parse, for a two-file KIND.
+parse2() {
+  local kind=$1 f1=$2 f2=$3 cfg=$4 prefix=$5 out
+  if out=$(python3 "$stats" "$kind" "$f1" "$f2" 2>&1); then
+    record "$cfg" "$prefix" "$out"
+    sys_log "$cfg $prefix: $out"
+  else
+    record "$cfg" "$prefix" "error=1"
+    sys_log "$cfg $prefix FAILED: $out"
+  fi
+}
+
+# measure CFG SERVER_HOST DEST CTL_PID [METRICS_PORT] : RTT, UDP packet rate
+# and TCP from h1 to DEST, iperf3 server in SERVER_HOST's namespace; the drop
+# counters (snapshot) before and after the UDP run, as deltas CFG.udpdrop.*.
 measure() {
-  local cfg=$1 srv=$2 dest=$3 ctl=${4:-} d
+  local cfg=$1 srv=$2 dest=$3 ctl=${4:-} mport=${5:-} d
+  local -a wopt=()
+  [[ -n $udp_window ]] && wopt=(-w "$udp_window")
   d=$SYS_DIR/$cfg.r$ROUND
   echo "$cfg.ran=1" >>"$RESULTS.r$ROUND"
   sys_step "round $ROUND/$rounds, $cfg: measuring h1 -> $dest"
@@ -181,11 +237,15 @@ measure() {
   parse rtt "$d.ping" "$cfg" rtt
 
   sleep 1
-  sys_log "$cfg: iperf3 -u -l $udp_len -b $udp_rate -t $seconds -> $dest"
+  sys_log "$cfg: iperf3 -u -l $udp_len -b $udp_rate ${wopt[*]} -t $seconds -> $dest"
+  snapshot "$d.udp.before" "$srv" "$mport"
   timed "$cfg" udp "$ctl" sys_ns h1 timeout $(( seconds + 30 )) iperf3 -c "$dest" -p "$IPERF_PORT" -u \
-    -l "$udp_len" -b "$udp_rate" -t "$seconds" --connect-timeout 5000 -J \
+    -l "$udp_len" -b "$udp_rate" "${wopt[@]}" -t "$seconds" --connect-timeout 5000 -J \
     >"$d.udp.json" 2>"$d.udp.err" || true
+  snapshot "$d.udp.after" "$srv" "$mport"
+  record "$cfg" udp "load1=$(cut -d' ' -f1 /proc/loadavg)"
   parse udp "$d.udp.json" "$cfg" udp
+  parse2 drops "$d.udp.before" "$d.udp.after" "$cfg" udpdrop
 
   sleep 1
   sys_log "$cfg: iperf3 (TCP, 1 stream) -t $seconds -> $dest"
@@ -248,11 +308,15 @@ run_hub() {
 run_tapd() {
   local port conf=$SYS_DIR/tapflowd.yaml flows ctl=tapflowd.r$ROUND pid status
   sys_step "tapd: tapflowd --app router, TAP eth1 $ROUTER_IP/24 in $(sys_ns_name r1)"
+  local mport
   port=$(sys_free_port lab)
+  mport=$(sys_free_port lab)
   cat >"$conf" <<EOF
 listen: ["tcp:127.0.0.1:$port"]
 app: router
 log_level: info
+metrics:
+  listen: "127.0.0.1:$mport"
 router:
   persist_taps: false
   switches:
@@ -273,7 +337,7 @@ EOF
   sys_wait_carrier r1 eth1 on 20
   sys_wait_until 30 "h1 -> $ROUTER_IP through tapd" reachable h1 "$ROUTER_IP"
   pid=$(sys_daemon_pid "$ctl")
-  measure tapd r1 "$ROUTER_IP" "$pid"
+  measure tapd r1 "$ROUTER_IP" "$pid" "$mport"
   flows=$(sys_flows br0 | grep -c . || true)
   record tapd table "flows=$flows"
   if (( ROUND == 1 )); then
@@ -344,11 +408,19 @@ tapflowd_src=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.
     echo "# tapd: $TAPFLOWD --app router (OpenFlow 1.3), built from ${tapflowd_src:-?}" \
          "($(describe_tree "${tapflowd_src:-/nonexistent}"))"
   fi
-  echo "# RTT: $ping_count pings every ${ping_interval}s from h1; UDP: iperf3 -u -l $udp_len -b $udp_rate -t $seconds," \
-       "pkt/s received by the server; TCP: iperf3 one stream -t $seconds"
+  echo "# RTT: $ping_count pings every ${ping_interval}s from h1; UDP: iperf3 -u -l $udp_len -b $udp_rate" \
+       "${udp_window:+-w $udp_window }-t $seconds, pkt/s received by the server; TCP: iperf3 one stream -t $seconds"
+  if [[ -n $udp_window ]]; then
+    wbytes=${udp_window%[KM]}
+    case $udp_window in *K) wbytes=$(( wbytes * 1024 )) ;; *M) wbytes=$(( wbytes * 1048576 )) ;; esac
+    rmax=$(sys_ns h1 cat /proc/sys/net/core/rmem_max)
+    if (( rmax < wbytes )); then
+      echo "# WARNING: net.core.rmem_max is $rmax < UDP_WINDOW $udp_window: the kernel caps the UDP socket buffers there."
+    fi
+  fi
   echo "# load average before/after: $load_before / $load_after (other work on the machine skews results);" \
        "niceness $(ps -o ni= -p $$ | tr -d ' '); run took ${elapsed}s"
-  echo "# command: bench/run_slowpath_bench.sh --build-dir ${build#"$root"/} --seconds $seconds --rounds $rounds$([[ $only == baseline,hub,tapd ]] || echo " --only $only")"
+  echo "# command:$(for v in UDP_RATE UDP_WINDOW UDP_LEN BENCH_NICE; do [[ -n ${!v+x} ]] && printf ' %s=%s' "$v" "${!v}"; done) bench/run_slowpath_bench.sh --build-dir ${build#"$root"/} --seconds $seconds --rounds $rounds$([[ $only == baseline,hub,tapd ]] || echo " --only $only")"
   if awk -v a="${load_before%% *}" -v b="${load_after%% *}" -v n="$(nproc)" 'BEGIN { exit !(a > n || b > n) }'; then
     echo "# WARNING: the load average exceeded the $(nproc) cores: every figure here is skewed by other work."
   fi

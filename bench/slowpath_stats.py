@@ -4,6 +4,9 @@
   slowpath_stats.py rtt FILE        ping output (per-packet lines) -> key=value
   slowpath_stats.py udp FILE        iperf3 -u -J (client side, with the receiver report) -> key=value
   slowpath_stats.py tcp FILE        iperf3 -J (TCP) -> key=value
+  slowpath_stats.py drops BEFORE AFTER
+                                    two run_slowpath_bench.sh snapshots (drop
+                                    counters along the path) -> deltas, key=value
   slowpath_stats.py report META ROUND...
                                     META (# lines: the header) and one file of
                                     config.key=value lines per round -> markdown
@@ -79,6 +82,126 @@ def cmd_tcp(path):
        retransmits=int(r["end"]["sum_sent"].get("retransmits", 0)))
 
 
+# ---------------------------------------------------------------- drops
+
+def sections(path):
+    """run_slowpath_bench.sh snapshot file -> {section: text}."""
+    out, cur = {}, None
+    for line in open(path, encoding="utf-8", errors="replace"):
+        if line.startswith("== "):
+            cur = line[3:].strip()
+            out[cur] = ""
+        elif cur is not None:
+            out[cur] += line
+    return out
+
+
+def links(text):
+    """ip -s -j link show -> {ifname: stats64}."""
+    try:
+        return {l["ifname"]: l.get("stats64", {}) for l in json.loads(text or "[]")}
+    except ValueError:
+        return {}
+
+
+def snapshot_counters(path):
+    """The counters of one snapshot, flat: name -> int."""
+    sec = sections(path)
+    c = {}
+    for ns, key in (("h1", "link_h1"), ("lab", "link_lab"), ("srv", "link_srv")):
+        for ifname, st in links(sec.get(key)).items():
+            for d in ("rx", "tx"):
+                for f in ("packets", "dropped", "errors"):
+                    c[f"{ns}.{ifname}.{d}_{f}"] = int(st.get(d, {}).get(f, 0))
+    for line in sec.get("nstat_srv", "").splitlines():
+        f = line.split()
+        if len(f) >= 2 and not f[0].startswith("#") and f[1].isdigit():
+            c[f"nstat.{f[0]}"] = int(f[1])
+    # softnet_stat: per CPU, hex; column 2 = dropped (backlog queue full).
+    c["softnet.dropped"] = sum(int(l.split()[1], 16) for l in sec.get("softnet", "").splitlines()
+                               if len(l.split()) > 1)
+    # ss -0 -m: ovs-vswitchd's AF_PACKET sockets; skmem d = packets the socket dropped.
+    c["ovs.sock_drops"] = sum(int(x) for x in re.findall(r"skmem:\([^)]*\bd(\d+)\)", sec.get("sock_lab", "")))
+    for m in re.finditer(r"^(\S+)\s+.*total:\s*(\d+)\s*$", sec.get("ovs_coverage", ""), re.M):
+        c[f"cov.{m.group(1)}"] = int(m.group(2))
+    for m in re.finditer(r"^\s*(packets received|miss with success upcall|miss with failed upcall"
+                         r"|emc hits|megaflow hits):\s*(\d+)", sec.get("ovs_pmd", ""), re.M):
+        k = "pmd." + m.group(1).replace(" ", "_")
+        c[k] = c.get(k, 0) + int(m.group(2))
+    for line in sec.get("metrics", "").splitlines():
+        m = re.match(r"^(tapflow_\w+)(\{[^}]*\})?\s+([0-9.e+]+)$", line)
+        if not m:
+            continue
+        name, labels, v = m.group(1), m.group(2) or "", int(float(m.group(3)))
+        if name == "tapflow_datapath_packet_ins_total":
+            c["tapd.packet_ins"] = c.get("tapd.packet_ins", 0) + v
+        elif name == "tapflow_tap_frames_total" and 'direction="to_tap"' in labels:
+            c["tapd.to_tap"] = c.get("tapd.to_tap", 0) + v
+        elif name == "tapflow_tap_frames_total" and 'direction="to_switch"' in labels:
+            c["tapd.to_switch"] = c.get("tapd.to_switch", 0) + v
+        elif name == "tapflow_tap_drops_total":
+            r = re.search(r'reason="(\w+)"', labels)
+            k = f"tapd.drop_{r.group(1) if r else 'other'}"
+            c[k] = c.get(k, 0) + v
+        elif name == "tapflow_tap_read_pauses_total":
+            c["tapd.read_pauses"] = c.get("tapd.read_pauses", 0) + v
+        elif name == "tapflow_bridge_packet_in_unknown_port_total":
+            c["tapd.pin_unknown_port"] = v
+    return c
+
+
+# The drop points in the order a packet meets them, as key=value names:
+# (output key, counter in snapshot_counters or a function of the deltas).
+def drop_fields(d):
+    def g(k):
+        return d.get(k, 0)
+    srv_if = "eth1" if any(k.startswith("srv.eth1.") for k in d) else "eth0"
+    f = {
+        "h1_tx": g("h1.eth0.tx_packets"),
+        "h1_txdrop": g("h1.eth0.tx_dropped") + g("h1.eth0.tx_errors"),
+        "p1_rx": g("lab.p1.rx_packets"),
+        "p1_rxdrop": g("lab.p1.rx_dropped"),
+        "ovs_sockdrop": g("ovs.sock_drops"),
+        "ovs_rx": g("pmd.packets_received"),
+        "upcall_ok": g("pmd.miss_with_success_upcall"),
+        "upcall_fail": g("pmd.miss_with_failed_upcall"),
+        "pin_overflow": g("cov.packet_in_overflow"),
+        "rconn_overflow": g("cov.rconn_overflow"),
+        "rconn_sent": g("cov.rconn_sent"),
+        "p2_txdrop": g("lab.p2.tx_dropped") + g("lab.p2.tx_errors"),
+        "srv_rx": g(f"srv.{srv_if}.rx_packets"),
+        "srv_rxdrop": g(f"srv.{srv_if}.rx_dropped"),
+        "softnet_drop": g("softnet.dropped"),
+        "ip_indiscards": g("nstat.IpInDiscards"),
+        "udp_in": g("nstat.UdpInDatagrams"),
+        "udp_rcvbuf_err": g("nstat.UdpRcvbufErrors"),
+        "udp_in_err": g("nstat.UdpInErrors"),
+    }
+    if "tapd.packet_ins" in d:
+        f["tapd_pin"] = g("tapd.packet_ins")
+        f["tapd_to_tap"] = g("tapd.to_tap")
+        f["tapd_to_switch"] = g("tapd.to_switch")
+        for k in sorted(d):
+            if k.startswith("tapd.drop_"):
+                f["tapd_" + k[5:]] = d[k]
+        f["tapd_read_pauses"] = g("tapd.read_pauses")
+    # Any other OVS event counter with "drop", "overflow" or "fail" in its
+    # name that moved: a drop point not listed above.
+    for k in sorted(d):
+        if k.startswith("cov.") and re.search(r"drop|overflow|fail|discard", k) and d[k] \
+                and k not in ("cov.packet_in_overflow", "cov.rconn_overflow"):
+            f["cov_" + k[4:]] = d[k]
+    return f
+
+
+def cmd_drops(before, after):
+    a, b = snapshot_counters(before), snapshot_counters(after)
+    d = {k: b[k] - a.get(k, 0) for k in b}
+    if not any(k.startswith("nstat.") for k in d):
+        sys.exit(f"{after}: no nstat counters (snapshot failed?)")
+    kv(**drop_fields(d))
+
+
 # ---------------------------------------------------------------- report
 
 CONFIGS = [
@@ -114,6 +237,81 @@ def read_round(path):
             k, v = line.split("=", 1)
             res[k] = v
     return res
+
+
+DROP_ROWS = [
+    ("load1", "udp.load1", "load average (1 min) right after the UDP run"),
+    ("udp.tx_pps", "udp.tx_pps", "offered, pkt/s (iperf3 client)"),
+    ("udp.rx_pps", "udp.rx_pps", "received, pkt/s (iperf3 server)"),
+    ("h1_tx", "udpdrop.h1_tx", "h1 eth0 tx packets"),
+    ("h1_txdrop", "udpdrop.h1_txdrop", "h1 eth0 tx dropped+errors"),
+    ("p1_rx", "udpdrop.p1_rx", "lab p1 (OVS side) rx packets"),
+    ("p1_rxdrop", "udpdrop.p1_rxdrop", "lab p1 rx dropped"),
+    ("ovs_sockdrop", "udpdrop.ovs_sockdrop", "ovs-vswitchd AF_PACKET socket drops (ss -0 skmem d)"),
+    ("ovs_rx", "udpdrop.ovs_rx", "OVS datapath packets received (all ports)"),
+    ("upcall_ok", "udpdrop.upcall_ok", "OVS upcalls ok"),
+    ("upcall_fail", "udpdrop.upcall_fail", "OVS upcalls failed"),
+    ("pin_overflow", "udpdrop.pin_overflow", "OVS packet_in_overflow (packet-in queue full)"),
+    ("rconn_overflow", "udpdrop.rconn_overflow", "OVS rconn_overflow (OpenFlow send queue full)"),
+    ("rconn_sent", "udpdrop.rconn_sent", "OVS rconn_sent (OpenFlow messages sent)"),
+    ("tapd_pin", "udpdrop.tapd_pin", "tapflowd PACKET_IN received"),
+    ("tapd_to_tap", "udpdrop.tapd_to_tap", "tapflowd frames written to the TAP"),
+    ("tapd_drop_tap_busy", "udpdrop.tapd_drop_tap_busy", "tapflowd drops: tap_busy"),
+    ("tapd_drop_tap_error", "udpdrop.tapd_drop_tap_error", "tapflowd drops: tap_error"),
+    ("tapd_drop_truncated", "udpdrop.tapd_drop_truncated", "tapflowd drops: truncated"),
+    ("tapd_drop_switch_down", "udpdrop.tapd_drop_switch_down", "tapflowd drops: switch_down"),
+    ("tapd_drop_send_error", "udpdrop.tapd_drop_send_error", "tapflowd drops: send_error"),
+    ("p2_txdrop", "udpdrop.p2_txdrop", "lab p2 tx dropped (OVS -> h2)"),
+    ("srv_rx", "udpdrop.srv_rx", "server's interface rx packets (tapd: TAP eth1; others: h2 eth0)"),
+    ("srv_rxdrop", "udpdrop.srv_rxdrop", "server's interface rx dropped"),
+    ("softnet_drop", "udpdrop.softnet_drop", "softnet_stat dropped (backlog full, all CPUs)"),
+    ("ip_indiscards", "udpdrop.ip_indiscards", "server namespace IpInDiscards"),
+    ("udp_in", "udpdrop.udp_in", "server namespace UdpInDatagrams"),
+    ("udp_rcvbuf_err", "udpdrop.udp_rcvbuf_err", "server namespace UdpRcvbufErrors (socket buffer full)"),
+    ("udp_in_err", "udpdrop.udp_in_err", "server namespace UdpInErrors"),
+]
+
+
+def drop_table(rounds, shown, g):
+    """Where the UDP packets went: every drop point's delta over the UDP run."""
+    if not any(f"{cfg}.udpdrop.h1_tx" in r for r in rounds for cfg in shown):
+        return []
+    out = ["UDP packet accounting: counters along the path, deltas over the UDP run "
+           "(median over the rounds; '-': not on this configuration's path). OVS coverage "
+           "counters (packet_in_overflow, rconn_*) are summed by OVS about once a second, so "
+           "they lag; the others are exact.", "",
+           "| counter | " + " | ".join(shown) + " |", "|---|" + "---:|" * len(shown)]
+    extra = sorted({k.split(".udpdrop.", 1)[1] for r in rounds for k in r
+                    if ".udpdrop.cov_" in k})
+    rows = DROP_ROWS + [(e, f"udpdrop.{e}", f"OVS coverage {e[4:]}") for e in extra]
+    for _, key, label in rows:
+        vals = [g(cfg, key) for cfg in shown]
+        if all(v is None for v in vals):
+            continue
+        fmt = "{:.2f}" if key == "udp.load1" else "{:.0f}"
+        out.append(f"| {label} | " + " | ".join(num(v, fmt) for v in vals) + " |")
+    # The biggest loss between two consecutive points, per configuration.
+    out.append("")
+    for cfg in shown:
+        sent, got = g(cfg, "udpdrop.h1_tx"), g(cfg, "udpdrop.udp_in")
+        if sent is None or got is None:
+            continue
+        cands = {name: g(cfg, f"udpdrop.{name}") or 0 for name, _, _ in rows
+                 if name not in ("load1", "udp.tx_pps", "udp.rx_pps", "h1_tx", "p1_rx", "ovs_rx",
+                                 "upcall_ok", "rconn_sent", "tapd_pin", "tapd_to_tap", "srv_rx",
+                                 "udp_in", "tapd_to_switch", "tapd_read_pauses",
+                                 # Not a loss: OVS 3.1's netdev datapath counts
+                                 # every packet its controller action sent up
+                                 # (equals rconn_sent; every packet the datapath
+                                 # received reached the controller and beyond).
+                                 "cov_datapath_drop_userspace_action_error",
+                                 "udp_in_err")}  # includes udp_rcvbuf_err
+        top = sorted(cands.items(), key=lambda kv_: -kv_[1])[:3]
+        out.append(f"{cfg}: h1 sent {sent:.0f}, server socket got {got:.0f} "
+                   f"({100.0 * (sent - got) / sent if sent else 0:.1f}% lost); biggest counted drops: "
+                   + ", ".join(f"{k} {v:.0f}" for k, v in top) + ".  ")
+    out.append("")
+    return out
 
 
 def cmd_report(meta_path, round_paths):
@@ -183,6 +381,8 @@ def cmd_report(meta_path, round_paths):
         f"{cfg} {num(g(cfg, 'udp.tx_pps'))}" for cfg in shown) + ".  ")
     out.append("ovs-vswitchd CPU (share of one core) during UDP / TCP: " + ", ".join(
         f"{cfg} {num(g(cfg, 'udp.ovs_cpu'))}% / {num(g(cfg, 'tcp.ovs_cpu'))}%" for cfg in shown) + ".  ")
+    out.append("")
+    out.extend(drop_table(rounds, shown, g))
     if ran("hub"):
         out.append(f"Flows the hub installed: {num(g('hub', 'table.flows'))} (0: every packet took the slow path).  ")
     if ran("tapd"):
@@ -237,6 +437,8 @@ def cmd_report(meta_path, round_paths):
 def main():
     if len(sys.argv) >= 4 and sys.argv[1] == "report":
         cmd_report(sys.argv[2], sys.argv[3:])
+    elif len(sys.argv) == 4 and sys.argv[1] == "drops":
+        cmd_drops(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 3 and sys.argv[1] in ("rtt", "udp", "tcp"):
         {"rtt": cmd_rtt, "udp": cmd_udp, "tcp": cmd_tcp}[sys.argv[1]](sys.argv[2])
     else:
