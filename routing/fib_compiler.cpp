@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <span>
 #include <tuple>
 
 #include "flat_map.hpp"
@@ -264,7 +265,7 @@ struct FibCompiler::Impl {
   }
 
   // Next hops a route can use in the switch: alive and through a router port.
-  std::vector<NextHop> usable_nexthops(const std::vector<NextHop>& nhs) const {
+  std::vector<NextHop> usable_nexthops(std::span<const NextHop> nhs) const {
     std::vector<NextHop> out;
     for (const NextHop& nh : nhs) {
       if ((nh.flags & RTNH_F_DEAD) != 0 || !ports.contains(nh.ifindex)) continue;
@@ -418,9 +419,9 @@ struct FibCompiler::Impl {
     for (std::uint32_t table : opts.tables) {
       auto it = st->routes.lower_bound(RouteKey{table, family, p, 0, 0});
       if (it == st->routes.end()) continue;
-      const auto& [t, f, d, tos, metric] = it->first;
       // Keys sort by tos then metric: the first tos-0 entry has the lowest metric.
-      if (t == table && f == family && d == p && tos == 0) return compile_route(it->second);
+      if (it->table == table && it->dst.addr.family == family && it->dst == p && it->tos == 0)
+        return compile_route(*it);
     }
     return {};
   }
@@ -723,16 +724,15 @@ struct FibCompiler::Impl {
     v6.dirty.clear();
 
     const bool one_table = opts.tables.size() == 1;
-    const RouteKey* last = nullptr;
-    for (const auto& [rk, r] : state.routes) {
-      const auto& [table, family, dst, tos, metric] = rk;
-      if (tos != 0 || !table_followed(table)) continue;
+    const Route* last = nullptr;
+    for (const Route& r : state.routes) {
+      const std::uint32_t table = r.table;
+      const std::uint8_t family = r.dst.addr.family;
+      const IpPrefix& dst = r.dst;
+      if (r.tos != 0 || !table_followed(table)) continue;
       // Same (table, family, dst) with a higher metric: already decided.
-      if (last && std::get<0>(*last) == table && std::get<1>(*last) == family &&
-          std::get<2>(*last) == dst) {
-        continue;
-      }
-      last = &rk;
+      if (last && last->table == table && last->dst == dst) continue;
+      last = &r;
       Compiled c;
       if (family == AF_INET) {
         if (!one_table && v4.entries.find(key4(dst))) continue;

@@ -42,7 +42,7 @@ std::optional<NextHop> leaf_nexthop(const NexthopObject& o, unsigned weight) {
 }  // namespace
 
 std::vector<NextHop> KernelState::resolve_nexthops(const Route& r) const {
-  if (r.nexthop_id == 0) return r.nexthops;
+  if (r.nexthop_id == 0) return r.nexthops.to_vector();
   auto it = nexthop_objects.find(r.nexthop_id);
   if (it == nexthop_objects.end() || it->second.blackhole) return {};
   const NexthopObject& top = it->second;
@@ -350,8 +350,10 @@ Parse parse_route(nlmsghdr* h, Route& r) {
     return Parse::kOk;
   }
   if (tb[RTA_MULTIPATH]) {
-    if (!parse_multipath(tb[RTA_MULTIPATH], r.nexthops)) return Parse::kError;
-    std::sort(r.nexthops.begin(), r.nexthops.end(), nexthop_less);
+    std::vector<NextHop> paths;
+    if (!parse_multipath(tb[RTA_MULTIPATH], paths)) return Parse::kError;
+    std::sort(paths.begin(), paths.end(), nexthop_less);
+    r.nexthops = std::move(paths);
   } else if (tb[RTA_OIF] || tb[RTA_GATEWAY] || tb[RTA_VIA]) {
     NextHop nh;
     std::uint32_t oif = 0;
@@ -407,7 +409,7 @@ struct NetlinkWatcher::Impl {
   void remove_link(int ifindex);
   void erase_nexthop_object(std::uint32_t id);
   void put_route(Route r);
-  std::map<RouteKey, Route>::iterator erase_route(std::map<RouteKey, Route>::iterator it);
+  RouteTable::iterator erase_route(RouteTable::iterator it);
 
   void changed_link(int i) {
     if (synced) pending.links.push_back(i);
@@ -893,7 +895,7 @@ void NetlinkWatcher::Impl::sweep(DumpKind kind) {
     seen_nexthops.clear();
   } else if (kind == DumpKind::kRoutes) {
     for (auto it = state.routes.begin(); it != state.routes.end();) {
-      if (seen_routes.contains(it->first))
+      if (seen_routes.contains(key_of(*it)))
         ++it;
       else
         it = erase_route(it);
@@ -950,7 +952,7 @@ void NetlinkWatcher::Impl::remove_link(int ifindex) {
     if (o.nexthop && o.nexthop->ifindex == ifindex) objects.push_back(id);
   for (auto id : objects) erase_nexthop_object(id);
   for (auto it = state.routes.begin(); it != state.routes.end();) {
-    const auto& nhs = it->second.nexthops;
+    const auto& nhs = it->nexthops;
     const bool all_through = !nhs.empty() && std::all_of(nhs.begin(), nhs.end(), [&](const NextHop& nh) {
       return nh.ifindex == ifindex;
     });
@@ -1039,7 +1041,7 @@ void NetlinkWatcher::Impl::erase_nexthop_object(std::uint32_t id) {
   changed_nexthop(id);
   if (auto ref = nexthop_refs.find(id); ref != nexthop_refs.end() && ref->second > 0) {
     for (auto it = state.routes.begin(); it != state.routes.end();) {
-      if (it->second.nexthop_id == id)
+      if (it->nexthop_id == id)
         it = erase_route(it);
       else
         ++it;
@@ -1058,23 +1060,22 @@ void NetlinkWatcher::Impl::erase_nexthop_object(std::uint32_t id) {
 
 void NetlinkWatcher::Impl::put_route(Route r) {
   const RouteKey key = key_of(r);
-  auto [it, inserted] = state.routes.try_emplace(key);
-  if (!inserted) {
-    if (it->second == r) return;
-    if (it->second.nexthop_id != 0) --nexthop_refs[it->second.nexthop_id];
+  auto it = state.routes.lower_bound(key);  // one search for both the check and the put
+  if (it != state.routes.end() && !state.routes.key_comp()(r, *it)) {
+    if (*it == r) return;
+    if (it->nexthop_id != 0) --nexthop_refs[it->nexthop_id];
   }
   if (r.nexthop_id != 0) ++nexthop_refs[r.nexthop_id];
-  it->second = std::move(r);
+  state.routes.put(it, std::move(r));
   changed_route(key);
 }
 
-std::map<RouteKey, Route>::iterator NetlinkWatcher::Impl::erase_route(
-    std::map<RouteKey, Route>::iterator it) {
-  if (it->second.nexthop_id != 0) {
-    auto ref = nexthop_refs.find(it->second.nexthop_id);
+RouteTable::iterator NetlinkWatcher::Impl::erase_route(RouteTable::iterator it) {
+  if (it->nexthop_id != 0) {
+    auto ref = nexthop_refs.find(it->nexthop_id);
     if (ref != nexthop_refs.end() && --ref->second == 0) nexthop_refs.erase(ref);
   }
-  changed_route(it->first);
+  changed_route(key_of(*it));
   return state.routes.erase(it);
 }
 
@@ -1093,10 +1094,10 @@ void NetlinkWatcher::Impl::on_route(nlmsghdr* h, bool from_dump) {
   if (mode == Mode::kRefresh) seen_routes.insert(key);
   auto it = state.routes.find(key);
   const bool v6_paths = r.dst.addr.is_v6() && r.nexthop_id == 0 && !r.nexthops.empty() &&
-                        it != state.routes.end() && it->second.nexthop_id == 0;
+                        it != state.routes.end() && it->nexthop_id == 0;
   if (h->nlmsg_type == RTM_DELROUTE) {
     if (it == state.routes.end()) return;
-    auto& have = it->second.nexthops;
+    const auto& have = it->nexthops;
     const bool some_paths =
         v6_paths && r.nexthops.size() < have.size() &&
         std::all_of(r.nexthops.begin(), r.nexthops.end(), [&](const NextHop& gone) {
@@ -1107,15 +1108,19 @@ void NetlinkWatcher::Impl::on_route(nlmsghdr* h, bool from_dump) {
       erase_route(it);
       return;
     }
-    std::erase_if(have, [&](const NextHop& nh) {
+    // Set elements are const: the route leaves the set (keeping its node) to change.
+    auto hint = std::next(it);
+    auto node = state.routes.extract(it);
+    node.value().nexthops.erase_if([&](const NextHop& nh) {
       return std::any_of(r.nexthops.begin(), r.nexthops.end(),
                          [&](const NextHop& gone) { return same_path(nh, gone); });
     });
+    state.routes.insert(hint, std::move(node));
     changed_route(key);
     return;
   }
   if (v6_paths && !from_dump && (h->nlmsg_flags & NLM_F_APPEND) != 0) {
-    std::vector<NextHop> merged = it->second.nexthops;
+    std::vector<NextHop> merged = it->nexthops.to_vector();
     for (const auto& nh : r.nexthops) {
       auto same = std::find_if(merged.begin(), merged.end(),
                                [&](const NextHop& m) { return same_path(m, nh); });

@@ -577,7 +577,7 @@ void check_incremental_equals_full(std::uint8_t version) {
         if (pick(3) == 0) {
           st.routes.erase(k);
         } else {
-          st.routes[k] = r;
+          st.routes.put(r);
         }
         ch.routes.push_back(k);
       } else if (what < 8) {  // a neighbour
@@ -832,7 +832,7 @@ TEST(FibCompilerProperty, VlanLocationsIncrementalEqualsFullCompile) {
     route.type = RTN_UNICAST;
     route.dst = pfx(dst);
     route.nexthops.push_back({kVlanTap, gw ? std::optional(ip(gw)) : std::nullopt, 1, 0});
-    st.routes[netns::key_of(route)] = route;
+    st.routes.put(route);
   }
   std::map<std::pair<int, MacAddress>, L2Location> locations;
   FibCompiler inc({}, kVlanPorts);

@@ -39,7 +39,7 @@ void put_route(netns::KernelState& s, const char* dst, std::vector<std::pair<int
   r.type = RTN_UNICAST;
   r.protocol = RTPROT_STATIC;
   for (auto [ifindex, gw] : hops) r.nexthops.push_back(netns::NextHop{ifindex, ip(gw), 1, 0});
-  s.routes[netns::key_of(r)] = r;
+  s.routes.put(r);
 }
 void put_neigh(netns::KernelState& s, int ifindex, const char* addr, std::uint64_t mac) {
   s.neighbours[{ifindex, ip(addr)}] =
@@ -408,7 +408,7 @@ TEST(FibProgrammer, BundlesInstallEverythingInOrder) {
   auto s = base_state(20);
   s.routes.erase(s.routes.begin());
   for (auto it = s.routes.begin(); it != s.routes.end();) {
-    it = it->second.nexthops.size() > 1 ? s.routes.erase(it) : std::next(it);
+    it = it->nexthops.size() > 1 ? s.routes.erase(it) : std::next(it);
   }
   auto fut2 = lab.compile_and_apply(s);
   lab.serve_until(fut2);
