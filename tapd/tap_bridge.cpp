@@ -1042,29 +1042,24 @@ bool TapBridge::send_from_vlan_tap(Switch& sw, Port& port, std::span<const std::
 std::vector<PortStatusView> TapBridge::ports() const {
   std::vector<PortStatusView> out;
   for (const auto& [dpid, sw] : switches_) {
-    for (const auto& [no, port] : sw->ports) {
+    auto view = [&](const Port& port) {
       PortStatusView v;
       v.dpid = dpid;
       v.netns = sw->ns.name();
-      v.port_no = no;
-      v.port_name = port->port_name;
-      v.interface = port->tap.name();
-      v.ifindex = port->tap.ifindex();
-      v.carrier = port->carrier;
-      v.counters = port->counters;
-      out.push_back(std::move(v));
+      v.port_name = port.port_name;
+      v.interface = port.tap.name();
+      v.ifindex = port.tap.ifindex();
+      v.carrier = port.carrier;
+      v.counters = port.counters;
+      return v;
+    };
+    for (const auto& [no, port] : sw->ports) {
+      out.push_back(view(*port));
+      out.back().port_no = no;
     }
     for (const auto& [vid, port] : sw->vlan_taps) {
-      PortStatusView v;
-      v.dpid = dpid;
-      v.netns = sw->ns.name();
-      v.vlan = vid;
-      v.port_name = port->port_name;
-      v.interface = port->tap.name();
-      v.ifindex = port->tap.ifindex();
-      v.carrier = port->carrier;
-      v.counters = port->counters;
-      out.push_back(std::move(v));
+      out.push_back(view(*port));
+      out.back().vlan = vid;
     }
   }
   return out;

@@ -442,20 +442,7 @@ void Connection::send_error(const OfError& e, std::span<const std::uint8_t> offe
 // ------------------------------------------------------------------ requests
 
 void Connection::request(Message msg, ReplyHandler handler, std::optional<milliseconds> timeout) {
-  if (is_closed()) {
-    handler(make_error(error_type::kBadRequest, bad_request::kEperm, "connection closed"));
-    return;
-  }
-  if (msg.xid == 0) msg.xid = next_xid();
-  msg.version = version_;
-  const std::uint32_t xid = msg.xid;
-  Status st = send(msg);
-  if (!st) {
-    handler(st.error());
-    return;
-  }
-  requests_[xid] = Pending{Clock::now() + timeout.value_or(options_.request_timeout),
-                           std::move(handler), {}, {}, {}};
+  request_streaming(std::move(msg), {}, std::move(handler), timeout);
 }
 
 void Connection::request_streaming(Message msg, PartHandler on_part, ReplyHandler handler,
