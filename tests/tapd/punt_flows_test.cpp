@@ -1,9 +1,9 @@
 // Punt flows: exact flow lists for small routers on OpenFlow 1.0 and 1.3,
 // and the properties every list must have (valid matches, sorted, unique,
 // independent of input order, encodable in its version).
+#include "tapflow/netns/ip.hpp"
 #include "tapflow/tapd/punt_flows.hpp"
 
-#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include <gtest/gtest.h>
@@ -22,17 +22,10 @@ namespace {
 using namespace openflow;
 using netns::IpAddress;
 
-// Built here with inet_pton so these tests need nothing but punt_flows.cpp.
 IpAddress ip(const char* text) {
-  IpAddress a;
-  if (::inet_pton(AF_INET, text, a.bytes.data()) == 1) {
-    a.family = AF_INET;
-  } else if (::inet_pton(AF_INET6, text, a.bytes.data()) == 1) {
-    a.family = AF_INET6;
-  } else {
-    ADD_FAILURE() << "bad address in test: " << text;
-  }
-  return a;
+  const auto a = IpAddress::parse(text);
+  if (!a) ADD_FAILURE() << "bad address in test: " << text;
+  return a.value_or(IpAddress{});
 }
 
 PuntPort port(std::uint32_t no) { return {no, MacAddress::from_u64(0x0200000000a0ULL + no)}; }

@@ -3,7 +3,6 @@
 // and the MAC table (learn, move, expire by generation, limit, flush).
 #include "tapflow/tapd/vlan_switch.hpp"
 
-#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include <gtest/gtest.h>
@@ -13,6 +12,7 @@
 #include "tapflow/openflow/codec.hpp"
 #include "tapflow/openflow/errors.hpp"
 #include "tapflow/openflow/print.hpp"
+#include "tapflow/netns/ip.hpp"
 #include "tapflow/tapd/punt_flows.hpp"
 
 namespace tapflow::tapd {
@@ -22,15 +22,9 @@ using namespace openflow;
 using netns::IpAddress;
 
 IpAddress ip(const char* text) {
-  IpAddress a;
-  if (::inet_pton(AF_INET, text, a.bytes.data()) == 1) {
-    a.family = AF_INET;
-  } else if (::inet_pton(AF_INET6, text, a.bytes.data()) == 1) {
-    a.family = AF_INET6;
-  } else {
-    ADD_FAILURE() << "bad address in test: " << text;
-  }
-  return a;
+  const auto a = IpAddress::parse(text);
+  if (!a) ADD_FAILURE() << "bad address in test: " << text;
+  return a.value_or(IpAddress{});
 }
 
 MacAddress mac(std::uint64_t v) { return MacAddress::from_u64(v); }
