@@ -56,11 +56,12 @@ sys__routing_diagnostics() {
   fi
 }
 
-# routing_setup NAME PROTOCOLS : sys_init NAME, a private OVS with br0
-# (datapath id 1), h1..h3 on p1..p3 (IPv4 and IPv6, default routes via r1),
-# and $TAPD_CONFIG from configs/lab/tapflowd-routing.yaml.
-routing_setup() {
-  local name=$1 protocols=$2 n
+# rt_lab_start NAME PROTOCOLS CALLER : what every routed lab starts with:
+# sys_init NAME, tapd's and routing's diagnostics, a private OVS with br0
+# (PROTOCOLS, datapath id 1) and TAPD_VERSION to match. CALLER names the
+# setup function in the error for a bad PROTOCOLS.
+rt_lab_start() {
+  local name=$1 protocols=$2 caller=$3
   sys_init "$name"
   sys_require tcpdump curl
   SYS_DIAG_HOOKS+=(sys__tapd_diagnostics sys__routing_diagnostics)
@@ -70,8 +71,16 @@ routing_setup() {
   case $protocols in
     OpenFlow10) TAPD_VERSION=1.0 ;;
     OpenFlow13) TAPD_VERSION=1.3 ;;
-    *) sys_fail "routing_setup: PROTOCOLS is OpenFlow10 or OpenFlow13, not $protocols" ;;
+    *) sys_fail "$caller: PROTOCOLS is OpenFlow10 or OpenFlow13, not $protocols" ;;
   esac
+}
+
+# routing_setup NAME PROTOCOLS : sys_init NAME, a private OVS with br0
+# (datapath id 1), h1..h3 on p1..p3 (IPv4 and IPv6, default routes via r1),
+# and $TAPD_CONFIG from configs/lab/tapflowd-routing.yaml.
+routing_setup() {
+  local name=$1 protocols=$2 n
+  rt_lab_start "$name" "$protocols" routing_setup
   for n in 1 2 3; do
     sys_add_port_host "h$n" br0 "p$n" "$(rt_host_ip "$n")/24" "$(rt_host_ip6 "$n")/64"
     sys_ns "h$n" ip route add default via "10.0.$n.1"

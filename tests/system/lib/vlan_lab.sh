@@ -55,17 +55,8 @@ vl__host() {
 # $TAPD_CONFIG from configs/lab/tapflowd-vlan.yaml.
 vlan_setup() {
   local protocols=${2:-OpenFlow13} br=br0 legacy=lsw
-  sys_init "$1"
-  sys_require tcpdump curl
-  SYS_DIAG_HOOKS+=(sys__tapd_diagnostics sys__routing_diagnostics sys__vlan_diagnostics)
-  [[ -d $SYS_LAB_CONFIGS ]] || sys_fail "configs/lab not found (SYS_LAB_CONFIGS=$SYS_LAB_CONFIGS)"
-  sys_ovs_start
-  sys_add_bridge br0 "$protocols" "$RT_DPID"
-  case $protocols in
-    OpenFlow10) TAPD_VERSION=1.0 ;;
-    OpenFlow13) TAPD_VERSION=1.3 ;;
-    *) sys_fail "vlan_setup: PROTOCOLS is OpenFlow10 or OpenFlow13, not $protocols" ;;
-  esac
+  rt_lab_start "$1" "$protocols" vlan_setup
+  SYS_DIAG_HOOKS+=(sys__vlan_diagnostics)
   vl__host h10a br0 p1 10 11
   vl__host h10b br0 p2 10 12
   vl__host h20a br0 p3 20 21
