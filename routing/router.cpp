@@ -217,6 +217,7 @@ std::vector<Router::SwitchView> Router::switches() const {
     v.dpid = dpid;
     v.netns = sw->ns.name();
     v.synced = sw->watcher && sw->watcher->synced();
+    if (sw->watcher) v.watcher = sw->watcher->counters();
     if (v.synced) v.routes = sw->watcher->state().routes.size();
     if (sw->compiler) {
       v.flows = sw->compiler->flow_count();
@@ -226,6 +227,8 @@ std::vector<Router::SwitchView> Router::switches() const {
     if (sw->programmer) {
       v.programmer = sw->programmer->counters();
       v.installed_flows = sw->programmer->installed_flows();
+      v.withheld_flows = sw->programmer->withheld();
+      v.programming = !sw->programmer->idle();
     }
     out.push_back(v);
   }

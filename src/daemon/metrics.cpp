@@ -233,6 +233,136 @@ MetricFamilies tap_metrics(const std::vector<tapd::PortStatusView>& ports,
   return out;
 }
 
+MetricFamilies vlan_metrics(const tapd::BridgeCounters& c) {
+  return {
+      single_counter("tapflow_vlan_learn_packet_ins_total", "Learning PACKET_INs (VLAN mode)",
+                     c.learn_packet_ins),
+      single_counter("tapflow_vlan_mac_learned_total", "MACs learned in a VLAN", c.mac_learned),
+      single_counter("tapflow_vlan_mac_moves_total", "MACs seen on another port of their VLAN",
+                     c.mac_moves),
+      single_counter("tapflow_vlan_mac_aged_total", "MACs forgotten after their eth_src flow expired",
+                     c.mac_aged),
+      single_counter("tapflow_vlan_mac_flushed_total",
+                     "MACs forgotten because their port went down or away", c.mac_flushed),
+      single_counter("tapflow_vlan_mac_refreshed_total",
+                     "Known MACs whose learned flows were sent again", c.mac_refreshed),
+      single_counter("tapflow_vlan_mac_table_full_total",
+                     "MACs not learned: the MAC table was full", c.mac_table_full),
+      single_counter("tapflow_vlan_packet_in_unknown_vlan_total",
+                     "PACKET_INs from a VLAN member port with no VLAN TAP to take them",
+                     c.packet_in_unknown_vlan),
+      single_counter("tapflow_vlan_setup_errors_total", "VLAN configuration problems found at connect",
+                     c.vlan_setup_errors),
+  };
+}
+
+MetricFamilies routing_metrics(const routing::RouterCounters& router,
+                               const std::vector<routing::Router::SwitchView>& switches) {
+  MetricFamilies out;
+  out.push_back(single_counter("tapflow_router_compiles_total",
+                               "Full FIB compiles (kernel dump, resync, switch reconnect)",
+                               router.compiles));
+  out.push_back(single_counter("tapflow_router_updates_total",
+                               "Incremental FIB updates (batches of kernel changes)", router.updates));
+  out.push_back(single_counter("tapflow_router_reconciles_total",
+                               "Reconciles of a switch's FIB against the kernel's", router.reconciles));
+  out.push_back(single_counter("tapflow_router_setup_errors_total",
+                               "Namespace or netlink failures of the router app",
+                               router.setup_errors));
+  auto confirm = family("tapflow_router_update_confirm_seconds",
+                        "Kernel change read from netlink -> the switch confirmed the FIB update "
+                        "(kind: last, or max since start)",
+                        MetricType::Gauge);
+  confirm.metric.push_back(
+      gauge({{"kind", "last"}}, static_cast<double>(router.update_confirm_last_us) / 1e6));
+  confirm.metric.push_back(
+      gauge({{"kind", "max"}}, static_cast<double>(router.update_confirm_max_us) / 1e6));
+  out.push_back(std::move(confirm));
+
+  using SV = routing::Router::SwitchView;
+  struct Gauge {
+    const char* name;
+    const char* help;
+    double (*value)(const SV&);
+  };
+  static constexpr Gauge kGauges[] = {
+      {"tapflow_fib_synced", "1 once the namespace's kernel state has been read in full",
+       [](const SV& v) { return v.synced ? 1.0 : 0.0; }},
+      {"tapflow_fib_routes", "Routes of the namespace that the router follows",
+       [](const SV& v) { return static_cast<double>(v.routes); }},
+      {"tapflow_fib_flows", "FIB flows the compiler wants on the switch",
+       [](const SV& v) { return static_cast<double>(v.flows); }},
+      {"tapflow_fib_groups", "Groups the compiler wants on the switch",
+       [](const SV& v) { return static_cast<double>(v.groups); }},
+      {"tapflow_fib_switch_flows",
+       "FIB flows sent to the switch and not removed since (withheld ones excluded)",
+       [](const SV& v) { return static_cast<double>(v.installed_flows); }},
+      {"tapflow_fib_withheld_flows",
+       "FIB flows left out because the switch's FIB table is full (the kernel forwards them)",
+       [](const SV& v) { return static_cast<double>(v.withheld_flows); }},
+      {"tapflow_fib_programming",
+       "1 while FIB changes are queued or not yet confirmed by the switch (0: it holds them all)",
+       [](const SV& v) { return v.programming ? 1.0 : 0.0; }},
+      {"tapflow_fib_compiler_bytes", "Memory held by the FIB compiler's state",
+       [](const SV& v) { return static_cast<double>(v.compiler_bytes); }},
+  };
+  struct Counter {
+    const char* name;
+    const char* help;
+    std::uint64_t (*value)(const SV&);
+  };
+  static constexpr Counter kCounters[] = {
+      {"tapflow_fib_flow_mods_total", "FLOW_MODs sent (bundled or not, retries included)",
+       [](const SV& v) { return v.programmer.flow_mods; }},
+      {"tapflow_fib_group_mods_total", "GROUP_MODs sent (bundled or not, retries included)",
+       [](const SV& v) { return v.programmer.group_mods; }},
+      {"tapflow_fib_batches_total", "Batches of FIB changes sent",
+       [](const SV& v) { return v.programmer.batches; }},
+      {"tapflow_fib_bundles_committed_total", "Bundles the switch committed",
+       [](const SV& v) { return v.programmer.bundles_committed; }},
+      {"tapflow_fib_bundles_failed_total", "Bundles the switch refused (their messages are resent one by one)",
+       [](const SV& v) { return v.programmer.bundles_failed; }},
+      {"tapflow_fib_retried_total", "Messages resent one by one after a failed bundle",
+       [](const SV& v) { return v.programmer.retried; }},
+      {"tapflow_fib_switch_errors_total",
+       "FIB entries the switch rejected or that could not be sent (logged with the route)",
+       [](const SV& v) { return v.programmer.errors; }},
+      {"tapflow_fib_table_full_total", "Of tapflow_fib_switch_errors_total: TABLE_FULL",
+       [](const SV& v) { return v.programmer.table_full; }},
+      {"tapflow_fib_reconciles_total", "Reads of the switch's FIB to reconcile it",
+       [](const SV& v) { return v.programmer.reconciles; }},
+      {"tapflow_fib_reconcile_errors_total", "Reconciles that failed (the switch did not answer)",
+       [](const SV& v) { return v.programmer.reconcile_errors; }},
+      {"tapflow_netlink_messages_total", "Netlink messages handled",
+       [](const SV& v) { return v.watcher.messages; }},
+      {"tapflow_netlink_dumps_total", "Full netlink dumps completed",
+       [](const SV& v) { return v.watcher.dumps; }},
+      {"tapflow_netlink_resyncs_total", "Dumps redone after an overrun or an interrupted dump",
+       [](const SV& v) { return v.watcher.resyncs; }},
+      {"tapflow_netlink_overruns_total", "Netlink socket overruns (ENOBUFS), each followed by a resync",
+       [](const SV& v) { return v.watcher.overruns; }},
+      {"tapflow_netlink_parse_errors_total", "Netlink messages that did not parse",
+       [](const SV& v) { return v.watcher.parse_errors; }},
+      {"tapflow_netlink_refreshes_total",
+       "Route re-dumps after a link went down or lost carrier (the kernel flushes silently)",
+       [](const SV& v) { return v.watcher.refreshes; }},
+  };
+  auto labels = [](const SV& v) {
+    return Labels{{"dpid", dpid_label(v.dpid)}, {"netns", v.netns}};
+  };
+  for (const auto& g : kGauges) {
+    auto f = family(g.name, g.help, MetricType::Gauge);
+    for (const auto& v : switches) f.metric.push_back(gauge(labels(v), g.value(v)));
+    out.push_back(std::move(f));
+  }
+  for (const auto& c : kCounters) {
+    auto f = family(c.name, c.help, MetricType::Counter);
+    for (const auto& v : switches) f.metric.push_back(counter(labels(v), c.value(v)));
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
 std::string render_text(const MetricFamilies& families) {
   return prometheus::TextSerializer().Serialize(families);
 }

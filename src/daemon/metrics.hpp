@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tapflow/controller/controller.hpp"
+#include "tapflow/routing/router.hpp"
 #include "tapflow/tapd/tap_bridge.hpp"
 
 namespace tapflow::daemon {
@@ -60,6 +61,15 @@ MetricFamilies controller_metrics(const controller::Controller& ctl);
 // tapflow_tap_* (per port) and tapflow_bridge_* families.
 MetricFamilies tap_metrics(const std::vector<tapd::PortStatusView>& ports,
                            const tapd::BridgeCounters& bridge, LatencyBuckets bounds = {});
+
+// tapflow_vlan_*: tapd's VLAN MAC learning counters (all switches).
+MetricFamilies vlan_metrics(const tapd::BridgeCounters& bridge);
+
+// tapflow_router_* (the app) and tapflow_fib_* (per switch: the kernel FIB
+// as the compiler sees it, what the programmer sent and the switch refused,
+// the namespace's netlink watcher).
+MetricFamilies routing_metrics(const routing::RouterCounters& router,
+                               const std::vector<routing::Router::SwitchView>& switches);
 
 // The Prometheus text exposition format (0.0.4).
 std::string render_text(const MetricFamilies& families);

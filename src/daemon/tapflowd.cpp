@@ -22,40 +22,6 @@
 
 using namespace tapflow;
 
-namespace {
-
-// tapflow_vlan_*: VLAN MAC learning counters of tapd (all switches).
-daemon::MetricFamilies vlan_metrics(const tapd::BridgeCounters& c) {
-  daemon::MetricFamilies out;
-  auto counter = [&out](const char* name, const char* help, std::uint64_t v) {
-    prometheus::MetricFamily f;
-    f.name = name;
-    f.help = help;
-    f.type = prometheus::MetricType::Counter;
-    prometheus::ClientMetric m;
-    m.counter.value = static_cast<double>(v);
-    f.metric.push_back(std::move(m));
-    out.push_back(std::move(f));
-  };
-  counter("tapflow_vlan_learn_packet_ins_total", "Learning PACKET_INs (VLAN mode)", c.learn_packet_ins);
-  counter("tapflow_vlan_mac_learned_total", "MACs learned in a VLAN", c.mac_learned);
-  counter("tapflow_vlan_mac_moves_total", "MACs seen on another port of their VLAN", c.mac_moves);
-  counter("tapflow_vlan_mac_aged_total", "MACs forgotten after their eth_src flow expired", c.mac_aged);
-  counter("tapflow_vlan_mac_flushed_total", "MACs forgotten because their port went down or away",
-          c.mac_flushed);
-  counter("tapflow_vlan_mac_refreshed_total", "Known MACs whose learned flows were sent again",
-          c.mac_refreshed);
-  counter("tapflow_vlan_mac_table_full_total", "MACs not learned: the MAC table was full",
-          c.mac_table_full);
-  counter("tapflow_vlan_packet_in_unknown_vlan_total",
-          "PACKET_INs from a VLAN member port with no VLAN TAP to take them", c.packet_in_unknown_vlan);
-  counter("tapflow_vlan_setup_errors_total", "VLAN configuration problems found at connect",
-          c.vlan_setup_errors);
-  return out;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   CLI::App cli{"tapflowd: OpenFlow 1.0/1.3 router controller"};
   std::string config_file;
@@ -181,7 +147,11 @@ int main(int argc, char** argv) {
     if (bridge) {
       collectors.push_back(
           [b = bridge.get()] { return daemon::tap_metrics(b->ports(), b->counters()); });
-      collectors.push_back([b = bridge.get()] { return vlan_metrics(b->counters()); });
+      collectors.push_back([b = bridge.get()] { return daemon::vlan_metrics(b->counters()); });
+    }
+    if (router) {
+      collectors.push_back(
+          [r = router.get()] { return daemon::routing_metrics(r->counters(), r->switches()); });
     }
     metrics = std::make_unique<daemon::MetricsServer>(io, daemon::parse_endpoint(*cfg.metrics_listen),
                                                       std::move(collectors));

@@ -206,6 +206,70 @@ TEST(MetricsText, OneTapPortWithHistogram) {
 }
 
 // The controller's own counters, read on its event loop, after a real handshake.
+TEST(MetricsText, VlanCountersAreUnlabelledCounters) {
+  tapd::BridgeCounters c;
+  c.mac_learned = 7;
+  c.mac_table_full = 2;
+  const std::string text = render_text(vlan_metrics(c));
+  EXPECT_NE(text.find("# TYPE tapflow_vlan_mac_learned_total counter\ntapflow_vlan_mac_learned_total 7\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\ntapflow_vlan_mac_table_full_total 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\ntapflow_vlan_mac_moves_total 0\n"), std::string::npos) << text;
+}
+
+TEST(MetricsText, RouterAndPerSwitchFib) {
+  routing::RouterCounters r;
+  r.compiles = 2;
+  r.updates = 40;
+  r.update_confirm_last_us = 1500;
+  r.update_confirm_max_us = 250000;
+  routing::Router::SwitchView a;
+  a.dpid = 0x1;
+  a.netns = "tapflow-r1";
+  a.synced = true;
+  a.routes = 1000;
+  a.flows = 1003;
+  a.groups = 4;
+  a.installed_flows = 1000;
+  a.withheld_flows = 3;
+  a.programming = true;
+  a.programmer.flow_mods = 1003;
+  a.programmer.errors = 3;
+  a.programmer.table_full = 3;
+  a.watcher.overruns = 1;
+  a.watcher.resyncs = 1;
+  routing::Router::SwitchView b;  // a switch whose namespace is not read yet
+  b.dpid = 0x2;
+  b.netns = "tapflow-r2";
+  const std::string text = render_text(routing_metrics(r, {a, b}));
+  const auto has = [&](const std::string& line) {
+    EXPECT_NE(text.find("\n" + line + "\n"), std::string::npos) << "missing: " << line << "\n" << text;
+  };
+  has("tapflow_router_compiles_total 2");
+  has("tapflow_router_updates_total 40");
+  has("tapflow_router_update_confirm_seconds{kind=\"last\"} 0.0015");
+  has("tapflow_router_update_confirm_seconds{kind=\"max\"} 0.25");
+  has("# TYPE tapflow_fib_routes gauge");
+  has("tapflow_fib_synced{dpid=\"0000000000000001\",netns=\"tapflow-r1\"} 1");
+  has("tapflow_fib_synced{dpid=\"0000000000000002\",netns=\"tapflow-r2\"} 0");
+  has("tapflow_fib_routes{dpid=\"0000000000000001\",netns=\"tapflow-r1\"} 1000");
+  has("tapflow_fib_flows{dpid=\"0000000000000001\",netns=\"tapflow-r1\"} 1003");
+  has("tapflow_fib_groups{dpid=\"0000000000000001\",netns=\"tapflow-r1\"} 4");
+  has("tapflow_fib_switch_flows{dpid=\"0000000000000001\",netns=\"tapflow-r1\"} 1000");
+  has("tapflow_fib_withheld_flows{dpid=\"0000000000000001\",netns=\"tapflow-r1\"} 3");
+  has("tapflow_fib_programming{dpid=\"0000000000000001\",netns=\"tapflow-r1\"} 1");
+  has("# TYPE tapflow_fib_flow_mods_total counter");
+  has("tapflow_fib_flow_mods_total{dpid=\"0000000000000001\",netns=\"tapflow-r1\"} 1003");
+  has("tapflow_fib_switch_errors_total{dpid=\"0000000000000001\",netns=\"tapflow-r1\"} 3");
+  has("tapflow_fib_table_full_total{dpid=\"0000000000000001\",netns=\"tapflow-r1\"} 3");
+  has("tapflow_netlink_overruns_total{dpid=\"0000000000000001\",netns=\"tapflow-r1\"} 1");
+  has("tapflow_netlink_resyncs_total{dpid=\"0000000000000001\",netns=\"tapflow-r1\"} 1");
+  has("tapflow_fib_switch_errors_total{dpid=\"0000000000000002\",netns=\"tapflow-r2\"} 0");
+  // Every family is exposed once, with or without switches.
+  EXPECT_EQ(routing_metrics(r, {}).size(), routing_metrics(r, {a, b}).size());
+}
+
 TEST(MetricsController, DatapathSnapshotAfterHandshake) {
   controller::testing::ControllerFixture fx;
   controller::testing::FakeSwitch sw(fx.port);

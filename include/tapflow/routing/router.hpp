@@ -69,7 +69,10 @@ class Router final : public controller::App {
     std::size_t compiler_bytes = 0;
     bool synced = false;
     FibProgrammerCounters programmer;
-    std::uint64_t installed_flows = 0;
+    std::uint64_t installed_flows = 0;  // sent and not removed (withheld ones excluded)
+    std::uint64_t withheld_flows = 0;   // left out: the switch's FIB table is full
+    bool programming = false;           // changes queued or not yet confirmed by the switch
+    netns::WatcherCounters watcher;  // its namespace's netlink watcher
   };
   std::vector<SwitchView> switches() const;
 

@@ -278,16 +278,20 @@ rt_check_next_hop() {
 
 # ---------------------------------------------------------------- the controller
 
-# rt_packet_ins : tapflowd's PACKET_IN count from br0 (its metrics).
-rt_packet_ins() {
-  local out
+# rt_metric NAME : the value of tapflowd's metric NAME for br0 (dpid label),
+# from its Prometheus endpoint, as an integer.
+rt_metric() {
+  local name=$1 out
   out=$(sys_lab curl -sf --max-time 5 "http://127.0.0.1:$RT_METRICS_PORT/metrics") \
     || sys_fail "tapflowd's metrics at 127.0.0.1:$RT_METRICS_PORT do not answer"
-  awk -v dpid="$RT_DPID" '
-    /^tapflow_datapath_packet_ins_total\{/ && index($0, "dpid=\"" dpid "\"") { n = $NF; found = 1 }
+  awk -v name="$name" -v dpid="$RT_DPID" '
+    index($0, name "{") == 1 && index($0, "dpid=\"" dpid "\"") { n = $NF; found = 1 }
     END { if (!found) exit 1; printf "%d\n", n }' <<<"$out" \
-    || sys_fail "no tapflow_datapath_packet_ins_total{dpid=\"$RT_DPID\"} in tapflowd's metrics"
+    || sys_fail "no $name{dpid=\"$RT_DPID\"} in tapflowd's metrics"
 }
+
+# rt_packet_ins : tapflowd's PACKET_IN count from br0 (its metrics).
+rt_packet_ins() { rt_metric tapflow_datapath_packet_ins_total; }
 
 # rt_slow_path_packets : packets the switch sent to the controller because
 # they were to be routed: n_packets summed over the FIB's CONTROLLER flows
