@@ -19,8 +19,17 @@
 # Per configuration, from h1:
 #   RTT     ping -i PING_INTERVAL -c PING_COUNT (after 20 warm-up pings);
 #           median and p99 of the per-packet times (nearest rank).
-#   UDP     iperf3 -u -l UDP_LEN -b UDP_RATE -t SECONDS; packets/s RECEIVED
-#           by the server (its own report, end.sum_received) and the loss.
+#   UDP     iperf3 -u -l UDP_LEN -t SECONDS at each offered rate of
+#           UDP_SWEEP (packets/s, paced by iperf3 -b), then once with
+#           -b UDP_RATE (default 0: as fast as the client can); packets/s
+#           RECEIVED by the server (its own report, end.sum_received) and the
+#           loss. A configuration's packet rate is the highest received rate
+#           over all of them (the peak of its received-vs-offered curve): the
+#           iperf3 client runs on the same two cores, and without pacing it
+#           takes the CPU the path under test needs, so the unlimited run
+#           alone measures how the scheduler splits the cores between sender
+#           and path under overload (reported too, with the drop accounting),
+#           not what the path can carry.
 #   TCP     iperf3 -t SECONDS, one stream; Mbit/s received, retransmits.
 # Also the controller's and ovs-vswitchd's CPU (share of one core, /proc)
 # during the UDP and TCP runs.
@@ -41,7 +50,9 @@
 #                machine, which comes and goes, hits every configuration alike.
 #   --only       measure only these configurations (default all three).
 # Environment: PING_COUNT (1000), PING_INTERVAL (0.002), UDP_LEN (64 bytes of
-#   payload), UDP_RATE (iperf3 -b, default 0 = as fast as the client can),
+#   payload), UDP_SWEEP (offered rates in packets/s, default
+#   "20000 30000 40000 50000 60000"; empty: none), UDP_RATE (iperf3 -b of the
+#   last UDP run, default 0 = as fast as the client can),
 #   UDP_WINDOW (iperf3 -w for the UDP run, default 2M; empty: the kernel's
 #   default, 208 KiB): the socket buffers of client and server, the same for
 #   every configuration. With the kernel's default the iperf3 server's
@@ -92,6 +103,10 @@ ping_count=${PING_COUNT:-1000}
 ping_interval=${PING_INTERVAL:-0.002}
 udp_len=${UDP_LEN:-64}
 udp_rate=${UDP_RATE:-0}
+udp_sweep=${UDP_SWEEP-20000 30000 40000 50000 60000}
+for r in $udp_sweep; do
+  [[ $r =~ ^[1-9][0-9]*$ ]] || { echo "UDP_SWEEP: packets/s as positive integers, not '$r'" >&2; exit 2; }
+done
 udp_window=${UDP_WINDOW-2M}
 [[ -z $udp_window || $udp_window =~ ^[1-9][0-9]*[KM]?$ ]] || { echo "UDP_WINDOW: bytes with an optional K or M, not '$udp_window'" >&2; exit 2; }
 wants() { [[ ,$only, == *,$1,* ]]; }
@@ -235,6 +250,16 @@ measure() {
   timed "$cfg" rtt "$ctl" sys_ns h1 timeout 300 ping -n -c "$ping_count" -i "$ping_interval" -W 1 "$dest" \
     >"$d.ping" 2>&1 || true
   parse rtt "$d.ping" "$cfg" rtt
+
+  local pps
+  for pps in $udp_sweep; do
+    sleep 1
+    sys_log "$cfg: iperf3 -u -l $udp_len -b $(( pps * udp_len * 8 )) (offered $pps pkt/s) ${wopt[*]} -t $seconds -> $dest"
+    timed "$cfg" "sweep$pps" "$ctl" sys_ns h1 timeout $(( seconds + 30 )) iperf3 -c "$dest" -p "$IPERF_PORT" -u \
+      -l "$udp_len" -b "$(( pps * udp_len * 8 ))" "${wopt[@]}" -t "$seconds" --connect-timeout 5000 -J \
+      >"$d.sweep$pps.json" 2>"$d.sweep$pps.err" || true
+    parse udp "$d.sweep$pps.json" "$cfg" "sweep$pps"
+  done
 
   sleep 1
   sys_log "$cfg: iperf3 -u -l $udp_len -b $udp_rate ${wopt[*]} -t $seconds -> $dest"
@@ -408,8 +433,9 @@ tapflowd_src=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.
     echo "# tapd: $TAPFLOWD --app router (OpenFlow 1.3), built from ${tapflowd_src:-?}" \
          "($(describe_tree "${tapflowd_src:-/nonexistent}"))"
   fi
-  echo "# RTT: $ping_count pings every ${ping_interval}s from h1; UDP: iperf3 -u -l $udp_len -b $udp_rate" \
-       "${udp_window:+-w $udp_window }-t $seconds, pkt/s received by the server; TCP: iperf3 one stream -t $seconds"
+  echo "# RTT: $ping_count pings every ${ping_interval}s from h1; UDP: iperf3 -u -l $udp_len" \
+       "${udp_window:+-w $udp_window }-t $seconds at offered ${udp_sweep:+$udp_sweep pkt/s and }-b $udp_rate," \
+       "pkt/s received by the server; TCP: iperf3 one stream -t $seconds"
   if [[ -n $udp_window ]]; then
     wbytes=${udp_window%[KM]}
     case $udp_window in *K) wbytes=$(( wbytes * 1024 )) ;; *M) wbytes=$(( wbytes * 1048576 )) ;; esac
@@ -420,7 +446,7 @@ tapflowd_src=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.
   fi
   echo "# load average before/after: $load_before / $load_after (other work on the machine skews results);" \
        "niceness $(ps -o ni= -p $$ | tr -d ' '); run took ${elapsed}s"
-  echo "# command:$(for v in UDP_RATE UDP_WINDOW UDP_LEN BENCH_NICE; do [[ -n ${!v+x} ]] && printf ' %s=%s' "$v" "${!v}"; done) bench/run_slowpath_bench.sh --build-dir ${build#"$root"/} --seconds $seconds --rounds $rounds$([[ $only == baseline,hub,tapd ]] || echo " --only $only")"
+  echo "# command:$(for v in UDP_SWEEP UDP_RATE UDP_WINDOW UDP_LEN BENCH_NICE; do [[ -n ${!v+x} ]] && printf ' %s=%q' "$v" "${!v}"; done) bench/run_slowpath_bench.sh --build-dir ${build#"$root"/} --seconds $seconds --rounds $rounds$([[ $only == baseline,hub,tapd ]] || echo " --only $only")"
   if awk -v a="${load_before%% *}" -v b="${load_after%% *}" -v n="$(nproc)" 'BEGIN { exit !(a > n || b > n) }'; then
     echo "# WARNING: the load average exceeded the $(nproc) cores: every figure here is skewed by other work."
   fi

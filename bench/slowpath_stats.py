@@ -345,15 +345,43 @@ def cmd_report(meta_path, round_paths):
         k = failures(cfg, prefix)
         return f" [failed in {k}/{n} rounds]" if k else ""
 
+    def sweep_rates():
+        rates = set()
+        for r in rounds:
+            for k in r:
+                m = re.match(r"^[a-z]+\.sweep(\d+)\.rx_pps$", k)
+                if m:
+                    rates.add(int(m.group(1)))
+        return sorted(rates)
+
+    rates = sweep_rates()
+    run_keys = [f"sweep{p}" for p in rates] + ["udp"]
+
+    def peak_of_round(r, cfg):
+        """A configuration's packet rate in one round: the highest rate the
+        server received over the sweep and the unlimited run."""
+        v = [fnum(r.get(f"{cfg}.{k}.rx_pps")) for k in run_keys]
+        v = [x for x in v if x is not None]
+        return max(v) if v else None
+
+    def peak(cfg):
+        v = [x for x in (peak_of_round(r, cfg) for r in rounds) if x is not None]
+        return statistics.median(v) if v else None
+
+    def peak_spread(cfg):
+        v = [x for x in (peak_of_round(r, cfg) for r in rounds) if x is not None]
+        return f" ({min(v):.0f}..{max(v):.0f})" if len(v) > 1 else ""
+
     base_med = g("baseline", "rtt.median_ms")
     out = [f"{m}  " for m in meta]
     out.append("")
     if n > 1:
         out.append(f"Each figure is the median of {n} rounds; in parentheses the range over the rounds.")
         out.append("")
-    out.append("| configuration | UDP rx pkt/s | UDP loss | RTT median ms | RTT p99 ms "
+    out.append("| configuration | packet rate, pkt/s | UDP rx pkt/s, unlimited sender | its loss "
+               "| RTT median ms | RTT p99 ms "
                "| added RTT median / p99 ms | TCP Mbit/s | TCP retransmits | controller CPU UDP / TCP |")
-    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for cfg, label in CONFIGS:
         if not ran(cfg):
             continue
@@ -373,7 +401,7 @@ def cmd_report(meta_path, round_paths):
         cpu = "-"
         if g(cfg, "udp.ctl_cpu") is not None:
             cpu = f"{num(g(cfg, 'udp.ctl_cpu'))}% / {num(g(cfg, 'tcp.ctl_cpu'))}%"
-        out.append(f"| {label} | {udp} | {num(g(cfg, 'udp.loss_pct'), '{:.1f}')}% "
+        out.append(f"| {label} | {num(peak(cfg))}{peak_spread(cfg)} | {udp} | {num(g(cfg, 'udp.loss_pct'), '{:.1f}')}% "
                    f"| {rtt_med} | {rtt_p99} | {added} | {tcp} | {num(g(cfg, 'tcp.retransmits'))} | {cpu} |")
     out.append("")
     shown = [cfg for cfg, _ in CONFIGS if ran(cfg)]
@@ -381,7 +409,24 @@ def cmd_report(meta_path, round_paths):
         f"{cfg} {num(g(cfg, 'udp.tx_pps'))}" for cfg in shown) + ".  ")
     out.append("ovs-vswitchd CPU (share of one core) during UDP / TCP: " + ", ".join(
         f"{cfg} {num(g(cfg, 'udp.ovs_cpu'))}% / {num(g(cfg, 'tcp.ovs_cpu'))}%" for cfg in shown) + ".  ")
+    out.append("Packet rate: the highest rate the server received at any offered load (the sweep and the "
+               "unlimited run), median over the rounds.  ")
     out.append("")
+    if rates:
+        out.append("UDP received pkt/s by offered load (median over the rounds; in brackets the loss):")
+        out.append("")
+        out.append("| offered | " + " | ".join(cfg for cfg in shown) + " |")
+        out.append("|---|" + "---:|" * len(shown))
+        for k, label in [(f"sweep{p}", f"{p} pkt/s") for p in rates] + [("udp", "unlimited (-b 0)")]:
+            cells = []
+            for cfg in shown:
+                rx, loss = g(cfg, f"{k}.rx_pps"), g(cfg, f"{k}.loss_pct")
+                cell = num(rx) + (f" [{loss:.1f}%]" if loss is not None else "")
+                if k == "udp" and g(cfg, "udp.tx_pps") is not None:
+                    cell += f" of {num(g(cfg, 'udp.tx_pps'))}"
+                cells.append(cell + failed_note(cfg, k))
+            out.append(f"| {label} | " + " | ".join(cells) + " |")
+        out.append("")
     out.extend(drop_table(rounds, shown, g))
     if ran("hub"):
         out.append(f"Flows the hub installed: {num(g('hub', 'table.flows'))} (0: every packet took the slow path).  ")
@@ -404,7 +449,12 @@ def cmd_report(meta_path, round_paths):
         xs = [x for x in xs if x is not None]
         return statistics.median(xs) if xs else None
 
-    pps_ratio = med([ratio_of(r, "udp.rx_pps") for r in rounds])
+    def peak_ratio(r):
+        a, b = peak_of_round(r, "tapd"), peak_of_round(r, "hub")
+        return a / b if a is not None and b else None
+
+    pps_ratio = med([peak_ratio(r) for r in rounds])
+    overload_ratio = med([ratio_of(r, "udp.rx_pps") for r in rounds])
     tcp_ratio = med([ratio_of(r, "tcp.mbps") for r in rounds])
     t_tcp = g("tapd", "tcp.mbps")
     t_added = med([added_p99(r) for r in rounds])
@@ -423,12 +473,13 @@ def cmd_report(meta_path, round_paths):
                f"| {verdict(t_tcp, lambda v: v >= TARGET_TCP_MBPS)} |")
     out.append(f"| p99 added RTT, ms (tapd p99 - baseline median) | {num(t_added, '{:.3f}')} "
                f"| < {TARGET_P99_ADDED_MS:.1f} | {verdict(t_added, lambda v: v < TARGET_P99_ADDED_MS)} |")
+    out.append(f"| (packet rate under overload, unlimited sender, tapd / hub) | {num(overload_ratio, '{:.2f}')} | - | - |")
     out.append(f"| TCP, tapd / hub | {num(tcp_ratio, '{:.2f}')} | - | - |")
     out.append(f"| (the hub's p99 added RTT, ms) | {num(h_added, '{:.3f}')} | - | - |")
     out.append("")
     if n > 1:
         out.append("Per round (tapd/hub packet rate, tapd TCP Mbit/s, tapd p99 added RTT ms): " + "; ".join(
-            f"{i + 1}: {num(ratio_of(r, 'udp.rx_pps'), '{:.2f}')}, {num(fnum(r.get('tapd.tcp.mbps')), '{:.0f}')}, "
+            f"{i + 1}: {num(peak_ratio(r), '{:.2f}')}, {num(fnum(r.get('tapd.tcp.mbps')), '{:.0f}')}, "
             f"{num(added_p99(r), '{:.3f}')}" for i, r in enumerate(rounds)) + ".  ")
     out.append("Reference: a POX/PyTap TAP router (2012) managed about 4 Mbit/s and 1-50 ms latency.")
     print("\n".join(out))
