@@ -368,6 +368,11 @@ def cmd_report(meta_path, round_paths):
         v = [x for x in (peak_of_round(r, cfg) for r in rounds) if x is not None]
         return statistics.median(v) if v else None
 
+    def lossless(cfg):
+        ok = [p for p in rates
+              if g(cfg, f"sweep{p}.loss_pct") is not None and g(cfg, f"sweep{p}.loss_pct") < 1.0]
+        return max(ok) if ok else None
+
     def peak_spread(cfg):
         v = [x for x in (peak_of_round(r, cfg) for r in rounds) if x is not None]
         return f" ({min(v):.0f}..{max(v):.0f})" if len(v) > 1 else ""
@@ -427,6 +432,9 @@ def cmd_report(meta_path, round_paths):
                 cells.append(cell + failed_note(cfg, k))
             out.append(f"| {label} | " + " | ".join(cells) + " |")
         out.append("")
+        out.append("Highest offered rate carried with under 1% loss (RFC 2544 style, median loss): " + ", ".join(
+            f"{cfg} {num(lossless(cfg))} pkt/s" for cfg in shown) + ".  ")
+        out.append("")
     out.extend(drop_table(rounds, shown, g))
     if ran("hub"):
         out.append(f"Flows the hub installed: {num(g('hub', 'table.flows'))} (0: every packet took the slow path).  ")
@@ -474,6 +482,9 @@ def cmd_report(meta_path, round_paths):
     out.append(f"| p99 added RTT, ms (tapd p99 - baseline median) | {num(t_added, '{:.3f}')} "
                f"| < {TARGET_P99_ADDED_MS:.1f} | {verdict(t_added, lambda v: v < TARGET_P99_ADDED_MS)} |")
     out.append(f"| (packet rate under overload, unlimited sender, tapd / hub) | {num(overload_ratio, '{:.2f}')} | - | - |")
+    lt, lh = lossless("tapd"), lossless("hub")
+    out.append(f"| (highest offered rate with < 1% loss, tapd / hub) "
+               f"| {num(lt / lh if lt and lh else None, '{:.2f}')} | - | - |")
     out.append(f"| TCP, tapd / hub | {num(tcp_ratio, '{:.2f}')} | - | - |")
     out.append(f"| (the hub's p99 added RTT, ms) | {num(h_added, '{:.3f}')} | - | - |")
     out.append("")
