@@ -279,85 +279,82 @@ MetricFamilies routing_metrics(const routing::RouterCounters& router,
       gauge({{"kind", "max"}}, static_cast<double>(router.update_confirm_max_us) / 1e6));
   out.push_back(std::move(confirm));
 
+  // Per switch: one table, gauges then counters (every value fits a double
+  // exactly: counts stay far below 2^53).
   using SV = routing::Router::SwitchView;
-  struct Gauge {
+  struct PerSwitch {
     const char* name;
     const char* help;
+    MetricType type;
     double (*value)(const SV&);
   };
-  static constexpr Gauge kGauges[] = {
-      {"tapflow_fib_synced", "1 once the namespace's kernel state has been read in full",
+  constexpr auto G = MetricType::Gauge;
+  constexpr auto C = MetricType::Counter;
+  static constexpr PerSwitch kPerSwitch[] = {
+      {"tapflow_fib_synced", "1 once the namespace's kernel state has been read in full", G,
        [](const SV& v) { return v.synced ? 1.0 : 0.0; }},
-      {"tapflow_fib_routes", "Routes of the namespace that the router follows",
+      {"tapflow_fib_routes", "Routes of the namespace that the router follows", G,
        [](const SV& v) { return static_cast<double>(v.routes); }},
-      {"tapflow_fib_flows", "FIB flows the compiler wants on the switch",
+      {"tapflow_fib_flows", "FIB flows the compiler wants on the switch", G,
        [](const SV& v) { return static_cast<double>(v.flows); }},
-      {"tapflow_fib_groups", "Groups the compiler wants on the switch",
+      {"tapflow_fib_groups", "Groups the compiler wants on the switch", G,
        [](const SV& v) { return static_cast<double>(v.groups); }},
       {"tapflow_fib_switch_flows",
-       "FIB flows sent to the switch and not removed since (withheld ones excluded)",
+       "FIB flows sent to the switch and not removed since (withheld ones excluded)", G,
        [](const SV& v) { return static_cast<double>(v.installed_flows); }},
       {"tapflow_fib_withheld_flows",
-       "FIB flows left out because the switch's FIB table is full (the kernel forwards them)",
+       "FIB flows left out because the switch's FIB table is full (the kernel forwards them)", G,
        [](const SV& v) { return static_cast<double>(v.withheld_flows); }},
       {"tapflow_fib_programming",
-       "1 while FIB changes are queued or not yet confirmed by the switch (0: it holds them all)",
+       "1 while FIB changes are queued or not yet confirmed by the switch (0: it holds them all)", G,
        [](const SV& v) { return v.programming ? 1.0 : 0.0; }},
-      {"tapflow_fib_compiler_bytes", "Memory held by the FIB compiler's state",
+      {"tapflow_fib_compiler_bytes", "Memory held by the FIB compiler's state", G,
        [](const SV& v) { return static_cast<double>(v.compiler_bytes); }},
-  };
-  struct Counter {
-    const char* name;
-    const char* help;
-    std::uint64_t (*value)(const SV&);
-  };
-  static constexpr Counter kCounters[] = {
-      {"tapflow_fib_flow_mods_total", "FLOW_MODs sent (bundled or not, retries included)",
-       [](const SV& v) { return v.programmer.flow_mods; }},
-      {"tapflow_fib_group_mods_total", "GROUP_MODs sent (bundled or not, retries included)",
-       [](const SV& v) { return v.programmer.group_mods; }},
-      {"tapflow_fib_batches_total", "Batches of FIB changes sent",
-       [](const SV& v) { return v.programmer.batches; }},
-      {"tapflow_fib_bundles_committed_total", "Bundles the switch committed",
-       [](const SV& v) { return v.programmer.bundles_committed; }},
-      {"tapflow_fib_bundles_failed_total", "Bundles the switch refused (their messages are resent one by one)",
-       [](const SV& v) { return v.programmer.bundles_failed; }},
-      {"tapflow_fib_retried_total", "Messages resent one by one after a failed bundle",
-       [](const SV& v) { return v.programmer.retried; }},
+      {"tapflow_fib_flow_mods_total", "FLOW_MODs sent (bundled or not, retries included)", C,
+       [](const SV& v) { return static_cast<double>(v.programmer.flow_mods); }},
+      {"tapflow_fib_group_mods_total", "GROUP_MODs sent (bundled or not, retries included)", C,
+       [](const SV& v) { return static_cast<double>(v.programmer.group_mods); }},
+      {"tapflow_fib_batches_total", "Batches of FIB changes sent", C,
+       [](const SV& v) { return static_cast<double>(v.programmer.batches); }},
+      {"tapflow_fib_bundles_committed_total", "Bundles the switch committed", C,
+       [](const SV& v) { return static_cast<double>(v.programmer.bundles_committed); }},
+      {"tapflow_fib_bundles_failed_total",
+       "Bundles the switch refused (their messages are resent one by one)", C,
+       [](const SV& v) { return static_cast<double>(v.programmer.bundles_failed); }},
+      {"tapflow_fib_retried_total", "Messages resent one by one after a failed bundle", C,
+       [](const SV& v) { return static_cast<double>(v.programmer.retried); }},
       {"tapflow_fib_switch_errors_total",
-       "FIB entries the switch rejected or that could not be sent (logged with the route)",
-       [](const SV& v) { return v.programmer.errors; }},
-      {"tapflow_fib_table_full_total", "Of tapflow_fib_switch_errors_total: TABLE_FULL",
-       [](const SV& v) { return v.programmer.table_full; }},
-      {"tapflow_fib_reconciles_total", "Reads of the switch's FIB to reconcile it",
-       [](const SV& v) { return v.programmer.reconciles; }},
-      {"tapflow_fib_reconcile_errors_total", "Reconciles that failed (the switch did not answer)",
-       [](const SV& v) { return v.programmer.reconcile_errors; }},
-      {"tapflow_netlink_messages_total", "Netlink messages handled",
-       [](const SV& v) { return v.watcher.messages; }},
-      {"tapflow_netlink_dumps_total", "Full netlink dumps completed",
-       [](const SV& v) { return v.watcher.dumps; }},
-      {"tapflow_netlink_resyncs_total", "Dumps redone after an overrun or an interrupted dump",
-       [](const SV& v) { return v.watcher.resyncs; }},
-      {"tapflow_netlink_overruns_total", "Netlink socket overruns (ENOBUFS), each followed by a resync",
-       [](const SV& v) { return v.watcher.overruns; }},
-      {"tapflow_netlink_parse_errors_total", "Netlink messages that did not parse",
-       [](const SV& v) { return v.watcher.parse_errors; }},
+       "FIB entries the switch rejected or that could not be sent (logged with the route)", C,
+       [](const SV& v) { return static_cast<double>(v.programmer.errors); }},
+      {"tapflow_fib_table_full_total", "Of tapflow_fib_switch_errors_total: TABLE_FULL", C,
+       [](const SV& v) { return static_cast<double>(v.programmer.table_full); }},
+      {"tapflow_fib_reconciles_total", "Reads of the switch's FIB to reconcile it", C,
+       [](const SV& v) { return static_cast<double>(v.programmer.reconciles); }},
+      {"tapflow_fib_reconcile_errors_total", "Reconciles that failed (the switch did not answer)", C,
+       [](const SV& v) { return static_cast<double>(v.programmer.reconcile_errors); }},
+      {"tapflow_netlink_messages_total", "Netlink messages handled", C,
+       [](const SV& v) { return static_cast<double>(v.watcher.messages); }},
+      {"tapflow_netlink_dumps_total", "Full netlink dumps completed", C,
+       [](const SV& v) { return static_cast<double>(v.watcher.dumps); }},
+      {"tapflow_netlink_resyncs_total", "Dumps redone after an overrun or an interrupted dump", C,
+       [](const SV& v) { return static_cast<double>(v.watcher.resyncs); }},
+      {"tapflow_netlink_overruns_total",
+       "Netlink socket overruns (ENOBUFS), each followed by a resync", C,
+       [](const SV& v) { return static_cast<double>(v.watcher.overruns); }},
+      {"tapflow_netlink_parse_errors_total", "Netlink messages that did not parse", C,
+       [](const SV& v) { return static_cast<double>(v.watcher.parse_errors); }},
       {"tapflow_netlink_refreshes_total",
-       "Route re-dumps after a link went down or lost carrier (the kernel flushes silently)",
-       [](const SV& v) { return v.watcher.refreshes; }},
+       "Route re-dumps after a link went down or lost carrier (the kernel flushes silently)", C,
+       [](const SV& v) { return static_cast<double>(v.watcher.refreshes); }},
   };
-  auto labels = [](const SV& v) {
-    return Labels{{"dpid", dpid_label(v.dpid)}, {"netns", v.netns}};
-  };
-  for (const auto& g : kGauges) {
-    auto f = family(g.name, g.help, MetricType::Gauge);
-    for (const auto& v : switches) f.metric.push_back(gauge(labels(v), g.value(v)));
-    out.push_back(std::move(f));
-  }
-  for (const auto& c : kCounters) {
-    auto f = family(c.name, c.help, MetricType::Counter);
-    for (const auto& v : switches) f.metric.push_back(counter(labels(v), c.value(v)));
+  for (const auto& d : kPerSwitch) {
+    auto f = family(d.name, d.help, d.type);
+    for (const auto& v : switches) {
+      ClientMetric m;
+      m.label = {{"dpid", dpid_label(v.dpid)}, {"netns", v.netns}};
+      (d.type == G ? m.gauge.value : m.counter.value) = d.value(v);
+      f.metric.push_back(std::move(m));
+    }
     out.push_back(std::move(f));
   }
   return out;
