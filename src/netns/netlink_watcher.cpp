@@ -23,9 +23,7 @@
 
 namespace tapflow::netns {
 
-RouteKey key_of(const Route& r) {
-  return RouteKey{r.table, r.dst.addr.family, r.dst, r.tos, r.priority};
-}
+RouteKey key_of(const Route& r) { return RouteLess::tie(r); }
 
 namespace {
 

@@ -166,6 +166,7 @@ RouteKey key_of(const Route& r);
 // of routes is looked up by key without storing the key a second time.
 struct RouteLess {
   using is_transparent = void;
+  // The key's parts, by reference: key_of() copies them into a RouteKey.
   static auto tie(const Route& r) { return std::tie(r.table, r.dst.addr.family, r.dst, r.tos, r.priority); }
   bool operator()(const Route& a, const Route& b) const { return tie(a) < tie(b); }
   bool operator()(const Route& a, const RouteKey& b) const { return tie(a) < b; }
