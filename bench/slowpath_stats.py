@@ -357,25 +357,20 @@ def cmd_report(meta_path, round_paths):
     rates = sweep_rates()
     run_keys = [f"sweep{p}" for p in rates] + ["udp"]
 
-    def peak_of_round(r, cfg):
-        """A configuration's packet rate in one round: the highest rate the
-        server received over the sweep and the unlimited run."""
-        v = [fnum(r.get(f"{cfg}.{k}.rx_pps")) for k in run_keys]
-        v = [x for x in v if x is not None]
-        return max(v) if v else None
-
-    def peak(cfg):
-        v = [x for x in (peak_of_round(r, cfg) for r in rounds) if x is not None]
-        return statistics.median(v) if v else None
+    # A configuration's packet rate in one round, kept as the round's
+    # CFG.peak.rx_pps: the highest rate the server received over the sweep
+    # and the unlimited run. g(), spread() and ratio_of() then serve it like
+    # any measured figure.
+    for r in rounds:
+        for cfg, _ in CONFIGS:
+            v = [x for x in (fnum(r.get(f"{cfg}.{k}.rx_pps")) for k in run_keys) if x is not None]
+            if v:
+                r[f"{cfg}.peak.rx_pps"] = str(max(v))
 
     def lossless(cfg):
-        ok = [p for p in rates
-              if g(cfg, f"sweep{p}.loss_pct") is not None and g(cfg, f"sweep{p}.loss_pct") < 1.0]
+        losses = {p: g(cfg, f"sweep{p}.loss_pct") for p in rates}
+        ok = [p for p, loss in losses.items() if loss is not None and loss < 1.0]
         return max(ok) if ok else None
-
-    def peak_spread(cfg):
-        v = [x for x in (peak_of_round(r, cfg) for r in rounds) if x is not None]
-        return f" ({min(v):.0f}..{max(v):.0f})" if len(v) > 1 else ""
 
     base_med = g("baseline", "rtt.median_ms")
     out = [f"{m}  " for m in meta]
@@ -406,7 +401,7 @@ def cmd_report(meta_path, round_paths):
         cpu = "-"
         if g(cfg, "udp.ctl_cpu") is not None:
             cpu = f"{num(g(cfg, 'udp.ctl_cpu'))}% / {num(g(cfg, 'tcp.ctl_cpu'))}%"
-        out.append(f"| {label} | {num(peak(cfg))}{peak_spread(cfg)} | {udp} | {num(g(cfg, 'udp.loss_pct'), '{:.1f}')}% "
+        out.append(f"| {label} | {num(g(cfg, 'peak.rx_pps'))}{spread(cfg, 'peak.rx_pps', '{:.0f}')} | {udp} | {num(g(cfg, 'udp.loss_pct'), '{:.1f}')}% "
                    f"| {rtt_med} | {rtt_p99} | {added} | {tcp} | {num(g(cfg, 'tcp.retransmits'))} | {cpu} |")
     out.append("")
     shown = [cfg for cfg, _ in CONFIGS if ran(cfg)]
@@ -457,11 +452,7 @@ def cmd_report(meta_path, round_paths):
         xs = [x for x in xs if x is not None]
         return statistics.median(xs) if xs else None
 
-    def peak_ratio(r):
-        a, b = peak_of_round(r, "tapd"), peak_of_round(r, "hub")
-        return a / b if a is not None and b else None
-
-    pps_ratio = med([peak_ratio(r) for r in rounds])
+    pps_ratio = med([ratio_of(r, "peak.rx_pps") for r in rounds])
     overload_ratio = med([ratio_of(r, "udp.rx_pps") for r in rounds])
     tcp_ratio = med([ratio_of(r, "tcp.mbps") for r in rounds])
     t_tcp = g("tapd", "tcp.mbps")
@@ -490,7 +481,7 @@ def cmd_report(meta_path, round_paths):
     out.append("")
     if n > 1:
         out.append("Per round (tapd/hub packet rate, tapd TCP Mbit/s, tapd p99 added RTT ms): " + "; ".join(
-            f"{i + 1}: {num(peak_ratio(r), '{:.2f}')}, {num(fnum(r.get('tapd.tcp.mbps')), '{:.0f}')}, "
+            f"{i + 1}: {num(ratio_of(r, 'peak.rx_pps'), '{:.2f}')}, {num(fnum(r.get('tapd.tcp.mbps')), '{:.0f}')}, "
             f"{num(added_p99(r), '{:.3f}')}" for i, r in enumerate(rounds)) + ".  ")
     out.append("Reference: a POX/PyTap TAP router (2012) managed about 4 Mbit/s and 1-50 ms latency.")
     print("\n".join(out))
