@@ -18,7 +18,20 @@
 #             and each answer one PACKET_OUT, as through the hub.
 # Per configuration, from h1:
 #   RTT     ping -i PING_INTERVAL -c PING_COUNT (after 20 warm-up pings);
-#           median and p99 of the per-packet times (nearest rank).
+#           median and p99 of the per-packet times (nearest rank). ping runs
+#           at SCHED_IDLE (chrt --idle): below a 10 ms interval iputils ping
+#           busy-waits between echoes (measured: a whole core at -i 0.002),
+#           and at normal priority that core is taken from the path it
+#           measures (ovs-vswitchd, the controller, their softirqs) whenever
+#           they wake on it. Its times stay exact: ping stamps the send just
+#           before sendmsg and takes the receive time from the kernel
+#           (SO_TIMESTAMP); being preempted can only add to them.
+#   noise   right before the pings, one process spinning on each CPU for
+#           2 s (slowpath_stats.py jitter): how often per second a running
+#           thread lost its CPU for more than 0.1 / 0.5 / 1 ms, and the
+#           longest such gap. On a VM this is mostly the host taking the vCPU
+#           away; a round trip through OVS and a controller crosses both CPUs
+#           several times and meets these gaps in its p99.
 #   UDP     iperf3 -u -l UDP_LEN -t SECONDS at each offered rate of
 #           UDP_SWEEP (packets/s, paced by iperf3 -b), then once with
 #           -b UDP_RATE (default 0: as fast as the client can); packets/s
@@ -49,7 +62,7 @@
 #                over the rounds and their range, so that other load on the
 #                machine, which comes and goes, hits every configuration alike.
 #   --only       measure only these configurations (default all three).
-# Environment: PING_COUNT (1000), PING_INTERVAL (0.002), UDP_LEN (64 bytes of
+# Environment: PING_COUNT (3000), PING_INTERVAL (0.002), UDP_LEN (64 bytes of
 #   payload), UDP_SWEEP (offered rates in packets/s, default
 #   "20000 30000 40000 50000 60000"; empty: none), UDP_RATE (iperf3 -b of the
 #   last UDP run, default 0 = as fast as the client can),
@@ -65,7 +78,7 @@
 #   it less; the table says so), SYS_KEEP=1 keeps the temp dir (logs, iperf3
 #   JSON, ping output).
 # Needs root, openvswitch-switch, openvswitch-testcontroller, iproute2,
-# ethtool, iperf3, iputils-ping, python3.
+# ethtool, iperf3, iputils-ping, util-linux (chrt), python3.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
@@ -99,7 +112,7 @@ for c in ${only//,/ }; do
   [[ $c == baseline || $c == hub || $c == tapd ]] || { echo "--only: unknown configuration '$c'" >&2; exit 2; }
 done
 [[ $build == /* ]] || build=$root/$build
-ping_count=${PING_COUNT:-1000}
+ping_count=${PING_COUNT:-3000}
 ping_interval=${PING_INTERVAL:-0.002}
 udp_len=${UDP_LEN:-64}
 udp_rate=${UDP_RATE:-0}
@@ -246,8 +259,15 @@ measure() {
 
   # Warm-up: ARP entries, megaflows, the controller's first-packet paths.
   sys_ns h1 ping -n -q -c 20 -i 0.01 -W 1 "$dest" >/dev/null 2>&1 || true
-  sys_log "$cfg: ping -c $ping_count -i $ping_interval $dest"
-  timed "$cfg" rtt "$ctl" sys_ns h1 timeout 300 ping -n -c "$ping_count" -i "$ping_interval" -W 1 "$dest" \
+  local noise
+  if noise=$(python3 "$stats" jitter 2 2>&1); then
+    record "$cfg" noise "$noise"
+    sys_log "$cfg noise: $noise"
+  else
+    sys_log "$cfg noise probe FAILED: $noise"
+  fi
+  sys_log "$cfg: ping -c $ping_count -i $ping_interval $dest (SCHED_IDLE)"
+  timed "$cfg" rtt "$ctl" sys_ns h1 timeout 300 chrt --idle 0 ping -n -c "$ping_count" -i "$ping_interval" -W 1 "$dest" \
     >"$d.ping" 2>&1 || true
   parse rtt "$d.ping" "$cfg" rtt
 
@@ -387,7 +407,7 @@ if [[ -n ${BENCH_NICE:-} ]]; then
   # Everything started from here on (OVS, controllers, iperf3, ping) inherits it.
   renice -n "$BENCH_NICE" -p $$ >/dev/null
 fi
-sys_require iperf3 ovs-testcontroller
+sys_require iperf3 ovs-testcontroller chrt
 RESULTS=$SYS_DIR/results
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 t_start=$(date +%s)
@@ -433,7 +453,7 @@ tapflowd_src=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.
     echo "# tapd: $TAPFLOWD --app router (OpenFlow 1.3), built from ${tapflowd_src:-?}" \
          "($(describe_tree "${tapflowd_src:-/nonexistent}"))"
   fi
-  echo "# RTT: $ping_count pings every ${ping_interval}s from h1; UDP: iperf3 -u -l $udp_len" \
+  echo "# RTT: $ping_count pings every ${ping_interval}s from h1 (ping at SCHED_IDLE); UDP: iperf3 -u -l $udp_len" \
        "${udp_window:+-w $udp_window }-t $seconds at offered ${udp_sweep:+$udp_sweep pkt/s and }-b $udp_rate," \
        "pkt/s received by the server; TCP: iperf3 one stream -t $seconds"
   if [[ -n $udp_window ]]; then

@@ -4,6 +4,10 @@
   slowpath_stats.py rtt FILE        ping output (per-packet lines) -> key=value
   slowpath_stats.py udp FILE        iperf3 -u -J (client side, with the receiver report) -> key=value
   slowpath_stats.py tcp FILE        iperf3 -J (TCP) -> key=value
+  slowpath_stats.py jitter SECONDS  the machine's scheduling noise: one process
+                                    spinning on each CPU for SECONDS, counting
+                                    the times it lost its CPU (two clock reads
+                                    more than 0.1 / 0.5 / 1 ms apart) -> key=value
   slowpath_stats.py drops BEFORE AFTER
                                     two run_slowpath_bench.sh snapshots (drop
                                     counters along the path) -> deltas, key=value
@@ -43,6 +47,59 @@ def cmd_rtt(path):
        min_ms=f"{min(times):.3f}", median_ms=f"{statistics.median(times):.3f}",
        avg_ms=f"{statistics.fmean(times):.3f}", p99_ms=f"{percentile(times, 99):.3f}",
        max_ms=f"{max(times):.3f}")
+
+
+def spin(seconds, cpu, out):
+    """Spins on CPU for SECONDS; writes the gaps between clock reads above
+    0.1, 0.5 and 1 ms and the longest (ns) to the pipe OUT."""
+    import os
+    os.sched_setaffinity(0, {cpu})
+    clock = __import__("time").perf_counter_ns
+    start = last = clock()
+    end = start + int(seconds * 1e9)
+    g100 = g500 = g1000 = longest = 0
+    while last < end:
+        now = clock()
+        gap = now - last
+        last = now
+        if gap > 100_000:
+            g100 += 1
+            g500 += gap > 500_000
+            g1000 += gap > 1_000_000
+            longest = max(longest, gap)
+    os.write(out, f"{g100} {g500} {g1000} {longest}\n".encode())
+
+
+def cmd_jitter(seconds):
+    """How often a running thread loses its CPU on this machine: interrupts,
+    other tasks, and on a VM the host taking the vCPU away. A path that
+    crosses several processes and both cores meets these gaps in its tail."""
+    import os
+    seconds = float(seconds)
+    cpus = sorted(os.sched_getaffinity(0))
+    r, w = os.pipe()
+    pids = []
+    for cpu in cpus:
+        pid = os.fork()
+        if pid == 0:
+            os.close(r)
+            try:
+                spin(seconds, cpu, w)
+            finally:
+                os._exit(0)
+        pids.append(pid)
+    os.close(w)
+    data = b""
+    while chunk := os.read(r, 4096):
+        data += chunk
+    for pid in pids:
+        os.waitpid(pid, 0)
+    rows = [list(map(int, line.split())) for line in data.decode().splitlines()]
+    if len(rows) != len(cpus):
+        sys.exit(f"jitter: {len(rows)} of {len(cpus)} spinners reported")
+    per_s = lambda i: sum(row[i] for row in rows) / seconds / len(cpus)
+    kv(cpus=len(cpus), gaps100_per_s=f"{per_s(0):.1f}", gaps500_per_s=f"{per_s(1):.1f}",
+       gaps1000_per_s=f"{per_s(2):.2f}", max_gap_ms=f"{max(row[3] for row in rows) / 1e6:.3f}")
 
 
 def load_iperf(path):
@@ -411,6 +468,14 @@ def cmd_report(meta_path, round_paths):
         f"{cfg} {num(g(cfg, 'udp.ovs_cpu'))}% / {num(g(cfg, 'tcp.ovs_cpu'))}%" for cfg in shown) + ".  ")
     out.append("Packet rate: the highest rate the server received at any offered load (the sweep and the "
                "unlimited run), median over the rounds.  ")
+    if any(g(cfg, "noise.gaps100_per_s") is not None for cfg in shown):
+        out.append("Machine noise right before each configuration's pings (a process spinning on each CPU "
+                   "for 2 s; times per second and CPU it lost the CPU for > 0.1 ms / > 0.5 ms / > 1 ms, "
+                   "the longest gap; median over the rounds): " + ", ".join(
+                       f"{cfg} {num(g(cfg, 'noise.gaps100_per_s'), '{:.1f}')} / "
+                       f"{num(g(cfg, 'noise.gaps500_per_s'), '{:.1f}')} / "
+                       f"{num(g(cfg, 'noise.gaps1000_per_s'), '{:.1f}')}, "
+                       f"{num(g(cfg, 'noise.max_gap_ms'), '{:.1f}')} ms" for cfg in shown) + ".  ")
     out.append("")
     if rates:
         out.append("UDP received pkt/s by offered load (median over the rounds; in brackets the loss):")
@@ -438,9 +503,12 @@ def cmd_report(meta_path, round_paths):
         out.append(f"tapflowd exit status on SIGTERM: {'0 in every round' if not bad else 'non-zero: ' + ', '.join(bad)}.  ")
     out.append("")
 
+    def diff(r, a, b):
+        x, y = fnum(r.get(a)), fnum(r.get(b))
+        return x - y if x is not None and y is not None else None
+
     def added_p99(r):
-        b, p = fnum(r.get("baseline.rtt.median_ms")), fnum(r.get("tapd.rtt.p99_ms"))
-        return p - b if b is not None and p is not None else None
+        return diff(r, "tapd.rtt.p99_ms", "baseline.rtt.median_ms")
 
     def ratio_of(r, key):
         a, b = fnum(r.get(f"tapd.{key}")), fnum(r.get(f"hub.{key}"))
@@ -457,9 +525,8 @@ def cmd_report(meta_path, round_paths):
     tcp_ratio = med([ratio_of(r, "tcp.mbps") for r in rounds])
     t_tcp = g("tapd", "tcp.mbps")
     t_added = med([added_p99(r) for r in rounds])
-    h_added = med([(fnum(r.get("hub.rtt.p99_ms")) - fnum(r.get("baseline.rtt.median_ms")))
-                   if fnum(r.get("hub.rtt.p99_ms")) is not None and fnum(r.get("baseline.rtt.median_ms")) is not None
-                   else None for r in rounds])
+    h_added = med([diff(r, "hub.rtt.p99_ms", "baseline.rtt.median_ms") for r in rounds])
+    t_over_tail = med([diff(r, "tapd.rtt.p99_ms", "baseline.rtt.p99_ms") for r in rounds])
 
     def verdict(value, ok):
         return "-" if value is None else ("**met**" if ok(value) else "**MISSED**")
@@ -478,6 +545,8 @@ def cmd_report(meta_path, round_paths):
                f"| {num(lt / lh if lt and lh else None, '{:.2f}')} | - | - |")
     out.append(f"| TCP, tapd / hub | {num(tcp_ratio, '{:.2f}')} | - | - |")
     out.append(f"| (the hub's p99 added RTT, ms) | {num(h_added, '{:.3f}')} | - | - |")
+    out.append(f"| (tapd p99 - baseline p99, ms: the slow path's p99 over the datapath's own) "
+               f"| {num(t_over_tail, '{:.3f}')} | - | - |")
     out.append("")
     if n > 1:
         out.append("Per round (tapd/hub packet rate, tapd TCP Mbit/s, tapd p99 added RTT ms): " + "; ".join(
@@ -492,8 +561,8 @@ def main():
         cmd_report(sys.argv[2], sys.argv[3:])
     elif len(sys.argv) == 4 and sys.argv[1] == "drops":
         cmd_drops(sys.argv[2], sys.argv[3])
-    elif len(sys.argv) == 3 and sys.argv[1] in ("rtt", "udp", "tcp"):
-        {"rtt": cmd_rtt, "udp": cmd_udp, "tcp": cmd_tcp}[sys.argv[1]](sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] in ("rtt", "udp", "tcp", "jitter"):
+        {"rtt": cmd_rtt, "udp": cmd_udp, "tcp": cmd_tcp, "jitter": cmd_jitter}[sys.argv[1]](sys.argv[2])
     else:
         sys.exit(__doc__)
 
