@@ -8,6 +8,9 @@
                                     spinning on each CPU for SECONDS, counting
                                     the times it lost its CPU (two clock reads
                                     more than 0.1 / 0.5 / 1 ms apart) -> key=value
+  slowpath_stats.py trace DIR       run_slowpath_trace.sh's captures (p1.pcap,
+                                    lo.pcap, tap.pcap, ping.txt) -> the round
+                                    trip's segments per echo, markdown
   slowpath_stats.py drops BEFORE AFTER
                                     two run_slowpath_bench.sh snapshots (drop
                                     counters along the path) -> deltas, key=value
@@ -22,6 +25,7 @@ import json
 import math
 import re
 import statistics
+import struct
 import sys
 
 
@@ -100,6 +104,111 @@ def cmd_jitter(seconds):
     per_s = lambda i: sum(row[i] for row in rows) / seconds / len(cpus)
     kv(cpus=len(cpus), gaps100_per_s=f"{per_s(0):.1f}", gaps500_per_s=f"{per_s(1):.1f}",
        gaps1000_per_s=f"{per_s(2):.2f}", max_gap_ms=f"{max(row[3] for row in rows) / 1e6:.3f}")
+
+
+def pcap_records(path):
+    """(timestamp s, frame bytes) of a classic pcap file (micro- or
+    nanosecond, little-endian as tcpdump writes it here)."""
+    data = open(path, "rb").read()
+    if len(data) < 24:
+        sys.exit(f"{path}: not a pcap file")
+    magic = struct.unpack("<I", data[:4])[0]
+    if magic not in (0xA1B2C3D4, 0xA1B23C4D):
+        sys.exit(f"{path}: not a little-endian pcap file (magic {magic:#x})")
+    scale = 1e-9 if magic == 0xA1B23C4D else 1e-6
+    off = 24
+    while off + 16 <= len(data):
+        sec, frac, incl, _ = struct.unpack("<IIII", data[off:off + 16])
+        off += 16
+        yield sec + frac * scale, data[off:off + incl]
+        off += incl
+
+
+def icmp_echo(frame):
+    """(ICMP type, sequence) of an IPv4 echo request/reply in an Ethernet
+    frame, else None."""
+    if len(frame) < 42 or frame[12:14] != b"\x08\x00" or frame[14] >> 4 != 4 or frame[23] != 1:
+        return None
+    icmp = frame[14 + (frame[14] & 15) * 4:]
+    if len(icmp) < 8 or icmp[0] not in (0, 8):
+        return None
+    return icmp[0], struct.unpack(">H", icmp[6:8])[0]
+
+
+def first_seen(path, key_of):
+    seen = {}
+    for t, frame in pcap_records(path):
+        for key in key_of(frame):
+            seen.setdefault(key, t)
+    return seen
+
+
+def openflow_echoes(frame):
+    """Keys ("pin"|"pout", (ICMP type, seq)) of the PACKET_INs and PACKET_OUTs
+    (OpenFlow 1.0 or 1.3) in one TCP segment on lo that carry an echo."""
+    ip = frame[14:]
+    tcp = ip[(ip[0] & 15) * 4:]
+    payload = tcp[(tcp[12] >> 4) * 4:]
+    i = 0
+    while i + 8 <= len(payload):
+        version, kind, length = payload[i], payload[i + 1], struct.unpack(">H", payload[i + 2:i + 4])[0]
+        if version not in (1, 4) or length < 8:
+            return  # a message split across segments: the capture keeps the rest
+        if kind in (10, 13):  # PACKET_IN, PACKET_OUT: the frame is their tail
+            msg = payload[i:i + length]
+            for m in re.finditer(b"\x08\x00\x45", msg):
+                echo = icmp_echo(msg[m.start() - 12:]) if m.start() >= 12 else None
+                if echo:
+                    yield ("pin" if kind == 10 else "pout", echo)
+                    break
+        i += length
+
+
+SEGMENTS = [
+    ("ovs_in", "OVS: port -> PACKET_IN (wake-up, upcall, packet-in)"),
+    ("ctl_in", "tapflowd: PACKET_IN -> TAP (wake-up, read, write)"),
+    ("kernel", "the namespace's kernel: request -> reply on the TAP"),
+    ("ctl_out", "tapflowd: TAP -> PACKET_OUT (read, encode, send)"),
+    ("ovs_out", "OVS: PACKET_OUT -> port (wake-up, execute)"),
+]
+
+
+def cmd_trace(directory):
+    port = first_seen(f"{directory}/p1.pcap", lambda f: [e] if (e := icmp_echo(f)) else [])
+    tap = first_seen(f"{directory}/tap.pcap", lambda f: [e] if (e := icmp_echo(f)) else [])
+    wire = first_seen(f"{directory}/lo.pcap", lambda f: list(openflow_echoes(f)))
+    ping = {int(s): float(t) for s, t in
+            re.findall(r"icmp_seq=(\d+) .*?time=([0-9.]+) ms", open(f"{directory}/ping.txt").read())}
+    rows = []
+    for (kind, seq), t0 in sorted(port.items(), key=lambda kv: kv[1]):
+        try:
+            marks = [t0, wire[("pin", (8, seq))], tap[(8, seq)], tap[(0, seq)],
+                     wire[("pout", (0, seq))], port[(0, seq)]] if kind == 8 else None
+        except KeyError:
+            continue  # a capture missed it (tcpdump drops under load)
+        if marks:
+            rows.append((seq, t0, [(b - a) * 1e6 for a, b in zip(marks, marks[1:])]))
+    if not rows or not ping:
+        sys.exit(f"trace: {len(rows)} echoes seen at every capture point, {len(ping)} ping replies")
+    out = [f"{len(rows)} of {len(ping)} echoes seen at every capture point.", "",
+           "| segment | median us | p99 us | max us |", "|---|---:|---:|---:|"]
+    for i, (_, label) in enumerate(SEGMENTS):
+        v = [r[2][i] for r in rows]
+        out.append(f"| {label} | {statistics.median(v):.0f} | {percentile(v, 99):.0f} | {max(v):.0f} |")
+    at_port = [sum(r[2]) for r in rows]
+    out.append(f"| whole round trip at the switch port | {statistics.median(at_port):.0f} "
+               f"| {percentile(at_port, 99):.0f} | {max(at_port):.0f} |")
+    rtts = [t * 1000 for t in ping.values()]
+    out.append(f"| ping's RTT (all replies) | {statistics.median(rtts):.0f} | {percentile(rtts, 99):.0f} "
+               f"| {max(rtts):.0f} |")
+    out += ["", "The slowest 1% of the traced echoes, by their round trip at the port (us):", "",
+            "| seq | ms into the run | " + " | ".join(k for k, _ in SEGMENTS) + " | round trip |",
+            "|---:|---:|" + "---:|" * (len(SEGMENTS) + 1)]
+    start = rows[0][1]
+    for seq, t0, seg in sorted(rows, key=lambda r: -sum(r[2]))[:max(1, len(rows) // 100)]:
+        out.append(f"| {seq} | {(t0 - start) * 1000:.0f} | " + " | ".join(f"{x:.0f}" for x in seg)
+                   + f" | {sum(seg):.0f} |")
+    print("\n".join(out))
 
 
 def load_iperf(path):
@@ -561,8 +670,9 @@ def main():
         cmd_report(sys.argv[2], sys.argv[3:])
     elif len(sys.argv) == 4 and sys.argv[1] == "drops":
         cmd_drops(sys.argv[2], sys.argv[3])
-    elif len(sys.argv) == 3 and sys.argv[1] in ("rtt", "udp", "tcp", "jitter"):
-        {"rtt": cmd_rtt, "udp": cmd_udp, "tcp": cmd_tcp, "jitter": cmd_jitter}[sys.argv[1]](sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] in ("rtt", "udp", "tcp", "jitter", "trace"):
+        {"rtt": cmd_rtt, "udp": cmd_udp, "tcp": cmd_tcp, "jitter": cmd_jitter,
+         "trace": cmd_trace}[sys.argv[1]](sys.argv[2])
     else:
         sys.exit(__doc__)
 
