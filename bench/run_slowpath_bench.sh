@@ -158,9 +158,9 @@ cpu_ticks() {
   { read -r stat <"/proc/$1/stat"; } 2>/dev/null || { echo 0; return; }
   stat=${stat##*) }
   # After "comm)": state is field 3, utime 14, stime 15 of the full line.
-  local -a f
-  read -r -a f <<<"$stat"
-  echo $(( f[11] + f[12] ))
+  local -a fields
+  read -r -a fields <<<"$stat"
+  echo $(( fields[11] + fields[12] ))
 }
 
 # cpu_pct TICKS_BEFORE TICKS_AFTER USEC : share of one core in percent.
