@@ -137,8 +137,8 @@ fi
 
 # shellcheck source=../tests/system/lib/harness.sh
 source "$root/tests/system/lib/harness.sh"
-
-H1_IP=10.0.1.10 H2_IP=10.0.1.20 ROUTER_IP=10.0.1.1
+# shellcheck source=slowpath_lab.sh
+source "$here/slowpath_lab.sh"
 IPERF_PORT=5201
 stats=$here/slowpath_stats.py
 clk_tck=$(getconf CLK_TCK)
@@ -307,17 +307,6 @@ established() {
   [[ -n $(sys_lab ss -Htn state established "dport = :$1") ]]
 }
 
-# purge_datapath : drops the datapath's cached megaflows. A miss seen while no
-# controller was connected caches a drop megaflow that OVS keeps (it is not
-# revalidated when a controller connects) as long as retries hit it.
-purge_datapath() {
-  sleep 0.2  # the OpenFlow handshake after the TCP connect
-  timeout 10 ovs-appctl -t "$SYS_OVS_DIR/ovs-vswitchd.ctl" revalidator/purge >/dev/null
-}
-
-# reachable FROM DEST : one echo reply (for sys_wait_until).
-reachable() { sys_ns "$1" ping -n -q -c 1 -W 1 "$2" >/dev/null 2>&1; }
-
 # ---------------------------------------------------------------- configurations
 
 run_baseline() {
@@ -351,38 +340,11 @@ run_hub() {
 }
 
 run_tapd() {
-  local port conf=$SYS_DIR/tapflowd.yaml flows ctl=tapflowd.r$ROUND pid status
+  local flows ctl=tapflowd.r$ROUND pid status
   sys_step "tapd: tapflowd --app router, TAP eth1 $ROUTER_IP/24 in $(sys_ns_name r1)"
-  local mport
-  port=$(sys_free_port lab)
-  mport=$(sys_free_port lab)
-  cat >"$conf" <<EOF
-listen: ["tcp:127.0.0.1:$port"]
-app: router
-log_level: info
-metrics:
-  listen: "127.0.0.1:$mport"
-router:
-  persist_taps: false
-  switches:
-    - dpid: 0x1
-      name: r1
-      netns: "$(sys_ns_name r1)"
-      ports:
-        - name: p1
-          interface: eth1
-          addresses: ["$ROUTER_IP/24"]
-EOF
-  sys_tapflowd_start "$ctl" -c "$conf"
-  sys_set_controller br0 "tcp:127.0.0.1:$port"
-  sys_wait_log "$ctl" 'up: OpenFlow' 1 20
-  purge_datapath
-  sys_wait_ns r1 20
-  sys_wait_link r1 eth1 20
-  sys_wait_carrier r1 eth1 on 20
-  sys_wait_until 30 "h1 -> $ROUTER_IP through tapd" reachable h1 "$ROUTER_IP"
+  tapd_start "$ctl"
   pid=$(sys_daemon_pid "$ctl")
-  measure tapd r1 "$ROUTER_IP" "$pid" "$mport"
+  measure tapd r1 "$ROUTER_IP" "$pid" "$TAPD_METRICS_PORT"
   flows=$(sys_flows br0 | grep -c . || true)
   record tapd table "flows=$flows"
   if (( ROUND == 1 )); then
@@ -412,9 +374,7 @@ RESULTS=$SYS_DIR/results
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 t_start=$(date +%s)
 
-sys_ovs_start
-sys_add_bridge br0 OpenFlow10,OpenFlow13 0000000000000001
-sys_add_port_host h1 br0 p1 "$H1_IP/24"
+slowpath_lab_start
 sys_add_port_host h2 br0 p2 "$H2_IP/24"
 
 for (( ROUND = 1; ROUND <= rounds; ROUND++ )); do

@@ -2,7 +2,7 @@
 # Where a ping through tapd spends its time: the slow-path round trip split
 # into segments, per packet, from packet captures along the path.
 #
-# The same lab as run_slowpath_bench.sh's tapd configuration: one private OVS
+# The lab of run_slowpath_bench.sh's tapd configuration (slowpath_lab.sh): one private OVS
 # (userspace datapath), bridge br0, host h1 (10.0.1.10) on port p1, tapflowd's
 # router app with TAP eth1 (10.0.1.1/24) for p1 in namespace r1. While h1
 # pings 10.0.1.1, tcpdump records (kernel timestamps, one clock) on
@@ -60,42 +60,13 @@ fi
 
 # shellcheck source=../tests/system/lib/harness.sh
 source "$root/tests/system/lib/harness.sh"
-
-H1_IP=10.0.1.10 ROUTER_IP=10.0.1.1
-reachable() { sys_ns h1 ping -n -q -c 1 -W 1 "$ROUTER_IP" >/dev/null 2>&1; }
+# shellcheck source=slowpath_lab.sh
+source "$here/slowpath_lab.sh"
 
 sys_init slowpath_trace
 sys_require tcpdump chrt
-sys_ovs_start
-sys_add_bridge br0 OpenFlow10,OpenFlow13 0000000000000001
-sys_add_port_host h1 br0 p1 "$H1_IP/24"
-
-port=$(sys_free_port lab)
-conf=$SYS_DIR/tapflowd.yaml
-cat >"$conf" <<EOF
-listen: ["tcp:127.0.0.1:$port"]
-app: router
-log_level: info
-router:
-  persist_taps: false
-  switches:
-    - dpid: 0x1
-      name: r1
-      netns: "$(sys_ns_name r1)"
-      ports:
-        - name: p1
-          interface: eth1
-          addresses: ["$ROUTER_IP/24"]
-EOF
-sys_tapflowd_start tapflowd -c "$conf"
-sys_set_controller br0 "tcp:127.0.0.1:$port"
-sys_wait_log tapflowd 'up: OpenFlow' 1 20
-sleep 0.2  # the OpenFlow handshake; then drop megaflows cached before it
-timeout 10 ovs-appctl -t "$SYS_OVS_DIR/ovs-vswitchd.ctl" revalidator/purge >/dev/null
-sys_wait_ns r1 20
-sys_wait_link r1 eth1 20
-sys_wait_carrier r1 eth1 on 20
-sys_wait_until 30 "h1 -> $ROUTER_IP through tapd" reachable
+slowpath_lab_start
+tapd_start tapflowd
 sys_ns h1 ping -n -q -c 20 -i 0.01 -W 1 "$ROUTER_IP" >/dev/null 2>&1 || true
 
 cap=$SYS_DIR/capture
@@ -104,7 +75,7 @@ chmod 777 "$cap"  # tcpdump drops to its own user before writing
 sys_daemon_start tcpdump-p1 lab 'listening on' 10 \
   tcpdump -n -i p1 -s 200 --time-stamp-precision=nano -w "$cap/p1.pcap" icmp
 sys_daemon_start tcpdump-lo lab 'listening on' 10 \
-  tcpdump -n -i lo -s 300 --time-stamp-precision=nano -w "$cap/lo.pcap" "tcp port $port"
+  tcpdump -n -i lo -s 300 --time-stamp-precision=nano -w "$cap/lo.pcap" "tcp port $TAPD_PORT"
 sys_daemon_start tcpdump-tap r1 'listening on' 10 \
   tcpdump -n -i eth1 -s 200 --time-stamp-precision=nano -w "$cap/tap.pcap" icmp
 
