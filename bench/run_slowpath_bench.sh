@@ -122,6 +122,8 @@ for r in $udp_sweep; do
 done
 udp_window=${UDP_WINDOW-2M}
 [[ -z $udp_window || $udp_window =~ ^[1-9][0-9]*[KM]?$ ]] || { echo "UDP_WINDOW: bytes with an optional K or M, not '$udp_window'" >&2; exit 2; }
+udp_wopt=()
+[[ -n $udp_window ]] && udp_wopt=(-w "$udp_window")
 wants() { [[ ,$only, == *,$1,* ]]; }
 
 TAPFLOWD=$build/src/daemon/tapflowd
@@ -220,11 +222,12 @@ timed() {
   return "$status"
 }
 
-# parse KIND FILE CFG PREFIX : slowpath_stats.py KIND FILE into the results;
-# on failure records CFG.PREFIX.error=1 and logs why.
+# parse CFG PREFIX KIND ARG... : slowpath_stats.py KIND ARG... into the
+# results as CFG.PREFIX.*; on failure records CFG.PREFIX.error=1 and logs why.
 parse() {
-  local kind=$1 file=$2 cfg=$3 prefix=$4 out
-  if out=$(python3 "$stats" "$kind" "$file" 2>&1); then
+  local cfg=$1 prefix=$2 out
+  shift 2
+  if out=$(python3 "$stats" "$@" 2>&1); then
     record "$cfg" "$prefix" "$out"
     sys_log "$cfg $prefix: $out"
   else
@@ -233,16 +236,15 @@ parse() {
   fi
 }
 
-# parse2 KIND FILE1 FILE2 CFG PREFIX : as parse, for a two-file KIND.
-parse2() {
-  local kind=$1 f1=$2 f2=$3 cfg=$4 prefix=$5 out
-  if out=$(python3 "$stats" "$kind" "$f1" "$f2" 2>&1); then
-    record "$cfg" "$prefix" "$out"
-    sys_log "$cfg $prefix: $out"
-  else
-    record "$cfg" "$prefix" "error=1"
-    sys_log "$cfg $prefix FAILED: $out"
-  fi
+# udp_run CFG KEY BITRATE DEST CTL_PID : iperf3 -u from h1 to DEST for
+# SECONDS at BITRATE (iperf3 -b; 0: as fast as the client can), with the
+# CPU accounting of timed; the server's report as CFG.KEY.*.
+udp_run() {
+  local cfg=$1 key=$2 rate=$3 dest=$4 ctl=$5 out=$SYS_DIR/$1.r$ROUND.$2
+  timed "$cfg" "$key" "$ctl" sys_ns h1 timeout $(( seconds + 30 )) iperf3 -c "$dest" -p "$IPERF_PORT" -u \
+    -l "$udp_len" -b "$rate" "${udp_wopt[@]}" -t "$seconds" --connect-timeout 5000 -J \
+    >"$out.json" 2>"$out.err" || true
+  parse "$cfg" "$key" udp "$out.json"
 }
 
 # measure CFG SERVER_HOST DEST CTL_PID [METRICS_PORT] : RTT, UDP packet rate
@@ -250,8 +252,6 @@ parse2() {
 # counters (snapshot) before and after the UDP run, as deltas CFG.udpdrop.*.
 measure() {
   local cfg=$1 srv=$2 dest=$3 ctl=${4:-} mport=${5:-} d
-  local -a wopt=()
-  [[ -n $udp_window ]] && wopt=(-w "$udp_window")
   d=$SYS_DIR/$cfg.r$ROUND
   echo "$cfg.ran=1" >>"$RESULTS.r$ROUND"
   sys_step "round $ROUND/$rounds, $cfg: measuring h1 -> $dest"
@@ -259,44 +259,32 @@ measure() {
 
   # Warm-up: ARP entries, megaflows, the controller's first-packet paths.
   sys_ns h1 ping -n -q -c 20 -i 0.01 -W 1 "$dest" >/dev/null 2>&1 || true
-  local noise
-  if noise=$(python3 "$stats" jitter 2 2>&1); then
-    record "$cfg" noise "$noise"
-    sys_log "$cfg noise: $noise"
-  else
-    sys_log "$cfg noise probe FAILED: $noise"
-  fi
+  parse "$cfg" noise jitter 2
   sys_log "$cfg: ping -c $ping_count -i $ping_interval $dest (SCHED_IDLE)"
   timed "$cfg" rtt "$ctl" sys_ns h1 timeout 300 chrt --idle 0 ping -n -c "$ping_count" -i "$ping_interval" -W 1 "$dest" \
     >"$d.ping" 2>&1 || true
-  parse rtt "$d.ping" "$cfg" rtt
+  parse "$cfg" rtt rtt "$d.ping"
 
   local pps
   for pps in $udp_sweep; do
     sleep 1
-    sys_log "$cfg: iperf3 -u -l $udp_len -b $(( pps * udp_len * 8 )) (offered $pps pkt/s) ${wopt[*]} -t $seconds -> $dest"
-    timed "$cfg" "sweep$pps" "$ctl" sys_ns h1 timeout $(( seconds + 30 )) iperf3 -c "$dest" -p "$IPERF_PORT" -u \
-      -l "$udp_len" -b "$(( pps * udp_len * 8 ))" "${wopt[@]}" -t "$seconds" --connect-timeout 5000 -J \
-      >"$d.sweep$pps.json" 2>"$d.sweep$pps.err" || true
-    parse udp "$d.sweep$pps.json" "$cfg" "sweep$pps"
+    sys_log "$cfg: iperf3 -u -l $udp_len -b $(( pps * udp_len * 8 )) (offered $pps pkt/s) ${udp_wopt[*]} -t $seconds -> $dest"
+    udp_run "$cfg" "sweep$pps" "$(( pps * udp_len * 8 ))" "$dest" "$ctl"
   done
 
   sleep 1
-  sys_log "$cfg: iperf3 -u -l $udp_len -b $udp_rate ${wopt[*]} -t $seconds -> $dest"
+  sys_log "$cfg: iperf3 -u -l $udp_len -b $udp_rate ${udp_wopt[*]} -t $seconds -> $dest"
   snapshot "$d.udp.before" "$srv" "$mport"
-  timed "$cfg" udp "$ctl" sys_ns h1 timeout $(( seconds + 30 )) iperf3 -c "$dest" -p "$IPERF_PORT" -u \
-    -l "$udp_len" -b "$udp_rate" "${wopt[@]}" -t "$seconds" --connect-timeout 5000 -J \
-    >"$d.udp.json" 2>"$d.udp.err" || true
+  udp_run "$cfg" udp "$udp_rate" "$dest" "$ctl"
   snapshot "$d.udp.after" "$srv" "$mport"
   record "$cfg" udp "load1=$(cut -d' ' -f1 /proc/loadavg)"
-  parse udp "$d.udp.json" "$cfg" udp
-  parse2 drops "$d.udp.before" "$d.udp.after" "$cfg" udpdrop
+  parse "$cfg" udpdrop drops "$d.udp.before" "$d.udp.after"
 
   sleep 1
   sys_log "$cfg: iperf3 (TCP, 1 stream) -t $seconds -> $dest"
   timed "$cfg" tcp "$ctl" sys_ns h1 timeout $(( seconds + 30 )) iperf3 -c "$dest" -p "$IPERF_PORT" \
     -t "$seconds" --connect-timeout 5000 -J >"$d.tcp.json" 2>"$d.tcp.err" || true
-  parse tcp "$d.tcp.json" "$cfg" tcp
+  parse "$cfg" tcp tcp "$d.tcp.json"
 
   sys_kill_pid "$(sys_daemon_pid "iperf3-$cfg.r$ROUND")" 5
 }

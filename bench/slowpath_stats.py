@@ -23,10 +23,12 @@ The key=value lines go to stdout, one line, for the shell to keep; errors
 """
 import json
 import math
+import os
 import re
 import statistics
 import struct
 import sys
+import time
 
 
 def kv(**fields):
@@ -56,9 +58,8 @@ def cmd_rtt(path):
 def spin(seconds, cpu, out):
     """Spins on CPU for SECONDS; writes the gaps between clock reads above
     0.1, 0.5 and 1 ms and the longest (ns) to the pipe OUT."""
-    import os
     os.sched_setaffinity(0, {cpu})
-    clock = __import__("time").perf_counter_ns
+    clock = time.perf_counter_ns
     start = last = clock()
     end = start + int(seconds * 1e9)
     g100 = g500 = g1000 = longest = 0
@@ -78,7 +79,6 @@ def cmd_jitter(seconds):
     """How often a running thread loses its CPU on this machine: interrupts,
     other tasks, and on a VM the host taking the vCPU away. A path that
     crosses several processes and both cores meets these gaps in its tail."""
-    import os
     seconds = float(seconds)
     cpus = sorted(os.sched_getaffinity(0))
     r, w = os.pipe()
@@ -181,26 +181,25 @@ def cmd_trace(directory):
             re.findall(r"icmp_seq=(\d+) .*?time=([0-9.]+) ms", open(f"{directory}/ping.txt").read())}
     rows = []
     for (kind, seq), t0 in sorted(port.items(), key=lambda kv: kv[1]):
+        if kind != 8:
+            continue
         try:
             marks = [t0, wire[("pin", (8, seq))], tap[(8, seq)], tap[(0, seq)],
-                     wire[("pout", (0, seq))], port[(0, seq)]] if kind == 8 else None
+                     wire[("pout", (0, seq))], port[(0, seq)]]
         except KeyError:
             continue  # a capture missed it (tcpdump drops under load)
-        if marks:
-            rows.append((seq, t0, [(b - a) * 1e6 for a, b in zip(marks, marks[1:])]))
+        rows.append((seq, t0, [(b - a) * 1e6 for a, b in zip(marks, marks[1:])]))
     if not rows or not ping:
         sys.exit(f"trace: {len(rows)} echoes seen at every capture point, {len(ping)} ping replies")
+
+    def row(label, v):
+        return f"| {label} | {statistics.median(v):.0f} | {percentile(v, 99):.0f} | {max(v):.0f} |"
+
     out = [f"{len(rows)} of {len(ping)} echoes seen at every capture point.", "",
            "| segment | median us | p99 us | max us |", "|---|---:|---:|---:|"]
-    for i, (_, label) in enumerate(SEGMENTS):
-        v = [r[2][i] for r in rows]
-        out.append(f"| {label} | {statistics.median(v):.0f} | {percentile(v, 99):.0f} | {max(v):.0f} |")
-    at_port = [sum(r[2]) for r in rows]
-    out.append(f"| whole round trip at the switch port | {statistics.median(at_port):.0f} "
-               f"| {percentile(at_port, 99):.0f} | {max(at_port):.0f} |")
-    rtts = [t * 1000 for t in ping.values()]
-    out.append(f"| ping's RTT (all replies) | {statistics.median(rtts):.0f} | {percentile(rtts, 99):.0f} "
-               f"| {max(rtts):.0f} |")
+    out += [row(label, [r[2][i] for r in rows]) for i, (_, label) in enumerate(SEGMENTS)]
+    out.append(row("whole round trip at the switch port", [sum(r[2]) for r in rows]))
+    out.append(row("ping's RTT (all replies)", [t * 1000 for t in ping.values()]))
     out += ["", "The slowest 1% of the traced echoes, by their round trip at the port (us):", "",
             "| seq | ms into the run | " + " | ".join(k for k, _ in SEGMENTS) + " | round trip |",
             "|---:|---:|" + "---:|" * (len(SEGMENTS) + 1)]
@@ -665,14 +664,16 @@ def cmd_report(meta_path, round_paths):
     print("\n".join(out))
 
 
+ONE_ARGUMENT = {"rtt": cmd_rtt, "udp": cmd_udp, "tcp": cmd_tcp, "jitter": cmd_jitter, "trace": cmd_trace}
+
+
 def main():
     if len(sys.argv) >= 4 and sys.argv[1] == "report":
         cmd_report(sys.argv[2], sys.argv[3:])
     elif len(sys.argv) == 4 and sys.argv[1] == "drops":
         cmd_drops(sys.argv[2], sys.argv[3])
-    elif len(sys.argv) == 3 and sys.argv[1] in ("rtt", "udp", "tcp", "jitter", "trace"):
-        {"rtt": cmd_rtt, "udp": cmd_udp, "tcp": cmd_tcp, "jitter": cmd_jitter,
-         "trace": cmd_trace}[sys.argv[1]](sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] in ONE_ARGUMENT:
+        ONE_ARGUMENT[sys.argv[1]](sys.argv[2])
     else:
         sys.exit(__doc__)
 
