@@ -5,6 +5,7 @@
 # router app with TAP eth1 ($ROUTER_IP/24) for p1 in namespace r1.
 # shellcheck shell=bash
 
+# shellcheck disable=SC2034  # H2_IP: h2 of run_slowpath_bench.sh
 H1_IP=10.0.1.10 H2_IP=10.0.1.20 ROUTER_IP=10.0.1.1
 
 # slowpath_lab_start : OVS, br0 and h1 (10.0.1.10) on p1.
