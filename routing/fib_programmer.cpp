@@ -25,17 +25,26 @@ using namespace openflow;
 using controller::Datapath;
 using Replies = std::vector<Message>;
 
-// Weights and watch fields mean something in select / fast-failover groups
-// only; a switch may report them differently for the others.
-bool same_group(const GroupMod& want, const GroupDesc& have) {
-  if (want.type != have.type || want.buckets.size() != have.buckets.size()) return false;
-  for (std::size_t i = 0; i < want.buckets.size(); ++i) {
-    const Bucket& a = want.buckets[i];
-    const Bucket& b = have.buckets[i];
-    if (a.actions != b.actions) return false;
-    if (want.type == group_type::kSelect && a.weight != b.weight) return false;
+// A group's content as it forwards: type and buckets, without its id.
+// Weights mean something in select groups only and watch fields in
+// fast-failover groups only; a switch may report them differently for the
+// others, so they are cleared there. Two groups forward alike exactly when
+// their contents are equal.
+std::string group_content(std::uint8_t type, std::vector<Bucket> buckets) {
+  for (Bucket& b : buckets) {
+    if (type != group_type::kSelect) b.weight = 0;
+    if (type != group_type::kFastFailover) {
+      b.watch_port = port::kAny;
+      b.watch_group = kGroupAny;
+    }
   }
-  return true;
+  GroupMod g;
+  g.type = type;
+  g.buckets = std::move(buckets);
+  auto bytes = encode(Message{kVersion13, 0, std::move(g)});
+  // Not encodable (cannot happen for what a switch sent us): equal to nothing.
+  if (!bytes) return "!" + std::to_string(type) + describe(bytes.error());
+  return std::string(bytes->begin(), bytes->end());
 }
 
 bool is_select(const GroupMod& g) { return g.type == group_type::kSelect; }
@@ -149,6 +158,7 @@ struct FibProgrammer::ReconcileRead {
   std::vector<FlowMod> foreign;  // our cookie class, another shape: deleted
   Replies groups;
   std::optional<std::uint32_t> capacity;
+  bool hold_stale = false;
 };
 
 FibProgrammer::FibProgrammer(const FibCompiler& compiler, FibProgrammerOptions options)
@@ -194,15 +204,74 @@ MessageBody FibProgrammer::body_of(const Op& op) const {
   return fm;
 }
 
+// ------------------------------------------------------------------ switch group ids
+
+std::uint32_t FibProgrammer::switch_group_id(std::uint32_t compiler_id) const {
+  auto it = group_ids_.find(compiler_id);
+  return it == group_ids_.end() ? compiler_id : it->second;
+}
+
+std::uint32_t FibProgrammer::allocate_group_id(std::uint32_t prefer) {
+  const std::uint32_t lo = options_.group_id_min, hi = options_.group_id_max;
+  std::uint32_t id = prefer;
+  if (id < lo || id > hi || used_group_ids_.contains(id)) {
+    // The lowest free id: used ids are few (one per next hop).
+    id = lo;
+    for (auto it = used_group_ids_.lower_bound(lo); it != used_group_ids_.end() && *it == id; ++it) {
+      if (id == hi) {
+        spdlog::error("FIB: no free group id in [{}, {}]: group {} shares an id", lo, hi, prefer);
+        return prefer;
+      }
+      ++id;
+    }
+  }
+  used_group_ids_.insert(id);
+  return id;
+}
+
+void FibProgrammer::to_switch_ids(GroupMod& g) const {
+  g.group_id = switch_group_id(g.group_id);
+  for (Bucket& b : g.buckets) {
+    for (Action& a : b.actions) {
+      if (auto* ga = std::get_if<action::Group>(&a)) ga->group_id = switch_group_id(ga->group_id);
+    }
+  }
+}
+
+FibFlow FibProgrammer::to_switch_ids(FibFlow f) const {
+  if (f.action == FibAction::kGroup) f.group = switch_group_id(f.group);
+  return f;
+}
+
+void FibProgrammer::unstale(const FibFlow& f) {
+  if (stale_flow_count_ == 0) return;
+  auto it = std::lower_bound(stale_flows_.begin(), stale_flows_.end(), f, flow_before);
+  if (it == stale_flows_.end() || flow_before(f, *it)) return;
+  const auto i = static_cast<std::size_t>(it - stale_flows_.begin());
+  if (!stale_alive_[i]) return;
+  stale_alive_[i] = false;
+  --stale_flow_count_;
+  ++counters_.stale_replaced;
+}
+
 void FibProgrammer::queue_diff(const FibDiff& diff) {
   const std::size_t before = queue_.size();
   // Many small diffs (a full table arriving from the kernel batch by batch)
   // add up to the same churn as one big one.
   ops_since_trim_ += diff.size();
   trim_when_idle_ = trim_when_idle_ || ops_since_trim_ >= kTrimAfterOps;
+  // New compiler groups get their switch ids before anything is rendered:
+  // select groups name indirect ones in their buckets.
+  for (std::uint32_t id : diff.groups_added) {
+    if (auto it = group_ids_.find(id); it != group_ids_.end()) used_group_ids_.erase(it->second);
+    group_ids_[id] = allocate_group_id(id);
+  }
   auto groups = [&](const std::vector<std::uint32_t>& ids, std::uint16_t command) {
     std::vector<GroupMod> mods;
-    for (std::uint32_t id : ids) mods.push_back(compiler_.render_group(id, command));
+    for (std::uint32_t id : ids) {
+      mods.push_back(compiler_.render_group(id, command));
+      to_switch_ids(mods.back());
+    }
     // Select groups point at indirect ones: those first.
     std::stable_partition(mods.begin(), mods.end(), [](const GroupMod& g) { return !is_select(g); });
     for (GroupMod& g : mods) push_body(std::move(g));
@@ -233,8 +302,11 @@ void FibProgrammer::queue_diff(const FibDiff& diff) {
       }
     }
   }
-  for (const FibFlow& f : adds) push_flow(f, flow_mod_command::kAdd);
-  for (const FibFlow& f : diff.flows_changed) push_flow(f, flow_mod_command::kAdd);
+  for (const FibFlow& f : adds) {
+    unstale(f);  // the ADD overwrites the stale flow of that identity
+    push_flow(to_switch_ids(f), flow_mod_command::kAdd);
+  }
+  for (const FibFlow& f : diff.flows_changed) push_flow(to_switch_ids(f), flow_mod_command::kAdd);
   for (const FibFlow& f : diff.flows_removed) push_flow(f, flow_mod_command::kDeleteStrict);
   installed_flows_ += adds.size();
   installed_flows_ -= std::min<std::uint64_t>(installed_flows_, diff.flows_removed.size());
@@ -242,7 +314,14 @@ void FibProgrammer::queue_diff(const FibDiff& diff) {
 
   // Groups removed: the compiler already lists select before indirect (it
   // no longer knows their types; we could not sort them here).
-  for (std::uint32_t id : diff.groups_removed) push_body(FibCompiler::delete_group(id));
+  // The switch id is free again once the DELETE is queued: whatever reuses
+  // it is queued after the DELETE.
+  for (std::uint32_t id : diff.groups_removed) {
+    const std::uint32_t sid = switch_group_id(id);
+    push_body(FibCompiler::delete_group(sid));
+    group_ids_.erase(id);
+    used_group_ids_.erase(sid);
+  }
   queued_ops_ += queue_.size() - before;
 }
 
@@ -558,14 +637,58 @@ void FibProgrammer::abort(const std::string& why, bool keep_dones) {
   }
 }
 
+void FibProgrammer::clear_stale() {
+  std::vector<FibFlow>().swap(stale_flows_);
+  std::vector<bool>().swap(stale_alive_);
+  stale_flow_count_ = 0;
+  stale_groups_.clear();
+}
+
 void FibProgrammer::stop() {
   dp_.reset();
   installed_flows_ = 0;
+  // The next reconcile reads the switch again, stale entries included.
+  clear_stale();
   abort("stopped (datapath down)", false);
 }
 
-void FibProgrammer::reconcile(Datapath& dp, Done done) {
+std::size_t FibProgrammer::sweep_stale() {
+  if (stale_flow_count_ == 0 && stale_groups_.empty()) {
+    clear_stale();
+    return 0;
+  }
+  const std::size_t before = queue_.size();
+  std::size_t flows = 0;
+  for (std::size_t i = 0; i < stale_flows_.size(); ++i) {
+    if (!stale_alive_[i]) continue;
+    push_flow(stale_flows_[i], flow_mod_command::kDeleteStrict);
+    ++flows;
+  }
+  // Select groups name indirect ones: those go first.
+  std::stable_partition(stale_groups_.begin(), stale_groups_.end(),
+                        [](const auto& g) { return g.second == group_type::kSelect; });
+  for (const auto& [id, type] : stale_groups_) {
+    GroupMod d = FibCompiler::delete_group(id);
+    d.type = type;
+    push_body(std::move(d));
+    used_group_ids_.erase(id);
+  }
+  const std::size_t groups = stale_groups_.size();
+  counters_.stale_swept_flows += flows;
+  counters_.stale_swept_groups += groups;
+  clear_stale();
+  queued_ops_ += queue_.size() - before;
+  trim_when_idle_ = trim_when_idle_ || flows >= kTrimAfterOps;
+  if (!reconciling_) {
+    pump();
+    fire_dones();
+  }
+  return flows + groups;
+}
+
+void FibProgrammer::reconcile(Datapath& dp, Done done, bool hold_stale) {
   ++counters_.reconciles;
+  clear_stale();
   const bool same_dp = dp_.lock().get() == &dp;
   abort("reconcile", true);
   if (done) dones_.emplace_back(kAfterReconcile, std::move(done));
@@ -579,6 +702,7 @@ void FibProgrammer::reconcile(Datapath& dp, Done done) {
 
   auto read = std::make_shared<ReconcileRead>();
   read->generation = generation_;
+  read->hold_stale = hold_stale;
   auto handler = [this, alive = alive_, read](Replies* into, bool optional) {
     return [this, alive, read, into, optional](Result<Replies> r) {
       if (!*alive || read->generation != generation_) return;
@@ -723,44 +847,94 @@ void FibProgrammer::finish_reconcile(ReconcileRead& r) {
       }
     }
   }
+  Replies().swap(r.groups);
 
-  // Groups: few, compared whole.
-  std::vector<GroupMod> gadd, gmod, gdel;
-  const std::vector<std::uint32_t> want_groups = compiler_.group_ids();
-  for (std::uint32_t id : want_groups) {
-    GroupMod g = compiler_.render_group(id);
-    auto it = have_groups.find(id);
-    if (it == have_groups.end()) {
-      gadd.push_back(std::move(g));
-    } else if (!same_group(g, it->second)) {
-      g.command = group_mod_command::kModify;
-      gmod.push_back(std::move(g));
-    }
-  }
-  for (auto& [id, g] : have_groups) {
-    if (!std::binary_search(want_groups.begin(), want_groups.end(), id)) {
-      GroupMod d = FibCompiler::delete_group(id);
-      d.type = g.type;
-      gdel.push_back(std::move(d));
-    }
-  }
-  auto indirect_first = [](std::vector<GroupMod>& v) {
-    std::stable_partition(v.begin(), v.end(), [](const GroupMod& g) { return !is_select(g); });
+  // Groups: the switch's are adopted by content (see the header), the
+  // compiler's numbering notwithstanding. Indirect groups first: select
+  // groups name them, so their content is known only once the indirect
+  // groups have their switch ids.
+  const auto previous = std::move(group_ids_);
+  group_ids_.clear();
+  used_group_ids_.clear();
+  std::map<std::string, std::vector<std::uint32_t>> by_content;  // content -> switch ids
+  for (const auto& [id, g] : have_groups) by_content[group_content(g.type, g.buckets)].push_back(id);
+  std::set<std::uint32_t> adopted;
+  auto prefer = [&](std::uint32_t id) {
+    auto it = previous.find(id);
+    return it == previous.end() ? id : it->second;
   };
-  indirect_first(gadd);
-  indirect_first(gmod);
+  // Takes the switch group of that content (the preferred id if it is one
+  // of them), or nothing.
+  auto adopt = [&](const std::string& content,
+                   std::uint32_t preferred) -> std::optional<std::uint32_t> {
+    auto it = by_content.find(content);
+    if (it == by_content.end() || it->second.empty()) return std::nullopt;
+    auto& ids = it->second;
+    auto pick = std::find(ids.begin(), ids.end(), preferred);
+    if (pick == ids.end()) pick = ids.begin();
+    const std::uint32_t sid = *pick;
+    ids.erase(pick);
+    return sid;
+  };
+  const std::vector<std::uint32_t> want_groups = compiler_.group_ids();
+  std::vector<GroupMod> rendered;
+  rendered.reserve(want_groups.size());
+  for (std::uint32_t id : want_groups) rendered.push_back(compiler_.render_group(id));
+  std::stable_partition(rendered.begin(), rendered.end(), [](const GroupMod& g) { return !is_select(g); });
+  const auto first_select = std::find_if(rendered.begin(), rendered.end(), is_select);
+  // Switch ids of the groups no switch group matches, taken after the
+  // matches so that no match loses its id to a new group.
+  std::vector<GroupMod> gadd;
+  std::set<std::uint32_t> unmatched;  // compiler ids: new groups on the switch
+  auto match_range = [&](auto begin, auto end) {
+    for (auto it = begin; it != end; ++it) {
+      GroupMod g = *it;
+      to_switch_ids(g);  // select buckets: the members' switch ids
+      if (auto sid = adopt(group_content(g.type, g.buckets), prefer(it->group_id))) {
+        group_ids_[it->group_id] = *sid;
+        adopted.insert(*sid);
+      } else {
+        unmatched.insert(it->group_id);
+      }
+    }
+    // After the matches, so that no match loses its id to a new group.
+    for (auto it = begin; it != end; ++it) {
+      if (unmatched.contains(it->group_id)) group_ids_[it->group_id] = allocate_group_id(prefer(it->group_id));
+    }
+  };
+  // Every switch group keeps its id reserved while it is there: a new group
+  // must never overwrite one that flows may still use.
+  for (const auto& [id, g] : have_groups) used_group_ids_.insert(id);
+  match_range(rendered.begin(), first_select);
+  match_range(first_select, rendered.end());
+  for (GroupMod& g : rendered) {
+    if (!unmatched.contains(g.group_id)) continue;
+    to_switch_ids(g);
+    gadd.push_back(std::move(g));
+  }
+  std::vector<GroupMod>().swap(rendered);
+  counters_.groups_adopted += adopted.size();
+  // What the switch holds and the FIB does not use: deleted, or held as stale.
+  std::vector<GroupMod> gdel;
+  for (auto& [id, g] : have_groups) {
+    if (adopted.contains(id)) continue;
+    GroupMod d = FibCompiler::delete_group(id);
+    d.type = g.type;
+    gdel.push_back(std::move(d));
+  }
   std::stable_partition(gdel.begin(), gdel.end(), [](const GroupMod& g) { return is_select(g); });
 
-  // Flows: a merge of two sorted lists. Same identity and digest: kept; same
-  // identity, other content: ADD (overwrites in place); only wanted: ADD; only
-  // held: DELETE_STRICT.
+  // Flows: a merge of two sorted lists. Same identity and digest (with the
+  // switch's group ids): kept; same identity, other content: ADD (overwrites
+  // in place); only wanted: ADD; only held: DELETE_STRICT, or stale.
   std::vector<HaveFlow>& have = r.flows;
   std::sort(have.begin(), have.end(),
             [](const HaveFlow& a, const HaveFlow& b) { return flow_before(a.key, b.key); });
   const std::size_t have_count = have.size() + r.foreign.size();
   std::vector<FibFlow> fadd, fdel;
   std::size_t h = 0;
-  for (const FibFlow& w : want) {
+  for (const FibFlow& wanted : want) {
+    const FibFlow w = to_switch_ids(wanted);
     while (h < have.size() && flow_before(have[h].key, w)) fdel.push_back(have[h++].key);
     if (h < have.size() && !flow_before(w, have[h].key)) {
       const FlowMod fm = compiler_.render(w);
@@ -777,15 +951,35 @@ void FibProgrammer::finish_reconcile(ReconcileRead& r) {
   std::vector<HaveFlow>().swap(have);
   std::vector<FibFlow>().swap(want);
 
-  // New flows before stale ones leave (forwarding never stops), unless the
-  // table is full: then make room first.
+  // New flows before old ones leave (forwarding never stops), unless the
+  // table is full: then make room first, and hold nothing.
   const bool room_first = capacity_ && have_count + fadd.size() > *capacity_;
+  const bool hold = r.hold_stale && !room_first;
+  if (r.hold_stale && room_first && (!fdel.empty() || !gdel.empty())) {
+    spdlog::warn("{} FIB reconcile: no room in the switch's FIB table to hold {} stale flows: "
+                 "deleting them now",
+                 dpp->log_name(), fdel.size());
+  }
+  if (hold) {
+    // fdel is in switch order already (a merge of sorted lists).
+    stale_flows_ = std::move(fdel);
+    fdel.clear();
+    stale_alive_.assign(stale_flows_.size(), true);
+    stale_flow_count_ = stale_flows_.size();
+    counters_.stale_held_flows += stale_flow_count_;
+    for (const GroupMod& g : gdel) {
+      stale_groups_.emplace_back(g.group_id, g.type);
+      used_group_ids_.insert(g.group_id);
+    }
+    gdel.clear();
+  } else {
+    for (const GroupMod& g : gdel) used_group_ids_.erase(g.group_id);
+  }
   auto deletes = [&] {
     for (FlowMod& f : r.foreign) push_body(std::move(f));
     for (const FibFlow& f : fdel) push_flow(f, flow_mod_command::kDeleteStrict);
   };
   for (GroupMod& g : gadd) push_body(std::move(g));
-  for (GroupMod& g : gmod) push_body(std::move(g));
   if (room_first) deletes();
   for (const FibFlow& f : fadd) push_flow(f, flow_mod_command::kAdd);
   if (!room_first) deletes();
@@ -798,10 +992,13 @@ void FibProgrammer::finish_reconcile(ReconcileRead& r) {
   queued_ops_ = queue_.size();
   confirmed_ops_ = 0;
   spdlog::info(
-      "{} FIB reconcile: switch had {} FIB flows and {} groups; sending {} group adds, {} group "
-      "modifies, {} flow adds/modifies, {} flow deletes, {} group deletes",
-      dpp->log_name(), have_count, have_groups.size(), gadd.size(), gmod.size(), n_add, n_del,
-      gdel.size());
+      "{} FIB reconcile: switch had {} FIB flows and {} groups ({} groups adopted by content); "
+      "sending {} group adds, {} flow adds/modifies, {} flow deletes, {} group deletes{}",
+      dpp->log_name(), have_count, have_groups.size(), adopted.size(), gadd.size(), n_add, n_del,
+      gdel.size(),
+      hold ? fmt::format("; holding {} flows and {} groups as stale", stale_flow_count_,
+                         stale_groups_.size())
+           : std::string());
   for (auto& d : dones_) {
     if (d.first == kAfterReconcile) d.first = queued_ops_;
   }

@@ -147,6 +147,42 @@ struct SwitchModel {
   }
 };
 
+// Group ids in a snapshot renumbered (groups, select buckets and flows), as a
+// compiler that allocated in another order would have numbered them.
+void renumber(FibSnapshot& snap, const std::map<std::uint32_t, std::uint32_t>& ids) {
+  auto to = [&](std::uint32_t id) {
+    auto it = ids.find(id);
+    return it == ids.end() ? id : it->second;
+  };
+  auto actions = [&](ActionList& list) {
+    for (auto& a : list) {
+      if (auto* g = std::get_if<action::Group>(&a)) g->group_id = to(g->group_id);
+    }
+  };
+  std::map<std::uint32_t, GroupMod> groups;
+  for (auto& [id, g] : snap.groups) {
+    g.group_id = to(id);
+    for (auto& b : g.buckets) actions(b.actions);
+    groups[g.group_id] = g;
+  }
+  snap.groups = std::move(groups);
+  for (auto& fm : snap.flows) {
+    for (auto& i : fm.instructions) {
+      if (auto* a = std::get_if<instruction::ApplyActions>(&i)) actions(a->actions);
+    }
+  }
+}
+
+FlowStats stats_of(const FlowMod& f) {
+  FlowStats s;
+  s.table_id = f.table_id;
+  s.priority = f.priority;
+  s.cookie = f.cookie;
+  s.match = f.match;
+  s.instructions = f.instructions;
+  return s;
+}
+
 class Lab {
  public:
   explicit Lab(std::uint8_t version, FibProgrammerOptions opts = {}) : version_(version) {
@@ -178,11 +214,52 @@ class Lab {
     });
     return fut;
   }
-  std::future<Status> reconcile() {
+  std::future<Status> reconcile(bool hold_stale = false) {
     auto p = std::make_shared<std::promise<Status>>();
     auto fut = p->get_future();
-    f.run([&] { prog->reconcile(dp(), [p](Status st) { p->set_value(st); }); });
+    f.run([&] { prog->reconcile(dp(), [p](Status st) { p->set_value(st); }, hold_stale); });
     return fut;
+  }
+  std::future<Status> apply(const netns::KernelState& s) {
+    auto p = std::make_shared<std::promise<Status>>();
+    auto fut = p->get_future();
+    f.run([&] {
+      FibDiff d = compiler->compile(s);
+      prog->apply(d, [p](Status st) { p->set_value(st); });
+    });
+    return fut;
+  }
+  std::future<Status> sweep() {
+    auto p = std::make_shared<std::promise<Status>>();
+    auto fut = p->get_future();
+    f.run([&] {
+      prog->sweep_stale();
+      prog->apply(FibDiff{}, [p](Status st) { p->set_value(st); });
+    });
+    return fut;
+  }
+  // The switch holds these from an earlier life: in its tables (the model)
+  // and in its answers to the reconcile's reads.
+  void preload(const std::vector<FlowMod>& flows, const std::map<std::uint32_t, GroupMod>& groups) {
+    for (const FlowMod& fm : flows) {
+      preexisting_flows.push_back(stats_of(fm));
+      model.flows[flow_id(fm, version_)] = fm;
+    }
+    for (const auto& [id, g] : groups) {
+      preexisting_groups.push_back(GroupDesc{g.type, id, g.buckets});
+      GroupMod held = g;
+      held.group_id = id;
+      model.groups[id] = held;
+    }
+  }
+  // Messages the switch got since `from` in the model's log, by kind.
+  std::map<std::string, int> sent_since(std::size_t from) const {
+    std::map<std::string, int> n;
+    for (std::size_t i = from; i < model.log.size(); ++i) {
+      const std::string& l = model.log[i];
+      ++n[l.substr(0, l.find(' '))];
+    }
+    return n;
   }
   // The switch starts empty: an empty reconcile binds the programmer.
   void bind() {
@@ -331,9 +408,16 @@ class Lab {
     }
   }
 
-  // The switch's tables equal the compiler's snapshot (ours only).
+  // The switch's tables equal the compiler's snapshot (ours only), group ids
+  // as the programmer maps them to the switch's.
   void expect_switch_equals_snapshot(std::size_t foreign = 0) {
-    FibSnapshot snap = f.run([&] { return compiler->snapshot(); });
+    FibSnapshot snap = f.run([&] {
+      FibSnapshot s = compiler->snapshot();
+      std::map<std::uint32_t, std::uint32_t> ids;
+      for (const auto& [id, g] : s.groups) ids[id] = prog->switch_group_id(id);
+      renumber(s, ids);
+      return s;
+    });
     std::map<std::string, std::string> want, have;
     for (const auto& fm : snap.flows) {
       want[flow_id(fm, version_)] = to_text(fm.instructions.empty() ? Instruction{} : fm.instructions[0]);
@@ -505,16 +589,6 @@ TEST(FibProgrammer, BarrierPacingBoundsMessagesInFlight) {
   ASSERT_TRUE(get(fut).ok());
   EXPECT_GE(rounds, 5);
   lab.expect_switch_equals_snapshot();
-}
-
-FlowStats stats_of(const FlowMod& f) {
-  FlowStats s;
-  s.table_id = f.table_id;
-  s.priority = f.priority;
-  s.cookie = f.cookie;
-  s.match = f.match;
-  s.instructions = f.instructions;
-  return s;
 }
 
 TEST(FibProgrammer, ReconcileSendsOnlyTheDifference) {
@@ -712,6 +786,154 @@ TEST(FibProgrammer, DestroyedWhileCommitPendingIsSafe) {
   lab.sw.send(Message{kVersion13, 1, EchoRequest{}});
   (void)lab.sw.expect<EchoReply>();  // the reply was handled (and ignored)
   EXPECT_FALSE(called);
+}
+
+// The switch's FIB as another compiler left it: the same routes, next hops
+// and ECMP group, but the group ids in another order (a restarted tapflowd
+// numbers its groups afresh). Nothing forwards differently, so nothing is
+// sent: the groups are adopted by content and the flows using them stay.
+TEST(FibProgrammer, ReconcileAdoptsGroupsByContentWhateverTheirIds) {
+  Lab lab(kVersion13);
+  FibSnapshot old;
+  {
+    FibCompiler other(FibOptions{}, kPorts);
+    (void)other.compile(base_state(20));
+    old = other.snapshot();
+  }
+  ASSERT_EQ(old.groups.size(), 3u);  // two gateways, one ECMP pair
+  renumber(old, {{1, 3}, {2, 1}, {3, 2}});
+  lab.preload(old.flows, old.groups);
+  lab.f.run([&] { (void)lab.compiler->compile(base_state(20)); });
+  const std::size_t before = lab.model.log.size();
+  auto fut = lab.reconcile(true);
+  lab.serve_until(fut);
+  ASSERT_TRUE(get(fut).ok());
+  EXPECT_TRUE(lab.sent_since(before).empty()) << "sent " << lab.model.log.size() - before << " messages";
+  lab.expect_switch_equals_snapshot();
+  EXPECT_EQ(lab.counters().groups_adopted, 3u);
+  EXPECT_EQ(lab.f.run([&] { return lab.prog->stale_flows() + lab.prog->stale_groups(); }), 0u);
+
+  // A next hop's MAC changes: one GROUP_MOD, to the group the switch had for
+  // that next hop, and no flow.
+  auto moved = base_state(20);
+  put_neigh(moved, kTap1, "192.0.2.1", 0x0200000000b1ULL);
+  const std::size_t mark = lab.model.log.size();
+  auto fut2 = lab.apply(moved);
+  lab.serve_until(fut2);
+  ASSERT_TRUE(get(fut2).ok());
+  const auto sent = lab.sent_since(mark);
+  EXPECT_EQ(sent.count("flow_add"), 0u);
+  EXPECT_EQ(sent.at("group_mod"), 1);
+  lab.expect_switch_equals_snapshot();
+}
+
+// A group the switch holds under an id the new compiler also uses, with
+// other content (a next hop that is gone): the compiler's group gets another
+// switch id, so the old flows through the old group never forward to the
+// new next hop; held as stale, both stay until the sweep, which deletes the
+// flow before its group.
+TEST(FibProgrammer, NewGroupsNeverTakeAnIdTheSwitchHolds) {
+  Lab lab(kVersion13);
+  GroupMod gone;
+  gone.type = group_type::kIndirect;
+  gone.group_id = 1;
+  Bucket b;
+  b.actions = {action::SetField{oxm::eth_dst(MacAddress::from_u64(0x0200000000eeULL))},
+               action::Output{2, 0}};
+  gone.buckets = {b};
+  FlowMod via_gone;
+  via_gone.cookie = kRouteCookie;
+  via_gone.table_id = 1;
+  via_gone.priority = fib_priority::route(24);
+  via_gone.match.add(oxm::eth_type(0x0800));
+  via_gone.match.add(oxm::ipv4_dst(0x0a630100, 0xffffff00));  // 10.99.1.0/24
+  via_gone.instructions = {instruction::ApplyActions{{action::Group{1}}}};
+  lab.preload({via_gone}, {{1, gone}});
+  lab.f.run([&] { (void)lab.compiler->compile(base_state(4)); });
+  auto fut = lab.reconcile(true);
+  lab.serve_until(fut);
+  ASSERT_TRUE(get(fut).ok());
+  EXPECT_EQ(lab.model.order_violations, 0);
+  // Still there, still what it was: the stale route forwards as before.
+  ASSERT_TRUE(lab.model.groups.contains(1));
+  EXPECT_EQ(lab.model.groups.at(1).buckets, gone.buckets);
+  EXPECT_EQ(group_of(lab.model.flows.at(flow_id(via_gone, kVersion13)).instructions), 1u);
+  EXPECT_NE(lab.f.run([&] { return lab.prog->switch_group_id(1); }), 1u);
+  EXPECT_EQ(lab.f.run([&] { return lab.prog->stale_flows(); }), 1u);
+  EXPECT_EQ(lab.f.run([&] { return lab.prog->stale_groups(); }), 1u);
+  EXPECT_EQ(lab.counters().stale_held_flows, 1u);
+
+  const std::size_t mark = lab.model.log.size();
+  auto swept = lab.sweep();
+  lab.serve_until(swept);
+  ASSERT_TRUE(get(swept).ok());
+  const std::vector<std::string> after(lab.model.log.begin() + static_cast<long>(mark), lab.model.log.end());
+  const auto flow_del = std::find_if(after.begin(), after.end(), [](const std::string& l) { return l.rfind("flow_del", 0) == 0; });
+  const auto group_del = std::find(after.begin(), after.end(), "group_del 1");
+  ASSERT_NE(flow_del, after.end());
+  ASSERT_NE(group_del, after.end());
+  EXPECT_LT(flow_del, group_del);
+  lab.expect_switch_equals_snapshot();
+  EXPECT_EQ(lab.counters().stale_swept_flows, 1u);
+  EXPECT_EQ(lab.counters().stale_swept_groups, 1u);
+  EXPECT_EQ(lab.f.run([&] { return lab.prog->stale_flows() + lab.prog->stale_groups(); }), 0u);
+}
+
+// The FIB refills after the reconcile: a route that comes back replaces its
+// stale flow (one ADD, no delete), and the sweep leaves it alone.
+TEST(FibProgrammer, RoutesThatComeBackReplaceTheirStaleFlows) {
+  Lab lab(kVersion13);
+  FibSnapshot old;
+  {
+    FibCompiler other(FibOptions{}, kPorts);
+    (void)other.compile(base_state(10));
+    old = other.snapshot();
+  }
+  lab.preload(old.flows, old.groups);
+  // Right after a restart with the sessions down: only two routes so far.
+  lab.f.run([&] { (void)lab.compiler->compile(base_state(2)); });
+  auto fut = lab.reconcile(true);
+  lab.serve_until(fut);
+  ASSERT_TRUE(get(fut).ok());
+  const std::size_t held = lab.f.run([&] { return lab.prog->stale_flows(); });
+  EXPECT_EQ(held, 8u);  // 10.2/16 .. 10.9/16
+  EXPECT_EQ(lab.sent_since(0).count("flow_del"), 0u);
+  // The routing daemon learns the rest again.
+  const std::size_t mark = lab.model.log.size();
+  auto fut2 = lab.apply(base_state(10));
+  lab.serve_until(fut2);
+  ASSERT_TRUE(get(fut2).ok());
+  EXPECT_EQ(lab.f.run([&] { return lab.prog->stale_flows(); }), 0u);
+  EXPECT_EQ(lab.counters().stale_replaced, 8u);
+  auto swept = lab.sweep();
+  lab.serve_until(swept);
+  ASSERT_TRUE(get(swept).ok());
+  EXPECT_EQ(lab.sent_since(mark).count("flow_del"), 0u);
+  lab.expect_switch_equals_snapshot();
+}
+
+TEST(FibProgrammer, OpenFlow10HoldsStaleFlowsToo) {
+  Lab lab(kVersion10);
+  FibSnapshot old;
+  {
+    FibOptions fo;
+    fo.version = kVersion10;
+    FibCompiler other(fo, kPorts);
+    (void)other.compile(base_state(6));
+    old = other.snapshot();
+  }
+  lab.preload(old.flows, {});
+  lab.f.run([&] { (void)lab.compiler->compile(base_state(4)); });
+  auto fut = lab.reconcile(true);
+  lab.serve_until(fut);
+  ASSERT_TRUE(get(fut).ok());
+  EXPECT_TRUE(lab.sent_since(0).empty());
+  EXPECT_EQ(lab.f.run([&] { return lab.prog->stale_flows(); }), 2u);
+  auto swept = lab.sweep();
+  lab.serve_until(swept);
+  ASSERT_TRUE(get(swept).ok());
+  EXPECT_EQ(lab.sent_since(0).at("flow_del"), 2);
+  lab.expect_switch_equals_snapshot();
 }
 
 }  // namespace

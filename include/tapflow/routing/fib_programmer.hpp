@@ -52,8 +52,34 @@
 // logged; the rest goes on; a reconcile later retries it.
 //
 // Groups have no cookie: groups whose id is in [group_id_min, group_id_max]
-// are this programmer's (the compiler allocates from 1 up); reconcile deletes
-// such groups the FIB no longer needs and leaves others alone.
+// are this programmer's; reconcile deletes (or holds as stale, below) such
+// groups the FIB no longer needs and leaves others alone.
+//
+// Group ids on the switch: the compiler numbers its groups itself, and a
+// restarted compiler numbers them afresh, so its ids say nothing about what
+// the switch holds. The programmer owns the switch's id space: it maps each
+// compiler group to a switch group id (the same number where that is free,
+// which is the whole story on a switch it programmed from empty) and renders
+// every GROUP_MOD and every flow's group action with the switch's id. A
+// reconcile matches the switch's groups to the compiler's by content (type
+// and buckets, the next hop's port and MACs), so a group that still forwards
+// correctly is adopted whatever its id, and the flows using it stay as they
+// are. A new group never takes an id the switch holds, so adding it can never
+// change what an existing flow forwards to; with the order above (groups
+// added, flows re-pointed, flows deleted, groups deleted) every prefix of the
+// message sequence forwards correctly, also when a reconcile spans several
+// bundles and the sender dies between two of them.
+//
+// Stale hold (graceful restart): reconcile(dp, done, /*hold_stale=*/true)
+// does not delete what the switch holds and the compiler does not want. Such
+// flows and groups are kept as stale: they go on forwarding while the
+// namespace's FIB (re)fills after a restart, a reconnect or a takeover. A
+// compiler flow added later with the identity of a stale flow replaces it
+// (the ADD overwrites it in the switch) and it is stale no more. sweep_stale()
+// deletes what is still stale, flows first, then groups (select before
+// indirect). When to sweep is the caller's decision (the Router: once the FIB
+// has been quiet, bounded by a maximum hold). If the table's capacity does not
+// leave room for the stale flows, the reconcile deletes them at once.
 //
 // Lifetime: the compiler must outlive the programmer. The programmer holds the
 // datapath weakly; replies that arrive after the datapath closed, after
@@ -67,6 +93,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -98,6 +125,11 @@ struct FibProgrammerCounters {
   std::uint64_t table_full = 0;   // of which TABLE_FULL
   std::uint64_t reconciles = 0;
   std::uint64_t reconcile_errors = 0;
+  std::uint64_t groups_adopted = 0;     // switch groups kept by content at a reconcile
+  std::uint64_t stale_held_flows = 0;   // flows a holding reconcile kept as stale
+  std::uint64_t stale_replaced = 0;     // stale flows replaced by the FIB's own
+  std::uint64_t stale_swept_flows = 0;  // stale flows deleted by sweep_stale()
+  std::uint64_t stale_swept_groups = 0;
 };
 
 // Bundles: unknown until the first BUNDLE_OPEN of a datapath is answered.
@@ -124,7 +156,12 @@ class FibProgrammer {
   // whatever was queued for a previous connection (its `done`s now wait for
   // this reconcile). Diffs applied while the read is in flight are folded in
   // (the snapshot is taken when the replies are there).
-  void reconcile(controller::Datapath& dp, Done done = {});
+  // hold_stale: keep what the switch holds and the FIB does not as stale
+  // (see above) instead of deleting it.
+  void reconcile(controller::Datapath& dp, Done done = {}, bool hold_stale = false);
+  // Deletes every flow and group still held as stale; returns how many
+  // (flows + groups) it queued.
+  std::size_t sweep_stale();
   // Queues one diff of the compiler (rendered now, as the compiler's state is
   // now) and sends it. Before any reconcile, or while the datapath is gone,
   // the diff is dropped (the next reconcile covers it) and `done` gets an
@@ -145,6 +182,11 @@ class FibProgrammer {
   std::uint64_t withheld() const { return withheld_; }
   std::uint64_t installed_flows() const { return installed_flows_; }
   std::size_t queued() const { return queue_.size(); }
+  std::size_t stale_flows() const { return stale_flow_count_; }
+  std::size_t stale_groups() const { return stale_groups_.size(); }
+  // The switch's id of a compiler group (the same number unless a reconcile
+  // adopted another group of that content, or the number was taken).
+  std::uint32_t switch_group_id(std::uint32_t compiler_id) const;
   std::size_t unconfirmed_xids() const { return xids_.size(); }
   const FibProgrammerCounters& counters() const { return counters_; }
 
@@ -176,6 +218,12 @@ class FibProgrammer {
   struct ReconcileRead;
 
   void queue_diff(const FibDiff& diff);
+  // Switch ids: a free one for a new compiler group (`prefer` if free).
+  std::uint32_t allocate_group_id(std::uint32_t prefer);
+  void to_switch_ids(openflow::GroupMod& g) const;
+  FibFlow to_switch_ids(FibFlow f) const;
+  void unstale(const FibFlow& f);
+  void clear_stale();
   void push_flow(const FibFlow& f, std::uint8_t command);
   void push_body(openflow::MessageBody body);
   void pump();
@@ -203,6 +251,17 @@ class FibProgrammer {
   bool over_capacity_logged_ = false;
   std::uint64_t withheld_ = 0;
   std::uint64_t installed_flows_ = 0;
+
+  // Compiler group id -> switch group id, where they differ or were
+  // assigned; switch ids in use (mapped, or held as stale).
+  std::unordered_map<std::uint32_t, std::uint32_t> group_ids_;
+  std::set<std::uint32_t> used_group_ids_;
+  // Stale hold: flows by identity, sorted as the switch orders them, with a
+  // flag for those not yet replaced; groups as (id, type).
+  std::vector<FibFlow> stale_flows_;
+  std::vector<bool> stale_alive_;
+  std::size_t stale_flow_count_ = 0;
+  std::vector<std::pair<std::uint32_t, std::uint8_t>> stale_groups_;
 
   std::deque<Op> queue_;
   std::deque<Batch> inflight_;
