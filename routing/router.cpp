@@ -22,6 +22,9 @@ struct Router::Switch {
   std::unique_ptr<FibCompiler> compiler;
   std::unique_ptr<FibProgrammer> programmer;
   bool reconcile_pending = false;  // up, but the kernel state is not dumped yet
+  // Stale hold (RoutingConfig::stale_quiet/stale_max).
+  std::unique_ptr<boost::asio::steady_timer> stale_timer;
+  controller::Clock::time_point hold_since{}, last_change{};
 
   explicit Switch(netns::NetNamespace n) : ns(std::move(n)) {}
 };
@@ -31,6 +34,7 @@ Router::Router(boost::asio::io_context& io, RoutingConfig config)
 
 Router::~Router() {
   for (auto& [dpid, sw] : switches_) {
+    if (sw->stale_timer) sw->stale_timer->cancel();
     if (sw->watcher) sw->watcher->stop();
     if (sw->programmer) sw->programmer->stop();
   }
@@ -44,6 +48,7 @@ void Router::set_ports(std::uint64_t dpid, const std::string& netns_name, Router
       sw->dpid = dpid;
       sw->log = fmt::format("dpid={:016x} netns={}", dpid, netns_name);
       sw->ports = std::move(ports);
+      sw->stale_timer = std::make_unique<boost::asio::steady_timer>(io_);
       Switch* raw = sw.get();
       sw->watcher = std::make_unique<netns::NetlinkWatcher>(
           io_, sw->ns, netns::NetlinkWatcher::kAll,
@@ -103,6 +108,7 @@ void Router::on_kernel_change(Switch& sw, const netns::KernelState& state,
     ++counters_.updates;
     diff = sw.compiler->update(state, ch);
   }
+  if (!diff.empty()) sw.last_change = t0;
   if (sw.reconcile_pending) {
     start_programming(sw);
     return;
@@ -147,17 +153,61 @@ void Router::start_programming(Switch& sw) {
   const std::size_t flows = sw.compiler->flow_count();
   const std::size_t groups = sw.compiler->group_count();
   const auto t0 = controller::Clock::now();
-  sw.programmer->reconcile(*sw.dp, [log, flows, groups, t0](openflow::Status st) {
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        controller::Clock::now() - t0)
-                        .count();
-    if (st) {
-      spdlog::info("{} FIB in place: {} flows, {} groups (reconciled in {} ms)", log, flows,
-                   groups, ms);
-    } else {
-      spdlog::warn("{} FIB reconcile: {}", log, openflow::describe(st.error()));
-    }
-  });
+  const bool hold = config_.stale_max.count() > 0;
+  sw.stale_timer->cancel();
+  Switch* raw = &sw;
+  sw.programmer->reconcile(
+      *sw.dp,
+      [this, raw, log, flows, groups, t0](openflow::Status st) {
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            controller::Clock::now() - t0)
+                            .count();
+        if (!st) {
+          spdlog::warn("{} FIB reconcile: {}", log, openflow::describe(st.error()));
+          return;
+        }
+        spdlog::info("{} FIB in place: {} flows, {} groups (reconciled in {} ms)", log, flows,
+                     groups, ms);
+        if (raw->programmer->stale_flows() + raw->programmer->stale_groups() > 0) {
+          ++counters_.stale_holds;
+          raw->hold_since = controller::Clock::now();
+          spdlog::info("{} FIB: holding {} stale flows and {} stale groups until the FIB has been "
+                       "quiet for {} ms (at most {} ms)",
+                       log, raw->programmer->stale_flows(), raw->programmer->stale_groups(),
+                       config_.stale_quiet.count(), config_.stale_max.count());
+          check_stale(*raw);
+        }
+      },
+      hold);
+}
+
+void Router::check_stale(Switch& sw) {
+  if (!sw.programmer || sw.dp == nullptr) return;
+  const std::size_t stale_flows = sw.programmer->stale_flows();
+  const std::size_t stale_groups = sw.programmer->stale_groups();
+  if (stale_flows + stale_groups == 0) return;
+  const auto now = controller::Clock::now();
+  // Still refilling (fewer flows than held stale): quiet means nothing yet.
+  const bool refilling = sw.compiler->flow_count() < stale_flows;
+  const char* why = nullptr;
+  if (now - sw.hold_since >= config_.stale_max) {
+    why = "the maximum hold is over";
+  } else if (!refilling && now - std::max(sw.hold_since, sw.last_change) >= config_.stale_quiet) {
+    why = "the FIB has been quiet";
+  }
+  if (why == nullptr) {
+    sw.stale_timer->expires_after(std::chrono::milliseconds(250));
+    sw.stale_timer->async_wait([this, raw = &sw](const boost::system::error_code& ec) {
+      if (!ec) check_stale(*raw);
+    });
+    return;
+  }
+  ++counters_.stale_sweeps;
+  const auto held_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now - sw.hold_since).count();
+  spdlog::info("{} FIB: {}: sweeping {} stale flows and {} stale groups held for {} ms", sw.log,
+               why, stale_flows, stale_groups, held_ms);
+  sw.programmer->sweep_stale();
 }
 
 void Router::on_datapath_up(Datapath& dp) {
@@ -200,6 +250,7 @@ void Router::on_datapath_down(std::uint64_t dpid, const std::string& reason) {
   Switch& sw = *it->second;
   sw.dp = nullptr;
   sw.reconcile_pending = false;
+  sw.stale_timer->cancel();
   if (sw.programmer) sw.programmer->stop();
   spdlog::info("{} routing: switch away ({}); the FIB stays compiled", sw.log, reason);
 }
@@ -229,6 +280,8 @@ std::vector<Router::SwitchView> Router::switches() const {
       v.installed_flows = sw->programmer->installed_flows();
       v.withheld_flows = sw->programmer->withheld();
       v.programming = !sw->programmer->idle();
+      v.stale_flows = sw->programmer->stale_flows();
+      v.stale_groups = sw->programmer->stale_groups();
     }
     out.push_back(v);
   }

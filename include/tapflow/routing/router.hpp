@@ -8,6 +8,7 @@
 #include <utility>
 
 #include <boost/asio.hpp>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -25,6 +26,15 @@ struct RoutingConfig {
   std::uint8_t fib_table = 1;                // OpenFlow 1.3 FIB table (tapd's flows jump there)
   std::vector<std::uint32_t> tables{254};    // kernel route tables, in precedence order
   FibProgrammerOptions programmer;
+  // After a reconcile (tapflowd started, the switch reconnected) the switch's
+  // flows and groups that the namespace's FIB does not have are held as
+  // stale (FibProgrammer) and swept once the FIB has been quiet for
+  // `stale_quiet`, or after `stale_max` at the latest. While the FIB has
+  // fewer flows than are held stale (the routing daemon is still learning
+  // its routes) quiet does not count. stale_max 0: no hold, a reconcile
+  // deletes at once.
+  std::chrono::milliseconds stale_quiet{5000};
+  std::chrono::milliseconds stale_max{120000};
 };
 
 struct RouterCounters {
@@ -35,6 +45,8 @@ struct RouterCounters {
   // Kernel change read from netlink -> the switch confirmed the update.
   std::uint64_t update_confirm_last_us = 0, update_confirm_max_us = 0;
   std::uint64_t l2_locations = 0;    // VLAN MAC location changes received (set or cleared)
+  std::uint64_t stale_holds = 0;     // reconciles that held stale flows or groups
+  std::uint64_t stale_sweeps = 0;    // holds ended by a sweep
 };
 
 class Router final : public controller::App {
@@ -72,6 +84,7 @@ class Router final : public controller::App {
     std::uint64_t installed_flows = 0;  // sent and not removed (withheld ones excluded)
     std::uint64_t withheld_flows = 0;   // left out: the switch's FIB table is full
     bool programming = false;           // changes queued or not yet confirmed by the switch
+    std::size_t stale_flows = 0, stale_groups = 0;  // held since the last reconcile
     netns::WatcherCounters watcher;  // its namespace's netlink watcher
   };
   std::vector<SwitchView> switches() const;
@@ -81,6 +94,8 @@ class Router final : public controller::App {
   using L2Map = std::map<std::pair<int, openflow::MacAddress>, L2Location>;
   void on_kernel_change(Switch& sw, const netns::KernelState& state, const netns::Changes& ch);
   void start_programming(Switch& sw);
+  // Sweeps the stale flows and groups once the hold is over, else looks again later.
+  void check_stale(Switch& sw);
   // `t0`: when the change that caused `diff` was read (for the confirm time).
   void send(Switch& sw, const FibDiff& diff,
             controller::Clock::time_point t0 = controller::Clock::now());
