@@ -1,9 +1,28 @@
 #include "tapflow/controller/transport.hpp"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <stdexcept>
 
 namespace tapflow::controller {
 namespace {
+
+// TCP_RTO_MAX_MS (Linux 6.15; Debian 12's headers predate it): caps the
+// retransmission backoff. A switch connection that went half-open for a few
+// seconds (a flapping management link) otherwise resumes only at the next
+// doubled timeout, 3.0 then 6.2 s after the loss, and the routing-protocol
+// frames queued behind it (OSPF hellos, BGP keepalives as PACKET_OUTs) miss
+// their neighbours' dead intervals. Capped at 1 s (the least Linux allows)
+// they are delivered within a second of the path's return. Older kernels
+// refuse the option, and keep their backoff.
+constexpr int kTcpRtoMaxMs = 44;
+constexpr int kRtoMaxMs = 1000;
+
+void cap_retransmit_backoff(int fd) {
+  const int value = kRtoMaxMs;
+  (void)::setsockopt(fd, IPPROTO_TCP, kTcpRtoMaxMs, &value, sizeof value);
+}
 
 std::string endpoint_text(const tcp::socket& s) {
   error_code ec;
@@ -19,6 +38,7 @@ class TcpTransport final : public Transport {
   explicit TcpTransport(tcp::socket s) : socket_(std::move(s)), peer_(endpoint_text(socket_)) {
     error_code ec;
     socket_.set_option(tcp::no_delay(true), ec);
+    cap_retransmit_backoff(socket_.native_handle());
   }
   void async_start(std::function<void(const error_code&)> done) override {
     asio::post(socket_.get_executor(), [done = std::move(done)] { done({}); });
@@ -48,6 +68,7 @@ class TlsTransport final : public Transport {
       : ctx_(std::move(ctx)), peer_(endpoint_text(s)), stream_(std::move(s), *ctx_) {
     error_code ec;
     stream_.lowest_layer().set_option(tcp::no_delay(true), ec);
+    cap_retransmit_backoff(stream_.lowest_layer().native_handle());
   }
   void async_start(std::function<void(const error_code&)> done) override {
     stream_.async_handshake(asio::ssl::stream_base::server, std::move(done));
