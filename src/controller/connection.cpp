@@ -368,7 +368,7 @@ void Connection::become_up() {
 
 // ------------------------------------------------------------------ writing
 
-Status Connection::send(const Message& msg) {
+Status Connection::send(const Message& msg, SendPriority priority) {
   if (is_closed()) {
     return make_error(error_type::kBadRequest, bad_request::kEperm,
                       "connection to " + log_name_ + " is closed");
@@ -377,9 +377,9 @@ Status Connection::send(const Message& msg) {
     Message copy = msg;
     copy.version = version_;
     if (copy.xid == 0) copy.xid = next_xid();
-    return send(copy);
+    return send(copy, priority);
   }
-  Status st = encode(msg, pending_);
+  Status st = encode(msg, priority == SendPriority::kControl ? urgent_ : pending_);
   if (!st) return st;
   ++counters_.tx_messages;
   if (queued_bytes() > options_.write_limit) {
@@ -401,9 +401,43 @@ void Connection::when_writable(std::function<void()> fn) {
 }
 
 void Connection::flush() {
-  if (writing_ || pending_.empty() || is_closed()) return;
-  std::swap(inflight_, pending_);
-  pending_.clear();
+  if (writing_ || is_closed()) return;
+  if (!urgent_.empty()) {
+    std::swap(inflight_, urgent_);
+    urgent_.clear();
+  } else if (pending_head_ < pending_.size()) {
+    // Whole messages (each starts with its length at bytes 2-3, as encoded
+    // here), at least one, up to kWriteSlice bytes.
+    std::size_t end = pending_head_;
+    while (end + 4 <= pending_.size()) {
+      const std::size_t len = (std::size_t{pending_[end + 2]} << 8) | pending_[end + 3];
+      if (len < 8 || end + len > pending_.size()) {  // cannot happen: we encoded it
+        end = pending_.size();
+        break;
+      }
+      if (end > pending_head_ && end + len - pending_head_ > kWriteSlice) break;
+      end += len;
+    }
+    if (pending_head_ == 0 && end == pending_.size()) {
+      std::swap(inflight_, pending_);
+      pending_.clear();
+    } else {
+      inflight_.assign(pending_.begin() + static_cast<std::ptrdiff_t>(pending_head_),
+                       pending_.begin() + static_cast<std::ptrdiff_t>(end));
+      pending_head_ = end;
+      if (pending_head_ == pending_.size()) {
+        pending_.clear();
+        pending_head_ = 0;
+      } else if (pending_head_ >= 16 * kWriteSlice && 2 * pending_head_ >= pending_.size()) {
+        // Written bytes make up half the buffer: drop them (amortized: each
+        // byte is moved at most once per halving).
+        pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(pending_head_));
+        pending_head_ = 0;
+      }
+    }
+  } else {
+    return;
+  }
   writing_ = true;
   auto self = shared_from_this();
   transport_->async_write(asio::buffer(inflight_), [self](const error_code& ec, std::size_t n) {

@@ -48,6 +48,14 @@ struct ConnectionCounters {
 
 class Connection;
 
+// Where a message waits in the write queue. Control messages (the routing
+// protocols' frames as PACKET_OUTs, echo) go out before bulk messages queued
+// earlier, at the next message boundary: a full-table install never delays a
+// BGP keepalive or a BFD packet behind megabytes of FLOW_MODs. Only messages
+// whose order against the bulk does not matter may be sent as control (a
+// PACKET_OUT with explicit output ports; never a barrier or a bundle part).
+enum class SendPriority : std::uint8_t { kNormal, kControl };
+
 // What a Connection reports to its owner (the Controller).
 class ConnectionOwner {
  public:
@@ -99,13 +107,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // fresh xid filled in; callers on hot paths set both and pay no copy).
   // Fails if the connection is closed or the message cannot be expressed in
   // this version.
-  openflow::Status send(const openflow::Message& msg);
+  openflow::Status send(const openflow::Message& msg,
+                        SendPriority priority = SendPriority::kNormal);
   openflow::Status send(openflow::MessageBody body) {
     return send(openflow::Message{version_, next_xid(), std::move(body)});
   }
   // Bytes queued and not yet written.
   // (The write in flight counts whole until it completes.)
-  std::size_t queued_bytes() const { return pending_.size() + inflight_.size(); }
+  std::size_t queued_bytes() const {
+    return pending_.size() - pending_head_ + urgent_.size() + inflight_.size();
+  }
   // True above the high watermark: producers should wait for when_writable().
   bool congested() const { return queued_bytes() >= options_.write_high_watermark; }
   // Calls `fn` once the queue has drained below the watermark (at once if it
@@ -182,7 +193,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // keep a reference into it.
   openflow::Message rx_;
 
-  openflow::Bytes pending_;   // encoded, waiting for the current write to finish
+  // Encoded, waiting for the current write to finish: control messages in
+  // urgent_, the rest in pending_ from pending_head_ on. A write takes all of
+  // urgent_, else at most kWriteSlice bytes of whole messages of pending_,
+  // so a control message waits for one slice at most.
+  static constexpr std::size_t kWriteSlice = 64 * 1024;
+  openflow::Bytes urgent_;
+  openflow::Bytes pending_;
+  std::size_t pending_head_ = 0;
   openflow::Bytes inflight_;  // being written
   bool writing_ = false;
   bool in_read_ = false;  // handling one read's messages: sends are flushed after it
