@@ -164,6 +164,9 @@ app: router
 log_level: info
 router:
   persist_taps: true
+  # The TAP descriptors wait in tapflow-fdstore across the resync restart
+  # (the harness ends it by PID; left behind, it exits 30 s after tapflowd).
+  fd_store: { linger: 30 }
   # OVS reports max_entries 1000000 per table (nominal, not enforced): the
   # FIB here has 1M routes plus connected and host flows.
   table_capacity: 4294967295

@@ -404,6 +404,12 @@ class Lab:
             with socket.socket() as s:
                 return s.connect_ex(('127.0.0.1', self.port)) == 0
         wait_until(10, 'tapflowd to listen on 127.0.0.1:%d' % self.port, listening)
+        # With persist_taps the router app starts (or finds) a detached
+        # tapflow-fdstore and logs "fd store: pid N at NAME": ended by PID at stop.
+        with open(self.tapflowd_log, errors='replace') as f:
+            m = re.findall(r'fd store: pid (\d+) at ', f.read())
+        if m and int(m[-1]) > 0:
+            self.fdstore_pid = int(m[-1])
         log('tapflowd pid %d listening on 127.0.0.1:%d, metrics :%d (%s)' % (
             p.pid, self.port, self.metrics_port, os.path.relpath(template, REPO)))
 
@@ -592,6 +598,10 @@ class Lab:
             with contextlib.suppress(Exception):
                 tf.wait(timeout=1)
             self.tapflowd_status = tf.returncode
+        store = getattr(self, 'fdstore_pid', None)
+        if store is not None:
+            self.fdstore_pid = None
+            kill_pid(store, 5)
         if 'ovs-vswitchd' in self.procs:
             with contextlib.suppress(Exception):
                 run(['ovs-appctl', '-t', os.path.join(self.ovs_dir, 'ovs-vswitchd.ctl'), 'exit', '--cleanup'],

@@ -1,9 +1,11 @@
 #include "tapflow/tapd/tap_bridge.hpp"
 
+#include <fcntl.h>
+#include <linux/if_tun.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <spdlog/spdlog.h>
-#include <fcntl.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -50,6 +52,12 @@ std::uint64_t field_uint(const OxmField& f) {
   for (std::size_t i = 0; i < f.value.size(); ++i) v = (v << 8) | f.value[i];
   return v;
 }
+
+std::string store_key(const netns::NetNamespace& ns, const std::string& ifname) {
+  return ns.name() + "/" + ifname;
+}
+
+double seconds(std::chrono::milliseconds d) { return static_cast<double>(d.count()) / 1000.0; }
 
 bool port_link_up(const openflow::Port& p) {
   return (p.state & port_state::kLinkDown) == 0 && (p.config & port_config::kPortDown) == 0;
@@ -105,6 +113,9 @@ struct TapBridge::Port {
   std::unique_ptr<asio::posix::stream_descriptor> readable;  // on a dup of tap.fd()
   bool link_up = false;   // the switch port's state
   bool carrier = false;   // what the TAP shows
+  // Unknown until set once: a TAP taken over from the fd store shows what
+  // the previous process left, a new one whatever TUNSETIFF gave it.
+  bool carrier_known = false;
   bool waiting = false;   // an async_wait is outstanding
   bool paused = false;    // waiting for a congested switch
   PortCounters counters;
@@ -128,6 +139,9 @@ struct TapBridge::Switch {
   std::unique_ptr<netns::LinkControl> links;
   std::unique_ptr<netns::NetlinkWatcher> watcher;
   Datapath* dp = nullptr;  // null while the switch is away
+  // The switch is away but its TAPs keep their carrier until the timer fires.
+  bool holding = false;
+  std::unique_ptr<asio::steady_timer> hold_timer;
   std::map<std::uint32_t, std::unique_ptr<Port>> ports;
   // Sub-class 0 only: the VLAN flows (other sub-classes of tapd's class) have their own.
   controller::FlowSync punts{kPuntCookie, kSubclassMask};
@@ -177,12 +191,47 @@ struct TapBridge::Switch {
 
 // ---------------------------------------------------------------- setup
 
-TapBridge::TapBridge(asio::io_context& io, TapBridgeConfig config)
-    : io_(io), config_(std::move(config)) {}
+TapBridge::TapBridge(asio::io_context& io, TapBridgeConfig config, fdstore::FdStore* store)
+    : io_(io), config_(std::move(config)), store_(store), startup_hold_(io) {
+  if (store_ == nullptr) return;
+  for (auto& e : store_->list()) stored_.insert_or_assign(std::move(e.key), std::move(e.fd));
+  counters_.fdstore_connected = store_->connected();
+  if (stored_.empty()) return;
+  // Taken over as they are (with carrier if they had it); a switch that
+  // does not come back within the hold takes its TAPs' carrier with it.
+  ++counters_.carrier_holds;
+  spdlog::info(
+      "fd store: {} TAP descriptors kept from before; carrier hold {} s for their switches",
+      stored_.size(), seconds(config_.carrier_hold));
+  startup_hold_.expires_after(config_.carrier_hold);
+  startup_hold_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) end_startup_hold();
+  });
+}
+
+void TapBridge::end_startup_hold() {
+  if (stored_.empty()) return;
+  ++counters_.carrier_hold_expiries;
+  for (const auto& [key, fd] : stored_) {
+    // Through the stored descriptor, which stays stored: the TAP and its
+    // ifindex remain for when the switch comes.
+    int off = 0;
+    if (::ioctl(fd.get(), TUNSETCARRIER, &off) != 0) {
+      spdlog::warn("fd store: TAP {}: carrier off: {}", key, std::strerror(errno));
+    } else {
+      spdlog::info("carrier hold expired: TAP {} (its switch has not connected) carrier off", key);
+    }
+  }
+}
 
 TapBridge::~TapBridge() {
+  // With the store keeping the descriptors, a planned restart is invisible:
+  // the carriers stay as they are. Without one, closing drops them anyway;
+  // saying so first is what the routing daemons have always seen.
+  const bool keep_carrier = store_ != nullptr && store_->connected();
   for (auto& [dpid, sw] : switches_) {
     if (sw->watcher) sw->watcher->stop();
+    if (keep_carrier) continue;
     auto carrier_off = [](Port& port) {
       if (!port.tap.is_open()) return;
       try {
@@ -227,6 +276,7 @@ TapBridge::Switch& TapBridge::switch_for(Datapath& dp) {
                                                      std::chrono::system_clock::now().time_since_epoch())
                                                      .count()));
   sw->log = fmt::format("dpid={} netns={}", dpid_hex(dpid), ns_name);
+  sw->hold_timer = std::make_unique<asio::steady_timer>(io_);
   sw->links = std::make_unique<netns::LinkControl>(sw->ns);
   if (auto lo = sw->links->ifindex("lo")) sw->links->set_up(*lo, true);
   if (config_.forwarding) enable_forwarding(sw->ns, sw->log);
@@ -272,6 +322,11 @@ void TapBridge::on_datapath_up(Datapath& dp) {
     return;
   }
   sw->dp = &dp;
+  sw->hold_timer->cancel();
+  if (sw->holding) {
+    spdlog::info("{} tapd: switch back within the carrier hold: TAPs kept their carrier", sw->log);
+    sw->holding = false;
+  }
   sw->reconciled = false;
   sw->punts.forget();
   ++sw->epoch;
@@ -315,12 +370,39 @@ void TapBridge::on_datapath_down(std::uint64_t dpid, const std::string& reason) 
   sw.vlan_reconciled = false;
   sw.groups_ready = false;
   sw.groups_reading = false;
-  // The TAPs stay (their addresses and ifindex with them); only the carrier
-  // goes, so routing daemons see the links down until the switch is back.
+  // The TAPs stay (their addresses and ifindex with them). The carrier
+  // stays for the hold, so a brief reconnect does not tear down the routing
+  // sessions; then it goes, and routing daemons see the links down until the
+  // switch is back.
+  if (config_.carrier_hold.count() > 0) {
+    start_hold(sw, reason);
+    return;
+  }
   for (auto& [no, port] : sw.ports) update_carrier(sw, *port);
   for (auto& [vid, port] : sw.vlan_taps) update_carrier(sw, *port);
   spdlog::info("{} tapd: switch away ({}), {} TAPs without carrier", sw.log, reason,
-               sw.ports.size());
+               sw.ports.size() + sw.vlan_taps.size());
+}
+
+void TapBridge::start_hold(Switch& sw, const std::string& reason) {
+  sw.holding = true;
+  ++counters_.carrier_holds;
+  spdlog::info("{} tapd: switch away ({}): {} TAPs keep their carrier for the carrier hold ({} s)",
+               sw.log, reason, sw.ports.size() + sw.vlan_taps.size(),
+               seconds(config_.carrier_hold));
+  sw.hold_timer->expires_after(config_.carrier_hold);
+  Switch* swp = &sw;
+  std::weak_ptr<bool> alive = sw.alive;
+  sw.hold_timer->async_wait([this, swp, alive](const boost::system::error_code& ec) {
+    if (ec || alive.expired() || swp->dp != nullptr || !swp->holding) return;
+    swp->holding = false;
+    ++counters_.carrier_hold_expiries;
+    for (auto& [no, port] : swp->ports) update_carrier(*swp, *port);
+    for (auto& [vid, port] : swp->vlan_taps) update_carrier(*swp, *port);
+    spdlog::info("{} tapd: carrier hold expired ({} s), switch still away: {} TAPs without carrier",
+                 swp->log, seconds(config_.carrier_hold),
+                 swp->ports.size() + swp->vlan_taps.size());
+  });
 }
 
 void TapBridge::on_port_status(Datapath& dp, const PortStatus& ps) {
@@ -382,6 +464,7 @@ void TapBridge::remove_stale_taps(Switch& sw) {
         }
         if (configured) continue;
         spdlog::info("{} removing the TAP {} of a VLAN no longer configured ({})", sw.log, l.name, l.alias);
+        forget_stored(sw, l.name);
         sw.links->del_link(l.ifindex);
         continue;
       }
@@ -390,6 +473,7 @@ void TapBridge::remove_stale_taps(Switch& sw) {
       for (const auto& [no, port] : sw.ports) ours = ours || port->tap.ifindex() == l.ifindex;
       if (ours) continue;
       spdlog::info("{} removing stale TAP {} ({})", sw.log, l.name, l.alias);
+      forget_stored(sw, l.name);
       sw.links->del_link(l.ifindex);
     }
   } catch (const std::exception& e) {
@@ -452,7 +536,7 @@ void TapBridge::add_or_update_port(Switch& sw, const openflow::Port& p) {
   port->port_name = p.name;
   port->link_up = port_link_up(p);
   try {
-    port->tap = TapDevice::open(sw.ns, name, config_.persist_taps);
+    port->tap = open_tap(sw, name);
     const int ifindex = port->tap.ifindex();
     port->mac_configured = pc != nullptr && pc->mac.has_value();
     port->mac = port->mac_configured ? *pc->mac : p.hw_addr;
@@ -484,17 +568,55 @@ void TapBridge::remove_port(Switch& sw, std::uint32_t port_no, const std::string
   auto it = sw.ports.find(port_no);
   if (it == sw.ports.end()) return;
   spdlog::info("{} port {} ({}): removing TAP {}", sw.log, port_no, why, it->second->tap.name());
+  forget_stored(sw, it->second->tap.name());
   it->second->readable.reset();
   it->second->tap.destroy();
   sw.ports.erase(it);
 }
 
+TapDevice TapBridge::open_tap(Switch& sw, const std::string& name) {
+  const std::string key = store_key(sw.ns, name);
+  TapDevice tap;
+  if (auto it = stored_.find(key); it != stored_.end()) {
+    netns::UniqueFd fd = std::move(it->second);
+    stored_.erase(it);
+    try {
+      // The previous process's descriptor is what makes TUNSETIFF fail
+      // (EBUSY): take it over instead, carrier, queue and all.
+      tap = TapDevice::adopt(sw.ns, name, std::move(fd), config_.persist_taps);
+      ++counters_.taps_adopted;
+      spdlog::info("{} TAP {} ifindex {} taken over from the fd store", sw.log, name,
+                   tap.ifindex());
+    } catch (const std::exception& e) {
+      ++counters_.fdstore_errors;
+      spdlog::warn("{} fd store's descriptor for TAP {} is unusable ({}): opening it anew", sw.log,
+                   name, e.what());
+      if (store_ != nullptr) store_->del(key);
+    }
+  }
+  if (!tap.is_open()) tap = TapDevice::open(sw.ns, name, config_.persist_taps);
+  if (store_ != nullptr) {
+    if (!store_->put(key, tap.fd())) ++counters_.fdstore_errors;
+    counters_.fdstore_connected = store_->connected();
+  }
+  return tap;
+}
+
+void TapBridge::forget_stored(const Switch& sw, const std::string& name) {
+  const std::string key = store_key(sw.ns, name);
+  stored_.erase(key);
+  if (store_ == nullptr) return;
+  if (!store_->del(key)) ++counters_.fdstore_errors;
+  counters_.fdstore_connected = store_->connected();
+}
+
 void TapBridge::update_carrier(Switch& sw, Port& port) {
-  const bool want = sw.dp != nullptr && port.link_up;
-  if (want == port.carrier) return;
+  const bool want = (sw.dp != nullptr || sw.holding) && port.link_up;
+  if (port.carrier_known && want == port.carrier) return;
   try {
     port.tap.set_carrier(want);
     port.carrier = want;
+    port.carrier_known = true;
     spdlog::info("{} TAP {} carrier {}", sw.log, port.tap.name(), want ? "on" : "off");
   } catch (const std::exception& e) {
     ++counters_.setup_errors;
@@ -772,7 +894,7 @@ void TapBridge::ensure_vlan_taps(Switch& sw) {
     port->mac_configured = true;
     port->mac = vc.mac ? *vc.mac : default_vlan_mac(sw.dpid, vc.id);
     try {
-      port->tap = TapDevice::open(sw.ns, vc.name, config_.persist_taps);
+      port->tap = open_tap(sw, vc.name);
       const int ifindex = port->tap.ifindex();
       sw.links->set_mac(ifindex, port->mac);
       sw.links->set_mtu(ifindex, vc.mtu ? *vc.mtu : config_.mtu);

@@ -59,6 +59,44 @@ TapDevice TapDevice::open(const netns::NetNamespace& ns, const std::string& name
   return tap;
 }
 
+TapDevice TapDevice::adopt(const netns::NetNamespace& ns, const std::string& name,
+                           netns::UniqueFd fd, bool persist) {
+  const std::string where = "stored TAP '" + name + "' in namespace '" + ns.name() + "'";
+  ifreq ifr{};
+  if (::ioctl(fd.get(), TUNGETIFF, &ifr) != 0) {
+    const int err = errno;
+    throw netns::Error("checking " + where + (err == EBADFD ? " (the device is gone)" : ""), err);
+  }
+  ifr.ifr_name[IFNAMSIZ - 1] = '\0';
+  const auto kind = ifr.ifr_flags & (IFF_TUN | IFF_TAP | IFF_NO_PI);
+  if (kind != (IFF_TAP | IFF_NO_PI) || name != ifr.ifr_name) {
+    throw netns::Error("checking " + where + ": the descriptor is '" + ifr.ifr_name +
+                           "' with flags " + std::to_string(ifr.ifr_flags),
+                       EINVAL);
+  }
+  // The store may have kept it in blocking mode, and a dup shares the flag.
+  const int flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) != 0) {
+    throw netns::Error("making " + where + " non-blocking", errno);
+  }
+  if (::ioctl(fd.get(), TUNSETPERSIST, persist ? 1 : 0) != 0) {
+    throw netns::Error("setting persistence of " + where, errno);
+  }
+  unsigned index = 0;
+  {
+    netns::NamespaceScope scope(ns);
+    index = ::if_nametoindex(ifr.ifr_name);
+  }
+  if (index == 0) throw netns::Error("looking up the ifindex of " + where, errno);
+
+  TapDevice tap;
+  tap.fd_ = fd.release();
+  tap.name_ = ifr.ifr_name;
+  tap.ifindex_ = static_cast<int>(index);
+  tap.persist_ = persist;
+  return tap;
+}
+
 TapDevice::TapDevice(TapDevice&& other) noexcept
     : fd_(other.fd_),
       name_(std::move(other.name_)),

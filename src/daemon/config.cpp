@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include "tapflow/fdstore/protocol.hpp"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -206,11 +208,44 @@ void parse_vlans(const Reader& r, const YAML::Node& list, const std::string& whe
   }
 }
 
+// router.fd_store: false, true, or a map of the store's settings.
+void parse_fd_store(const Reader& r, const YAML::Node& n, DaemonConfig& cfg) {
+  if (n.IsScalar()) {
+    cfg.fd_store = r.boolean(n, "router.fd_store");
+    return;
+  }
+  r.only_keys(n, "router.fd_store", {"name", "spawn", "program", "linger", "log"});
+  cfg.fd_store = true;
+  auto& o = cfg.fd_store_options;
+  if (n["name"]) {
+    o.name = r.str(n["name"], "router.fd_store.name");
+    if (!fdstore::socket_address(o.name)) {
+      r.fail(n["name"], "router.fd_store.name",
+             "'" + o.name +
+                 "' is not a socket name (1-107 bytes: an abstract name, or a path "
+                 "starting with '/')");
+    }
+  }
+  if (n["spawn"]) o.spawn = r.boolean(n["spawn"], "router.fd_store.spawn");
+  if (n["program"]) {
+    o.program = r.str(n["program"], "router.fd_store.program");
+    if (o.program.empty() || o.program[0] != '/') {
+      r.fail(n["program"], "router.fd_store.program", "must be an absolute path");
+    }
+  }
+  if (n["linger"]) {
+    o.linger =
+        std::chrono::seconds(r.number<unsigned>(n["linger"], "router.fd_store.linger", 1, 86400));
+  }
+  if (n["log"]) o.log_file = r.str(n["log"], "router.fd_store.log");
+}
+
 void parse_router(const Reader& r, const YAML::Node& n, DaemonConfig& cfg) {
   tapd::TapBridgeConfig& rc = cfg.router;
   r.only_keys(n, "router", {"netns_prefix", "mtu", "persist_taps", "local_port", "read_batch",
                             "switches", "routing", "route_tables", "fib_table", "bundles",
-                            "table_capacity", "forwarding", "l2_table"});
+                            "table_capacity", "forwarding", "l2_table", "carrier_hold",
+                            "fd_store", "stale_hold"});
   if (n["forwarding"]) rc.forwarding = r.boolean(n["forwarding"], "router.forwarding");
   if (n["routing"]) cfg.routing = r.boolean(n["routing"], "router.routing");
   auto& rt = cfg.routing_config;
@@ -238,6 +273,21 @@ void parse_router(const Reader& r, const YAML::Node& n, DaemonConfig& cfg) {
   if (n["persist_taps"]) rc.persist_taps = r.boolean(n["persist_taps"], "router.persist_taps");
   if (n["local_port"]) rc.local_port = r.boolean(n["local_port"], "router.local_port");
   if (n["read_batch"]) rc.read_batch = r.number<std::size_t>(n["read_batch"], "router.read_batch", 1, 4096);
+  if (n["carrier_hold"]) {
+    rc.carrier_hold = std::chrono::milliseconds(static_cast<long>(
+        r.number<double>(n["carrier_hold"], "router.carrier_hold", 0, 3600) * 1000));
+  }
+  if (auto f = n["fd_store"]) parse_fd_store(r, f, cfg);
+  if (auto h = n["stale_hold"]) {
+    r.only_keys(h, "router.stale_hold", {"quiet", "max"});
+    auto ms = [&](const char* key) {
+      const std::string where = std::string("router.stale_hold.") + key;
+      return std::chrono::milliseconds(
+          static_cast<long>(r.number<double>(h[key], where, 0, 86400) * 1000));
+    };
+    if (h["quiet"]) rt.stale_quiet = ms("quiet");
+    if (h["max"]) rt.stale_max = ms("max");
+  }
   if (auto s = n["switches"]) {
     if (!s.IsSequence()) r.fail(s, "router.switches", "must be a list");
     std::set<std::uint64_t> seen;

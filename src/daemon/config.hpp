@@ -6,6 +6,7 @@
 #include <string>
 
 #include "tapflow/controller/controller.hpp"
+#include "tapflow/fdstore/client.hpp"
 #include "tapflow/routing/router.hpp"
 #include "tapflow/tapd/tap_bridge.hpp"
 
@@ -15,6 +16,10 @@ struct DaemonConfig {
   controller::ControllerConfig controller;
   std::string app = "learning-switch";  // learning-switch | router
   tapd::TapBridgeConfig router;          // the router app: namespaces and TAPs
+  // The router app's fd store (router.fd_store): keeps the TAP descriptors
+  // across restarts of tapflowd. false: none (TAPs lose carrier on restart).
+  bool fd_store = true;
+  fdstore::StoreOptions fd_store_options;
   bool routing = true;                   // router app: compile the kernel FIB into flows
   routing::RoutingConfig routing_config;
   std::string log_level = "info";

@@ -230,6 +230,23 @@ MetricFamilies tap_metrics(const std::vector<tapd::PortStatusView>& ports,
                                "Namespace, TAP or netlink setup failures", bridge.setup_errors));
   out.push_back(single_counter("tapflow_bridge_punt_syncs_total",
                                "Times the punt flow set was recomputed and sent", bridge.punt_syncs));
+  out.push_back(single_counter("tapflow_tap_carrier_holds_total",
+                               "Carrier holds started (a switch away, or TAPs taken over at start)",
+                               bridge.carrier_holds));
+  out.push_back(single_counter("tapflow_tap_carrier_hold_expiries_total",
+                               "Carrier holds that ran out (those TAPs lost their carrier)",
+                               bridge.carrier_hold_expiries));
+  out.push_back(single_counter("tapflow_fdstore_taps_adopted_total",
+                               "TAPs taken over from the fd store (carrier kept across a restart)",
+                               bridge.taps_adopted));
+  out.push_back(single_counter("tapflow_fdstore_errors_total",
+                               "Unusable stored TAP descriptors, or requests the store did not take",
+                               bridge.fdstore_errors));
+  auto store = family("tapflow_fdstore_connected",
+                      "1 while an fd store keeps the TAP descriptors across restarts",
+                      MetricType::Gauge);
+  store.metric.push_back(gauge({}, bridge.fdstore_connected ? 1 : 0));
+  out.push_back(std::move(store));
   return out;
 }
 
@@ -269,6 +286,12 @@ MetricFamilies routing_metrics(const routing::RouterCounters& router,
   out.push_back(single_counter("tapflow_router_setup_errors_total",
                                "Namespace or netlink failures of the router app",
                                router.setup_errors));
+  out.push_back(single_counter("tapflow_router_stale_holds_total",
+                               "Reconciles that kept stale flows or groups (graceful restart)",
+                               router.stale_holds));
+  out.push_back(single_counter("tapflow_router_stale_sweeps_total",
+                               "Stale holds ended by a sweep (FIB quiet, or the maximum hold)",
+                               router.stale_sweeps));
   auto confirm = family("tapflow_router_update_confirm_seconds",
                         "Kernel change read from netlink -> the switch confirmed the FIB update "
                         "(kind: last, or max since start)",
@@ -310,6 +333,12 @@ MetricFamilies routing_metrics(const routing::RouterCounters& router,
        [](const SV& v) { return v.programming ? 1.0 : 0.0; }},
       {"tapflow_fib_compiler_bytes", "Memory held by the FIB compiler's state", G,
        [](const SV& v) { return static_cast<double>(v.compiler_bytes); }},
+      {"tapflow_fib_stale_flows",
+       "FIB flows the switch held at the last reconcile that the namespace's FIB does not have "
+       "(yet): kept forwarding until the sweep",
+       G, [](const SV& v) { return static_cast<double>(v.stale_flows); }},
+      {"tapflow_fib_stale_groups", "Groups held as stale until the sweep", G,
+       [](const SV& v) { return static_cast<double>(v.stale_groups); }},
       {"tapflow_fib_flow_mods_total", "FLOW_MODs sent (bundled or not, retries included)", C,
        [](const SV& v) { return static_cast<double>(v.programmer.flow_mods); }},
       {"tapflow_fib_group_mods_total", "GROUP_MODs sent (bundled or not, retries included)", C,
@@ -332,6 +361,17 @@ MetricFamilies routing_metrics(const routing::RouterCounters& router,
        [](const SV& v) { return static_cast<double>(v.programmer.reconciles); }},
       {"tapflow_fib_reconcile_errors_total", "Reconciles that failed (the switch did not answer)", C,
        [](const SV& v) { return static_cast<double>(v.programmer.reconcile_errors); }},
+      {"tapflow_fib_groups_adopted_total",
+       "Switch groups a reconcile kept because their content is what a FIB group needs", C,
+       [](const SV& v) { return static_cast<double>(v.programmer.groups_adopted); }},
+      {"tapflow_fib_stale_held_flows_total", "Flows reconciles kept as stale", C,
+       [](const SV& v) { return static_cast<double>(v.programmer.stale_held_flows); }},
+      {"tapflow_fib_stale_replaced_total", "Stale flows replaced by the FIB's own", C,
+       [](const SV& v) { return static_cast<double>(v.programmer.stale_replaced); }},
+      {"tapflow_fib_stale_swept_flows_total", "Stale flows deleted by a sweep", C,
+       [](const SV& v) { return static_cast<double>(v.programmer.stale_swept_flows); }},
+      {"tapflow_fib_stale_swept_groups_total", "Stale groups deleted by a sweep", C,
+       [](const SV& v) { return static_cast<double>(v.programmer.stale_swept_groups); }},
       {"tapflow_netlink_messages_total", "Netlink messages handled", C,
        [](const SV& v) { return static_cast<double>(v.watcher.messages); }},
       {"tapflow_netlink_dumps_total", "Full netlink dumps completed", C,

@@ -15,6 +15,7 @@
 #include "tapflow/apps/learning_switch.hpp"
 #include "tapflow/controller/app_chain.hpp"
 #include "tapflow/controller/controller.hpp"
+#include "tapflow/fdstore/client.hpp"
 #include "tapflow/netns/namespace.hpp"
 #include "tapflow/routing/router.hpp"
 #include "tapflow/tapd/tap_bridge.hpp"
@@ -88,6 +89,8 @@ int main(int argc, char** argv) {
 
   boost::asio::io_context io(1);
   std::unique_ptr<controller::App> app;
+  // Declared before the bridge, which uses it until its destructor.
+  std::unique_ptr<fdstore::FdStoreClient> fd_store;
   std::unique_ptr<tapd::TapBridge> bridge;
   std::unique_ptr<routing::Router> router;
   if (cfg.app == "router") {
@@ -105,7 +108,12 @@ int main(int argc, char** argv) {
     // must not take them for stale groups of its own.
     cfg.routing_config.programmer.group_id_max =
         std::min(cfg.routing_config.programmer.group_id_max, tapd::kFloodGroupBase - 1);
-    bridge = std::make_unique<tapd::TapBridge>(io, cfg.router);
+    // The TAP descriptors outlive this process in the store, so a restart
+    // keeps the carriers; never fatal: without it the TAPs still persist.
+    if (cfg.fd_store && cfg.router.persist_taps) {
+      fd_store = fdstore::connect_or_spawn(cfg.fd_store_options);
+    }
+    bridge = std::make_unique<tapd::TapBridge>(io, cfg.router, fd_store.get());
     auto chain = std::make_unique<controller::AppChain>();
     chain->add(*bridge);  // first: a switch's TAPs exist before routing looks at them
     if (cfg.routing) {

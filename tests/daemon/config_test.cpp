@@ -141,6 +141,21 @@ router:
   EXPECT_EQ(d.routing_config.tables, (std::vector<std::uint32_t>{254}));
 }
 
+TEST(Config, StaleHold) {
+  auto d = parse_config("app: router", "t.yaml");
+  EXPECT_EQ(d.routing_config.stale_quiet, std::chrono::milliseconds(5000));
+  EXPECT_EQ(d.routing_config.stale_max, std::chrono::milliseconds(120000));
+  auto c = parse_config("router: {stale_hold: {quiet: 2.5, max: 0}}", "t.yaml");
+  EXPECT_EQ(c.routing_config.stale_quiet, std::chrono::milliseconds(2500));
+  EXPECT_EQ(c.routing_config.stale_max, std::chrono::milliseconds(0));
+  EXPECT_NE(error_of("router: {stale_hold: {quiet: -1}}").find("router.stale_hold.quiet: must be a number"),
+            std::string::npos);
+  EXPECT_NE(error_of("router: {stale_hold: {wait: 1}}").find("router.stale_hold.wait: unknown key"),
+            std::string::npos);
+  EXPECT_NE(error_of("router: {stale_hold: 5}").find("router.stale_hold: must be a mapping"),
+            std::string::npos);
+}
+
 TEST(Config, RouterErrorsNameTheKey) {
   EXPECT_NE(error_of("router: {switches: [{name: r1}]}").find("router.switches[0]: needs dpid"),
             std::string::npos);
@@ -378,6 +393,82 @@ TEST(Config, DocumentedSwitchExampleParses) {
   EXPECT_EQ(*s.vlans[0].untagged[2].port_name, "s1-eth5");
   EXPECT_EQ(s.vlans[1].name, "vlan20");
   EXPECT_EQ(c.routing_config.fib_table, 3);
+}
+
+// Issue 14: the carrier hold and the fd store.
+TEST(Config, CarrierHoldAndFdStoreDefaults) {
+  auto c = parse_config("app: router\n", "t.yaml");
+  EXPECT_EQ(c.router.carrier_hold.count(), 10000);
+  EXPECT_TRUE(c.fd_store);
+  EXPECT_EQ(c.fd_store_options.name, "tapflow-fdstore");
+  EXPECT_TRUE(c.fd_store_options.spawn);
+  EXPECT_EQ(c.fd_store_options.linger.count(), 60);
+  EXPECT_TRUE(c.fd_store_options.program.empty());
+}
+
+TEST(Config, CarrierHoldAndFdStoreSet) {
+  auto c = parse_config(R"(
+app: router
+router:
+  carrier_hold: 2.5
+  fd_store: { name: /run/tapflow/fds.sock, spawn: false, program: /usr/sbin/tapflow-fdstore,
+              linger: 30, log: /var/log/tapflow-fdstore.log }
+)",
+                        "t.yaml");
+  EXPECT_EQ(c.router.carrier_hold.count(), 2500);
+  EXPECT_TRUE(c.fd_store);
+  EXPECT_EQ(c.fd_store_options.name, "/run/tapflow/fds.sock");
+  EXPECT_FALSE(c.fd_store_options.spawn);
+  EXPECT_EQ(c.fd_store_options.program, "/usr/sbin/tapflow-fdstore");
+  EXPECT_EQ(c.fd_store_options.linger.count(), 30);
+  EXPECT_EQ(c.fd_store_options.log_file, "/var/log/tapflow-fdstore.log");
+
+  EXPECT_EQ(parse_config("router: { carrier_hold: 0 }", "t.yaml").router.carrier_hold.count(), 0);
+  EXPECT_FALSE(parse_config("router: { fd_store: false }", "t.yaml").fd_store);
+  EXPECT_TRUE(parse_config("router: { fd_store: true }", "t.yaml").fd_store);
+}
+
+TEST(Config, CarrierHoldAndFdStoreErrors) {
+  EXPECT_NE(error_of("router: { carrier_hold: -1 }").find("t.yaml:1:25: router.carrier_hold: must be a number"),
+            std::string::npos)
+      << error_of("router: { carrier_hold: -1 }");
+  EXPECT_NE(error_of("router: { carrier_hold: 1h }").find("router.carrier_hold"), std::string::npos);
+  EXPECT_NE(error_of("router: { fd_store: maybe }").find("t.yaml:1:21: router.fd_store: must be true or false"),
+            std::string::npos)
+      << error_of("router: { fd_store: maybe }");
+  EXPECT_NE(error_of("router:\n  fd_store: { nmae: x }\n").find("t.yaml:2:15: router.fd_store.nmae: unknown key"),
+            std::string::npos)
+      << error_of("router:\n  fd_store: { nmae: x }\n");
+  EXPECT_NE(error_of("router: { fd_store: { name: \"\" } }").find("router.fd_store.name: '' is not a socket name"),
+            std::string::npos);
+  EXPECT_NE(error_of("router: { fd_store: { name: " + std::string(120, 'x') + " } }").find("router.fd_store.name"),
+            std::string::npos);
+  EXPECT_NE(error_of("router: { fd_store: { program: tapflow-fdstore } }").find("must be an absolute path"),
+            std::string::npos);
+  EXPECT_NE(error_of("router: { fd_store: { linger: 0 } }").find("router.fd_store.linger: must be a number from 1"),
+            std::string::npos);
+}
+
+// The lab configs give the store a short linger, so a store a test forgot
+// to stop goes away by itself.
+TEST(Config, LabConfigsLingerShortly) {
+  for (const char* f : {"tapflowd-router.yaml", "tapflowd-routing.yaml", "tapflowd-vlan.yaml"}) {
+    std::ifstream in(std::string(TAPFLOW_SOURCE_DIR) + "/configs/lab/" + f);
+    ASSERT_TRUE(in) << f;
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string yaml = text.str();
+    for (const auto& [from, to] : {std::pair<std::string, std::string>{"@LISTEN_PORT@", "6653"},
+                                   {"@METRICS_PORT@", "9108"},
+                                   {"@NETNS@", "ns"}}) {
+      for (auto pos = yaml.find(from); pos != std::string::npos; pos = yaml.find(from)) {
+        yaml.replace(pos, from.size(), to);
+      }
+    }
+    auto c = parse_config(yaml, f);
+    EXPECT_TRUE(c.fd_store) << f;
+    EXPECT_LE(c.fd_store_options.linger.count(), 30) << f;
+  }
 }
 
 }  // namespace

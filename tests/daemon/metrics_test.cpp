@@ -153,6 +153,10 @@ TEST(MetricsText, OneTapPortWithHistogram) {
   tapd::BridgeCounters b;
   b.packet_in_unknown_port = 7;
   b.punt_syncs = 9;
+  b.carrier_holds = 3;
+  b.carrier_hold_expiries = 1;
+  b.taps_adopted = 2;
+  b.fdstore_connected = true;
 
   const std::string l = "dpid=\"0000000000000001\",netns=\"tapflow-r1\",port=\"2\",interface=\"eth2\"";
   const std::string text = render_text(tap_metrics({p}, b, {10, 11}));
@@ -202,7 +206,27 @@ TEST(MetricsText, OneTapPortWithHistogram) {
             "tapflow_bridge_setup_errors_total 0\n"
             "# HELP tapflow_bridge_punt_syncs_total Times the punt flow set was recomputed and sent\n"
             "# TYPE tapflow_bridge_punt_syncs_total counter\n"
-            "tapflow_bridge_punt_syncs_total 9\n");
+            "tapflow_bridge_punt_syncs_total 9\n"
+            "# HELP tapflow_tap_carrier_holds_total Carrier holds started (a switch away, or TAPs "
+            "taken over at start)\n"
+            "# TYPE tapflow_tap_carrier_holds_total counter\n"
+            "tapflow_tap_carrier_holds_total 3\n"
+            "# HELP tapflow_tap_carrier_hold_expiries_total Carrier holds that ran out (those TAPs "
+            "lost their carrier)\n"
+            "# TYPE tapflow_tap_carrier_hold_expiries_total counter\n"
+            "tapflow_tap_carrier_hold_expiries_total 1\n"
+            "# HELP tapflow_fdstore_taps_adopted_total TAPs taken over from the fd store (carrier "
+            "kept across a restart)\n"
+            "# TYPE tapflow_fdstore_taps_adopted_total counter\n"
+            "tapflow_fdstore_taps_adopted_total 2\n"
+            "# HELP tapflow_fdstore_errors_total Unusable stored TAP descriptors, or requests the "
+            "store did not take\n"
+            "# TYPE tapflow_fdstore_errors_total counter\n"
+            "tapflow_fdstore_errors_total 0\n"
+            "# HELP tapflow_fdstore_connected 1 while an fd store keeps the TAP descriptors across "
+            "restarts\n"
+            "# TYPE tapflow_fdstore_connected gauge\n"
+            "tapflow_fdstore_connected 1\n");
 }
 
 // The controller's own counters, read on its event loop, after a real handshake.

@@ -205,5 +205,40 @@ TEST_F(TapDeviceTest, RefusesBusyForeignAndBadNames) {
   tap.destroy();
 }
 
+// Issue 14: a descriptor kept elsewhere (the fd store) across a restart is
+// taken over as it is: same device, carrier never dropped, while TUNSETIFF
+// on the name is refused as long as that descriptor exists.
+TEST_F(TapDeviceTest, AdoptsAKeptDescriptorWithoutDroppingCarrier) {
+  auto tap = TapDevice::open(ns, name);
+  const int idx = tap.ifindex();
+  lc.set_up(idx, true);
+  tap.set_carrier(true);
+  netns::UniqueFd kept(::dup(tap.fd()));
+  tap.close();  // tapflowd gone; the store's dup holds the device
+  EXPECT_TRUE(lower_up(lc, idx));
+  EXPECT_THROW(TapDevice::open(ns, name), netns::Error);  // EBUSY: why we adopt
+
+  auto again = TapDevice::adopt(ns, name, std::move(kept));
+  EXPECT_EQ(again.ifindex(), idx);
+  EXPECT_EQ(again.name(), name);
+  EXPECT_TRUE(lower_up(lc, idx));
+  again.set_carrier(false);
+  EXPECT_FALSE(lower_up(lc, idx));
+  again.destroy();
+}
+
+TEST_F(TapDeviceTest, AdoptRefusesAnotherNameAndADeadDevice) {
+  auto tap = TapDevice::open(ns, name);
+  EXPECT_THROW(TapDevice::adopt(ns, name + "x", netns::UniqueFd(::dup(tap.fd()))), netns::Error);
+  netns::UniqueFd kept(::dup(tap.fd()));
+  lc.del_link(tap.ifindex());  // deleted while held: the descriptor answers EBADFD
+  try {
+    TapDevice::adopt(ns, name, std::move(kept));
+    ADD_FAILURE() << "adopted a deleted device";
+  } catch (const netns::Error& e) {
+    EXPECT_EQ(e.error(), EBADFD) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace tapflow::tapd

@@ -19,9 +19,13 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include "tapflow/controller/app.hpp"
+#include "tapflow/fdstore/fd_store.hpp"
 #include "tapflow/netns/ip.hpp"
 #include "tapflow/openflow/types.hpp"
+#include "tapflow/tapd/tap_device.hpp"
 
 namespace tapflow::tapd {
 
@@ -73,6 +77,12 @@ struct TapBridgeConfig {
   // TAPs outlive tapflowd (NO-CARRIER while it is away), keeping their
   // ifindex and addresses, so routing daemons see a link flap, not a new link.
   bool persist_taps = true;
+  // When the switch's connection drops, its TAPs keep their carrier this
+  // long (a brief reconnect stays invisible to the routing daemons); after
+  // it, without the switch, they lose it. Also applied at start to TAPs
+  // taken over from the fd store. 0: carrier off at once. The default is
+  // above Open vSwitch's default reconnect max_backoff (8 s).
+  std::chrono::milliseconds carrier_hold{std::chrono::seconds(10)};
   bool local_port = false;  // also give the switch's LOCAL port a TAP
   bool forwarding = true;   // enable IPv4/IPv6 forwarding in the namespace
   std::size_t read_batch = 64;  // frames read from one TAP per wakeup
@@ -161,11 +171,19 @@ struct BridgeCounters {
   std::uint64_t vlan_setup_errors = 0;  // 1.0 switch with VLANs, unknown member ports
   std::uint64_t setup_errors = 0;            // namespace/TAP/netlink failures
   std::uint64_t punt_syncs = 0;              // punt flow set recomputed and sent
+  // Carrier hold and the fd store.
+  std::uint64_t carrier_holds = 0;  // holds started (switch away, or TAPs taken over at start)
+  std::uint64_t carrier_hold_expiries = 0;  // holds that ran out: those TAPs lost their carrier
+  std::uint64_t taps_adopted = 0;           // TAPs taken over from the fd store (no TUNSETIFF)
+  std::uint64_t fdstore_errors = 0;         // stored descriptors unusable, or the store unreachable
+  bool fdstore_connected = false;           // a store keeps the TAP descriptors now
 };
 
 class TapBridge final : public controller::App {
  public:
-  TapBridge(boost::asio::io_context& io, TapBridgeConfig config);
+  // `store` (optional, not owned, must outlive the bridge) keeps the TAP
+  // descriptors across restarts; the bridge takes what it holds at once.
+  TapBridge(boost::asio::io_context& io, TapBridgeConfig config, fdstore::FdStore* store = nullptr);
   ~TapBridge() override;
   TapBridge(const TapBridge&) = delete;
   TapBridge& operator=(const TapBridge&) = delete;
@@ -200,6 +218,14 @@ class TapBridge final : public controller::App {
   bool wanted(const openflow::Port& p) const;
   const PortConfig* port_config(const Switch& sw, const openflow::Port& p) const;
   void update_carrier(Switch& sw, Port& port);
+  // A TAP for `name` in the switch's namespace: the fd store's descriptor if
+  // it kept a live one, else a new TUNSETIFF; the store gets a dup either way.
+  TapDevice open_tap(Switch& sw, const std::string& name);
+  // The fd store forgets a TAP before it is removed (a descriptor it keeps
+  // would keep a non-persistent TAP alive).
+  void forget_stored(const Switch& sw, const std::string& name);
+  void start_hold(Switch& sw, const std::string& reason);
+  void end_startup_hold();
   void start_reading(Switch& sw, Port& port);
   void on_tap_readable(Switch& sw, Port& port);
   // Reads up to read_batch frames and sends them; false if it paused for a
@@ -227,6 +253,11 @@ class TapBridge final : public controller::App {
 
   boost::asio::io_context& io_;
   TapBridgeConfig config_;
+  fdstore::FdStore* store_ = nullptr;
+  // Descriptors the store handed back at start, by "<netns>/<ifname>", until
+  // a port claims them; the startup hold drops the carrier of those left.
+  std::map<std::string, netns::UniqueFd> stored_;
+  boost::asio::steady_timer startup_hold_;
   std::map<std::uint64_t, std::unique_ptr<Switch>> switches_;
   BridgeCounters counters_;
   TapPortsListener ports_listener_;

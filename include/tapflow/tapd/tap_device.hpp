@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "tapflow/netns/namespace.hpp"
+#include "tapflow/netns/unique_fd.hpp"
 
 namespace tapflow::tapd {
 
@@ -21,6 +22,14 @@ class TapDevice {
   // another process holds it; EINVAL: `name` exists and is not a TAP).
   static TapDevice open(const netns::NetNamespace& ns, const std::string& name,
                         bool persist = true);
+
+  // Takes over a descriptor of an existing TAP (one the fd store kept across
+  // a restart of tapflowd): no TUNSETIFF, so the carrier and the queue stay.
+  // Checks with TUNGETIFF that it is a TAP (IFF_TAP | IFF_NO_PI) named
+  // `name` whose device still exists (EBADFD when it was deleted), and looks
+  // up its ifindex inside `ns`. Throws netns::Error (EINVAL: another device).
+  static TapDevice adopt(const netns::NetNamespace& ns, const std::string& name, netns::UniqueFd fd,
+                         bool persist = true);
 
   TapDevice() = default;
   TapDevice(TapDevice&& other) noexcept;

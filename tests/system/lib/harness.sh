@@ -68,6 +68,7 @@ SYS_VSWITCHD_PID=""
 SYS_PASSED=0
 SYS_CLEANING=0
 SYS_HOSTS=0
+SYS_FDSTORE_PID=""  # the tapflow-fdstore of the last tapflowd started (router app)
 SYS_OVS_SCHEMA=${SYS_OVS_SCHEMA:-/usr/share/openvswitch/vswitch.ovsschema}
 declare -a SYS_NAMESPACES=() SYS_BG_PIDS=() SYS_BRIDGES=()
 # Daemons that detach (BIRD, FRR): not our children, killed by PID at
@@ -624,6 +625,18 @@ sys_tapflowd_start() {
   [[ -n ${TAPFLOWD:-} ]] || sys_fail "TAPFLOWD (path of the tapflowd binary) is not set"
   [[ -x $TAPFLOWD ]] || sys_fail "tapflowd not found or not executable at $TAPFLOWD (build it first)"
   SYS_NSENTER=1 sys_daemon_start "$name" lab 'listening on ' 15 "$TAPFLOWD" "$@"
+  sys__register_fd_store "$name"
+}
+
+# sys__register_fd_store NAME : the router app logs "fd store: pid N at
+# NAME" (before it listens) for the tapflow-fdstore it started or found; that
+# process is detached and outlives tapflowd, so cleanup ends it by PID.
+sys__register_fd_store() {
+  local pid
+  pid=$(sed -nE 's/.*fd store: pid ([0-9]+) at .*/\1/p' "${SYS_DAEMON_LOG[$1]}" | tail -n1)
+  [[ -n $pid && $pid != 0 ]] || return 0
+  sys_register_pid "$pid"
+  SYS_FDSTORE_PID=$pid
 }
 
 # sys_free_port NAMESPACE : a TCP port nobody listens on in that namespace.

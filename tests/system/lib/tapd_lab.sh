@@ -88,7 +88,9 @@ tapd_config() {
 # tapd_start NAME : tapflowd -c $TAPD_CONFIG in the lab namespace; the
 # switch connects (once set, the controller target stays) and tapflowd logs
 # it up at the bridge's version; the namespace and the TAPs of p1 and p2
-# exist and have carrier.
+# exist and have carrier. The tapflow-fdstore that tapflowd starts or finds
+# ("fd store: pid N at NAME") is registered by PID for cleanup, and its PID
+# left in SYS_FDSTORE_PID (sys_tapflowd_start does both).
 tapd_start() {
   local name=$1 other
   [[ -n $TAPD_CONFIG ]] || tapd_config ""
