@@ -22,6 +22,8 @@ struct Router::Switch {
   std::unique_ptr<FibCompiler> compiler;
   std::unique_ptr<FibProgrammer> programmer;
   bool reconcile_pending = false;  // up, but the kernel state is not dumped yet
+  bool l2_pending = false;         // up with VLAN ports, tapd's learned MACs not read back yet
+  bool l2_ready = false;           // tapd said so for this connection (maybe before we heard of it)
   // Stale hold (RoutingConfig::stale_quiet/stale_max).
   std::unique_ptr<boost::asio::steady_timer> stale_timer;
   controller::Clock::time_point hold_since{}, last_change{};
@@ -110,7 +112,7 @@ void Router::on_kernel_change(Switch& sw, const netns::KernelState& state,
   }
   if (!diff.empty()) sw.last_change = t0;
   if (sw.reconcile_pending) {
-    start_programming(sw);
+    if (!sw.l2_pending) start_programming(sw);
     return;
   }
   send(sw, diff, t0);
@@ -239,9 +241,28 @@ void Router::on_datapath_up(Datapath& dp) {
     }
   }
   // Never reconcile against an empty snapshot: it would delete what the
-  // switch still forwards. Wait for the kernel dump instead.
+  // switch still forwards. Wait for the kernel dump instead, and (VLAN mode)
+  // for tapd's learned MACs.
   sw.reconcile_pending = true;
-  if (sw.watcher->synced()) start_programming(sw);
+  bool vlan_ports = false;
+  for (const auto& [ifindex, port] : sw.ports) vlan_ports = vlan_ports || port.vlan != 0;
+  sw.l2_pending = vlan_ports && !sw.l2_ready;
+  sw.l2_ready = false;
+  if (sw.watcher->synced() && !sw.l2_pending) start_programming(sw);
+}
+
+void Router::set_l2_ready(std::uint64_t dpid) {
+  auto it = switches_.find(dpid);
+  if (it == switches_.end()) return;
+  Switch& sw = *it->second;
+  if (sw.dp == nullptr) {
+    // tapd runs first on a datapath up: remember it for on_datapath_up.
+    sw.l2_ready = true;
+    return;
+  }
+  if (!sw.l2_pending) return;
+  sw.l2_pending = false;
+  if (sw.reconcile_pending && sw.watcher->synced()) start_programming(sw);
 }
 
 void Router::on_datapath_down(std::uint64_t dpid, const std::string& reason) {
@@ -250,6 +271,7 @@ void Router::on_datapath_down(std::uint64_t dpid, const std::string& reason) {
   Switch& sw = *it->second;
   sw.dp = nullptr;
   sw.reconcile_pending = false;
+  sw.l2_pending = sw.l2_ready = false;
   sw.stale_timer->cancel();
   if (sw.programmer) sw.programmer->stop();
   spdlog::info("{} routing: switch away ({}); the FIB stays compiled", sw.log, reason);

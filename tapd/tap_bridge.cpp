@@ -270,7 +270,7 @@ TapBridge::Switch& TapBridge::switch_for(Datapath& dp) {
   sw->config.dpid = dpid;
   // Learned flows carry the entry's generation in their cookie; starting
   // from the clock keeps this process's apart from a predecessor's, whose
-  // flows are wiped (and reported removed) when the switch comes up.
+  // flows are taken back (restore_learned) with their own generations when the switch comes up.
   sw->macs = MacTable(sw->config.mac_table_size,
                       static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                                      std::chrono::system_clock::now().time_since_epoch())
@@ -345,10 +345,13 @@ void TapBridge::on_datapath_up(Datapath& dp) {
   }
   resolve_vlans(*sw, true);
   if (sw->vlan_mode) {
-    // Learned flows of an earlier connection may point at ports that have
-    // changed meanwhile: start over. Frames flood until relearned.
+    // The switch's learned flows (of an earlier connection, or of a
+    // predecessor of this process) go on switching while they are read back:
+    // what still fits the configured VLANs is taken back, the rest deleted.
     forget_macs(*sw);
-    send_flow(*sw, learned_flows_wipe());
+    restore_learned(*sw);
+  } else if (l2_ready_listener_) {
+    l2_ready_listener_(sw->dpid);
   }
   sync_ports(*sw);
   ensure_vlan_taps(*sw);
@@ -1134,6 +1137,86 @@ void TapBridge::flush_port_macs(Switch& sw, std::uint32_t port_no) {
     send_flow(sw, dst);
     notify_l2(sw, key.first, key.second, std::nullopt);
   }
+}
+
+void TapBridge::restore_learned(Switch& sw) {
+  FlowStatsRequest fr;
+  fr.table_id = kTableAll;
+  fr.out_port = port::kAny;
+  fr.out_group = kGroupAny;
+  fr.cookie = kLearnedCookie;
+  fr.cookie_mask = kVlanFlowsMask;
+  const std::uint64_t epoch = sw.epoch;
+  Switch* raw = &sw;
+  sw.dp->request(MultipartRequest{0, fr}, [this, raw, epoch, alive = std::weak_ptr<bool>(sw.alive)](
+                                              Result<std::vector<Message>> r) {
+    if (alive.expired() || raw->epoch != epoch || raw->dp == nullptr) return;
+    Switch& s = *raw;
+    if (!r) {
+      // Unknown state: start over, frames flood until relearned.
+      spdlog::warn("{} VLAN: reading the learned flows back failed ({}): relearning", s.log,
+                   describe(r.error()));
+      send_flow(s, learned_flows_wipe());
+    } else {
+      std::vector<LearnedFlow> dsts;
+      std::size_t restored = 0, dropped = 0;
+      const auto now = ns_since(Clock::time_point{});
+      for (const Message& m : *r) {
+        const auto* mp = std::get_if<MultipartReply>(&m.body);
+        const auto* stats = mp != nullptr ? std::get_if<FlowStatsReply>(&mp->body) : nullptr;
+        if (stats == nullptr) continue;
+        for (const FlowStats& fs : stats->flows) {
+          auto lf = parse_learned_flow(fs.cookie, fs.table_id, fs.match, config_.l2_table);
+          if (!lf) {
+            // Ours by cookie, not of a shape we make: delete it as spelled.
+            FlowMod d;
+            d.command = flow_mod_command::kDeleteStrict;
+            d.table_id = fs.table_id;
+            d.priority = fs.priority;
+            d.match = fs.match;
+            d.cookie = fs.cookie;
+            d.cookie_mask = ~std::uint64_t{0};
+            send_flow(s, d);
+            ++dropped;
+            continue;
+          }
+          if (!lf->src) {
+            dsts.push_back(*lf);
+            continue;
+          }
+          const VlanMembers* vm = s.vlan(lf->vid);
+          const bool tagged =
+              vm != nullptr && std::binary_search(vm->tagged.begin(), vm->tagged.end(), lf->port_no);
+          const bool untagged = vm != nullptr && std::binary_search(vm->untagged.begin(),
+                                                                    vm->untagged.end(), lf->port_no);
+          const MacLocation where{lf->port_no, tagged};
+          if ((tagged || untagged) &&
+              s.macs.restore(lf->vid, lf->mac, where, lf->generation, now)) {
+            ++restored;
+            notify_l2(s, lf->vid, lf->mac, std::make_pair(where.port_no, where.tagged));
+          } else {
+            send_flow(s, learned_flow_deletes(lf->vid, lf->mac, where, config_.l2_table,
+                                              lf->generation)
+                             .first);
+            ++dropped;
+          }
+        }
+      }
+      // eth_dst flows without their eth_src flow (of this generation) go.
+      for (const LearnedFlow& d : dsts) {
+        const MacTable::Entry* e = s.macs.find(d.vid, d.mac);
+        if (e != nullptr && e->generation == d.generation) continue;
+        send_flow(s, learned_flow_deletes(d.vid, d.mac, MacLocation{}, config_.l2_table,
+                                          d.generation)
+                         .second);
+        ++dropped;
+      }
+      counters_.mac_restored += restored;
+      spdlog::info("{} VLAN: {} learned MACs taken back from the switch's flows, {} flows deleted",
+                   s.log, restored, dropped);
+    }
+    if (l2_ready_listener_) l2_ready_listener_(s.dpid);
+  });
 }
 
 void TapBridge::forget_macs(Switch& sw) {

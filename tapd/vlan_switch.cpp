@@ -212,6 +212,40 @@ std::pair<FlowMod, FlowMod> learned_flow_deletes(std::uint16_t vid, const MacAdd
   return {std::move(src), std::move(dst)};
 }
 
+std::optional<LearnedFlow> parse_learned_flow(std::uint64_t cookie, std::uint8_t table_id,
+                                              const Match& match, std::uint8_t l2_table) {
+  LearnedFlow f;
+  const std::uint64_t sub = cookie & kSubclassMask;
+  if (sub == kLearnedSrcCookie && table_id == l2_table) {
+    f.src = true;
+  } else if (sub == kLearnedDstCookie && table_id == l2_table + 1) {
+    f.src = false;
+  } else {
+    return std::nullopt;
+  }
+  f.generation = cookie & kGenerationMask;
+  bool port = false, vid = false, mac = false;
+  for (const OxmField& x : match.fields) {
+    if (f.src && x.is_basic(oxm_field::kInPort) && !x.has_mask && !port) {
+      f.port_no = static_cast<std::uint32_t>(x.value_uint());
+      port = true;
+    } else if (x.is_basic(oxm_field::kVlanVid) && !x.has_mask && !vid) {
+      const auto v = static_cast<std::uint16_t>(x.value_uint());
+      if ((v & kVlanPresent) == 0) return std::nullopt;
+      f.vid = static_cast<std::uint16_t>(v & 0x0fff);
+      vid = true;
+    } else if (x.is_basic(f.src ? oxm_field::kEthSrc : oxm_field::kEthDst) && !x.has_mask && !mac &&
+               x.value.size() == 6) {
+      std::copy(x.value.begin(), x.value.end(), f.mac.octets.begin());
+      mac = true;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (!vid || !mac || (f.src && !port)) return std::nullopt;
+  return f;
+}
+
 FlowMod learned_flows_wipe() {
   FlowMod f;
   f.command = flow_mod_command::kDelete;
@@ -343,6 +377,13 @@ MacTable::Learned MacTable::learn(std::uint16_t vid, const MacAddress& mac, MacL
   entries_.emplace(key, Entry{where, r.generation, 0});
   ++counters_.learned;
   return r;
+}
+
+bool MacTable::restore(std::uint16_t vid, const MacAddress& mac, MacLocation where,
+                       std::uint64_t generation, std::uint64_t now_ns) {
+  if (entries_.size() >= limit_ || entries_.contains(std::make_pair(vid, mac))) return false;
+  entries_.emplace(std::make_pair(vid, mac), Entry{where, generation & kGenerationMask, now_ns});
+  return true;
 }
 
 std::optional<MacTable::Entry> MacTable::expire(std::uint16_t vid, const MacAddress& mac,

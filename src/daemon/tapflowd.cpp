@@ -133,6 +133,7 @@ int main(int argc, char** argv) {
         if (where) loc = routing::L2Location{where->first, where->second};
         r->set_l2_location(dpid, ifindex, mac, loc);
       });
+      bridge->set_l2_ready_listener([r = router.get()](std::uint64_t dpid) { r->set_l2_ready(dpid); });
       chain->add(*router);
     }
     app = std::move(chain);

@@ -212,6 +212,45 @@ TEST(LearnedFlows, PairForAccessAndTrunkPorts) {
   EXPECT_NE(kPuntCookie & wipe.cookie_mask, wipe.cookie);
 }
 
+// A restarted tapflowd reads the learned flows back: what learned_flows()
+// wrote parses back to its VLAN, MAC, port and generation; other shapes do not.
+TEST(LearnedFlows, ParseBackWhatLearnedFlowsWrote) {
+  const MacAddress h = MacAddress::from_u64(0x020000000abcULL);
+  auto [src, dst] = learned_flows(10, h, {2, false}, 300, 1, 0x1234567);
+  auto s = parse_learned_flow(src.cookie, src.table_id, src.match, 1);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(*s, (LearnedFlow{true, 10, h, 2, 0x1234567}));
+  auto d = parse_learned_flow(dst.cookie, dst.table_id, dst.match, 1);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(*d, (LearnedFlow{false, 10, h, 0, 0x1234567}));
+  // Another l2_table, a swapped table, an extra field: not ours to take.
+  EXPECT_FALSE(parse_learned_flow(src.cookie, src.table_id, src.match, 3));
+  EXPECT_FALSE(parse_learned_flow(src.cookie, dst.table_id, src.match, 1));
+  Match extra = src.match;
+  extra.add(oxm::eth_type(0x0800));
+  EXPECT_FALSE(parse_learned_flow(src.cookie, src.table_id, extra, 1));
+  Match untagged;
+  untagged.add(oxm::in_port(2)).add(oxm::eth_src(h));
+  EXPECT_FALSE(parse_learned_flow(src.cookie, src.table_id, untagged, 1));
+}
+
+TEST(MacTable, RestoreKeepsTheSwitchsGenerationOnce) {
+  MacTable t(2, 1000);
+  const MacAddress a = MacAddress::from_u64(0x02000000000aULL);
+  const MacAddress b = MacAddress::from_u64(0x02000000000bULL);
+  const MacAddress c = MacAddress::from_u64(0x02000000000cULL);
+  EXPECT_TRUE(t.restore(10, a, {3, true}, 77, 0));
+  EXPECT_FALSE(t.restore(10, a, {4, false}, 78, 0));  // known: unchanged
+  ASSERT_NE(t.find(10, a), nullptr);
+  EXPECT_EQ(t.find(10, a)->where, (MacLocation{3, true}));
+  EXPECT_EQ(t.find(10, a)->generation, 77u);
+  EXPECT_TRUE(t.restore(10, b, {3, false}, 79, 0));
+  EXPECT_FALSE(t.restore(10, c, {3, false}, 80, 0));  // full
+  // Its flows' FLOW_REMOVED finds it: same generation.
+  EXPECT_TRUE(t.expire(10, a, 77));
+  EXPECT_EQ(t.find(10, a), nullptr);
+}
+
 TEST(PacketOutActions, UnicastAndFlood) {
   EXPECT_EQ(actions_text(unicast_actions(10, {2, false})), "output:2");
   EXPECT_EQ(actions_text(unicast_actions(10, {5, true})),

@@ -66,6 +66,11 @@ class Router final : public controller::App {
   // given to every compiler made for it; changes are sent while programming.
   void set_l2_location(std::uint64_t dpid, int ifindex, const openflow::MacAddress& mac,
                        std::optional<L2Location> where);
+  // VLAN mode (from tapd): the learned locations of this datapath's
+  // connection are all known. A switch with VLAN router ports is reconciled
+  // only after this, so its next-hop groups compare with the switch's as
+  // they are, and nothing is rewritten because tapd had not read back yet.
+  void set_l2_ready(std::uint64_t dpid);
 
   void on_datapath_up(controller::Datapath& dp) override;
   void on_datapath_down(std::uint64_t dpid, const std::string& reason) override;

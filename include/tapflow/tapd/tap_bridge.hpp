@@ -168,6 +168,7 @@ struct BridgeCounters {
   std::uint64_t mac_flushed = 0;       // forgotten because its port went down or away
   std::uint64_t mac_table_full = 0;    // not learned: mac_table_size reached
   std::uint64_t mac_refreshed = 0;     // a known MAC's flows sent again (they had gone)
+  std::uint64_t mac_restored = 0;      // taken back from the switch's flows (restart, reconnect)
   std::uint64_t vlan_setup_errors = 0;  // 1.0 switch with VLANs, unknown member ports
   std::uint64_t setup_errors = 0;            // namespace/TAP/netlink failures
   std::uint64_t punt_syncs = 0;              // punt flow set recomputed and sent
@@ -198,6 +199,13 @@ class TapBridge final : public controller::App {
 
   void set_ports_listener(TapPortsListener listener) { ports_listener_ = std::move(listener); }
   void set_l2_listener(L2LocationListener listener) { l2_listener_ = std::move(listener); }
+  // Called once per datapath up, when what tapd knows of the switch's learned
+  // MACs is complete (VLAN mode: read back from the switch's flows; else at
+  // once): routing waits for it before it reconciles, so the next-hop groups
+  // it compares with the switch's have their learned ports.
+  void set_l2_ready_listener(std::function<void(std::uint64_t dpid)> listener) {
+    l2_ready_listener_ = std::move(listener);
+  }
   // Learned MACs of a switch's VLAN, for status output and tests.
   std::size_t learned_macs(std::uint64_t dpid) const;
   std::vector<PortStatusView> ports() const;
@@ -246,6 +254,7 @@ class TapBridge final : public controller::App {
   void learn(Switch& sw, const openflow::PacketIn& pi);
   void flush_port_macs(Switch& sw, std::uint32_t port_no);
   void forget_macs(Switch& sw);
+  void restore_learned(Switch& sw);
   void notify_l2(Switch& sw, std::uint16_t vid, const openflow::MacAddress& mac,
                  std::optional<std::pair<std::uint32_t, bool>> where);
   bool send_from_vlan_tap(Switch& sw, Port& port, std::span<const std::uint8_t> frame);
@@ -262,6 +271,7 @@ class TapBridge final : public controller::App {
   BridgeCounters counters_;
   TapPortsListener ports_listener_;
   L2LocationListener l2_listener_;
+  std::function<void(std::uint64_t)> l2_ready_listener_;
 };
 
 }  // namespace tapflow::tapd

@@ -124,8 +124,24 @@ std::pair<openflow::FlowMod, openflow::FlowMod> learned_flow_deletes(std::uint16
                                                                      MacLocation where,
                                                                      std::uint8_t l2_table,
                                                                      std::uint64_t generation);
-// A DELETE of every learned flow in every table (datapath up: relearn).
+// A DELETE of every learned flow in every table (the switch's learned flows
+// could not be read back: relearn).
 openflow::FlowMod learned_flows_wipe();
+
+// A learned flow the switch holds, as learned_flows() spelled it: the eth_src
+// flow (l2_table; in_port, tagged vlan_vid, eth_src) or the eth_dst flow
+// (l2_table + 1; tagged vlan_vid, eth_dst), with the generation from its
+// cookie. Anything else of the learned cookie class: nullopt.
+struct LearnedFlow {
+  bool src = true;            // eth_src flow (else eth_dst)
+  std::uint16_t vid = 0;
+  openflow::MacAddress mac;
+  std::uint32_t port_no = 0;  // eth_src flows only
+  std::uint64_t generation = 0;
+  friend bool operator==(const LearnedFlow&, const LearnedFlow&) = default;
+};
+std::optional<LearnedFlow> parse_learned_flow(std::uint64_t cookie, std::uint8_t table_id,
+                                              const openflow::Match& match, std::uint8_t l2_table);
 
 // PACKET_OUT actions for a frame from a VLAN TAP: to a learned location, or
 // flooded (untagged members first, then tag pushed for the tagged ones).
@@ -201,6 +217,11 @@ class MacTable {
   // removes the entry if it still is that generation.
   std::optional<Entry> expire(std::uint16_t vid, const openflow::MacAddress& mac,
                               std::uint64_t generation);
+  // Takes back an entry whose flows the switch still holds (after a restart
+  // or reconnect), with their generation. False (nothing changed) if the MAC
+  // is known already or the table is full.
+  bool restore(std::uint16_t vid, const openflow::MacAddress& mac, MacLocation where,
+               std::uint64_t generation, std::uint64_t now_ns);
   // Forgets every entry at a port (it went down or away); returns them.
   std::vector<std::pair<std::pair<std::uint16_t, openflow::MacAddress>, Entry>> flush_port(
       std::uint32_t port_no);
