@@ -42,6 +42,9 @@ metrics:
   listen: "127.0.0.1:$TAPD_METRICS_PORT"
 router:
   persist_taps: false
+  # The slow path's own capacity is measured here, not control-plane policing
+  # (which would cap traffic to the router at 6000 frames/s).
+  punt_policer: false
   switches:
     - dpid: 0x1
       name: r1

@@ -28,6 +28,7 @@ namespace tapflow::tapd {
 namespace asio = boost::asio;
 using controller::Clock;
 using controller::Datapath;
+using controller::SendPriority;
 using namespace openflow;
 
 namespace {
@@ -148,6 +149,11 @@ struct TapBridge::Switch {
   bool reconciled = false;  // punt flows read back from the switch since it came up
   bool stale_checked = false;
   Message packet_out;  // reused for every PACKET_OUT: no allocation per frame
+  // Control-plane policing (punt_class.hpp): per class, and the namespace's
+  // own addresses (sorted) for telling "to the router" from transit.
+  std::array<TokenBucket, kPuntClasses> policers;
+  PuntCounters punt;
+  std::vector<netns::IpAddress> local_addresses;
   bool published = false;  // ports_listener_ told about published_ports
   std::vector<TapPort> published_ports;
 
@@ -276,6 +282,7 @@ TapBridge::Switch& TapBridge::switch_for(Datapath& dp) {
                                                      std::chrono::system_clock::now().time_since_epoch())
                                                      .count()));
   sw->log = fmt::format("dpid={} netns={}", dpid_hex(dpid), ns_name);
+  for (std::size_t c = 0; c < kPuntClasses; ++c) sw->policers[c] = TokenBucket(config_.punt_policy.classes[c]);
   sw->hold_timer = std::make_unique<asio::steady_timer>(io_);
   sw->links = std::make_unique<netns::LinkControl>(sw->ns);
   if (auto lo = sw->links->ifindex("lo")) sw->links->set_up(*lo, true);
@@ -658,6 +665,7 @@ void TapBridge::on_packet_in(Datapath& dp, const PacketIn& pi) {
         ++counters_.packet_in_unknown_vlan;
         return;
       }
+      if (!admit_punt(sw, pi.data)) return;
       if (route.strip_tag) {
         strip_vlan_tag(pi.data, sw.scratch);
         write_to_tap(sw, *vt->second, sw.scratch, whole, t0);
@@ -674,7 +682,22 @@ void TapBridge::on_packet_in(Datapath& dp, const PacketIn& pi) {
     ++counters_.packet_in_unknown_port;
     return;
   }
+  if (!admit_punt(sw, pi.data)) return;
   write_to_tap(sw, *pit->second, pi.data, whole, t0);
+}
+
+bool TapBridge::admit_punt(Switch& sw, std::span<const std::uint8_t> frame) {
+  const PuntClass cls = classify_frame(frame, [&sw](const netns::IpAddress& a) {
+    return std::binary_search(sw.local_addresses.begin(), sw.local_addresses.end(), a);
+  });
+  const auto c = static_cast<std::size_t>(cls);
+  ++sw.punt.seen[c];
+  if (!sw.policers[c].take(ns_since(Clock::time_point{}))) {
+    ++sw.punt.policed[c];
+    return false;
+  }
+  ++sw.punt.passed[c];
+  return true;
 }
 
 bool TapBridge::write_to_tap(Switch& sw, Port& port, std::span<const std::uint8_t> frame, bool whole,
@@ -726,8 +749,9 @@ void TapBridge::on_tap_readable(Switch& sw, Port& port) {
 bool TapBridge::drain_tap(Switch& sw, Port& port, Clock::time_point t0) {
   static thread_local std::array<std::uint8_t, 65536> buf;
   auto& po = std::get<PacketOut>(sw.packet_out.body);
+  bool congested_frame = false;  // a non-control frame was sent over the watermark
   for (std::size_t i = 0; i < config_.read_batch; ++i) {
-    if (sw.dp != nullptr && sw.dp->congested()) {
+    if (congested_frame) {
       // Leave the frames in the TAP's queue (the kernel drops beyond it and
       // counts it) until the switch drains what we already sent.
       ++port.counters.paused_congested;
@@ -752,8 +776,18 @@ bool TapBridge::drain_tap(Switch& sw, Port& port, Clock::time_point t0) {
       ++port.counters.drop_switch_down;
       continue;
     }
+    // The kernel's routing-protocol and ARP/ND frames overtake whatever bulk
+    // (FLOW_MODs of a table install) is queued for the switch, and are read
+    // even while the connection is congested; another frame sent over the
+    // watermark pauses reading until the switch drains.
+    const std::span<const std::uint8_t> frame(buf.data(), static_cast<std::size_t>(n));
+    const PuntClass cls = classify_frame(frame, nullptr);
+    const bool control = cls == PuntClass::kRouting || cls == PuntClass::kArpNd;
+    const SendPriority prio = control ? SendPriority::kControl : SendPriority::kNormal;
+    if (control) ++sw.punt.control_out;
+    if (!control && sw.dp->congested()) congested_frame = true;
     if (port.vlan != 0) {
-      if (send_from_vlan_tap(sw, port, std::span<const std::uint8_t>(buf.data(), static_cast<std::size_t>(n)))) {
+      if (send_from_vlan_tap(sw, port, frame, prio)) {
         ++port.counters.to_switch_frames;
         port.counters.to_switch_bytes += static_cast<std::uint64_t>(n);
         port.counters.to_switch_latency.record(ns_since(t0));
@@ -764,7 +798,7 @@ bool TapBridge::drain_tap(Switch& sw, Port& port, Clock::time_point t0) {
     sw.packet_out.xid = sw.dp->next_xid();
     po.data.assign(buf.begin(), buf.begin() + n);
     std::get<action::Output>(po.actions[0]).port = port.port_no;
-    if (auto st = sw.dp->send(sw.packet_out); !st) {
+    if (auto st = sw.dp->send(sw.packet_out, prio); !st) {
       ++port.counters.drop_send_error;
       continue;
     }
@@ -819,6 +853,8 @@ void TapBridge::sync_punts(Switch& sw) {
     if (a.scope == RT_SCOPE_HOST) continue;
     in.addresses.push_back(a.prefix.addr);
   }
+  sw.local_addresses = in.addresses;
+  std::sort(sw.local_addresses.begin(), sw.local_addresses.end());
   ++counters_.punt_syncs;
   auto flows = punt_flows(in);
   const std::size_t n = flows.size();
@@ -1224,7 +1260,8 @@ void TapBridge::forget_macs(Switch& sw) {
   sw.macs.clear();
 }
 
-bool TapBridge::send_from_vlan_tap(Switch& sw, Port& port, std::span<const std::uint8_t> frame) {
+bool TapBridge::send_from_vlan_tap(Switch& sw, Port& port, std::span<const std::uint8_t> frame,
+                                   SendPriority priority) {
   auto& po = std::get<PacketOut>(sw.vlan_packet_out.body);
   const VlanMembers* m = sw.vlan(port.vlan);
   po.actions = m != nullptr ? vlan_tap_actions(*m, frame, sw.macs, sw.member_up) : ActionList{};
@@ -1235,7 +1272,7 @@ bool TapBridge::send_from_vlan_tap(Switch& sw, Port& port, std::span<const std::
   sw.vlan_packet_out.version = sw.dp->version();
   sw.vlan_packet_out.xid = sw.dp->next_xid();
   po.data.assign(frame.begin(), frame.end());
-  if (auto st = sw.dp->send(sw.vlan_packet_out); !st) {
+  if (auto st = sw.dp->send(sw.vlan_packet_out, priority); !st) {
     ++port.counters.drop_send_error;
     return false;
   }
@@ -1243,6 +1280,14 @@ bool TapBridge::send_from_vlan_tap(Switch& sw, Port& port, std::span<const std::
 }
 
 // ---------------------------------------------------------------- status
+
+std::vector<PuntView> TapBridge::punt() const {
+  std::vector<PuntView> out;
+  for (const auto& [dpid, sw] : switches_) {
+    out.push_back(PuntView{dpid, sw->ns.name(), config_.punt_policy, sw->punt});
+  }
+  return out;
+}
 
 std::vector<PortStatusView> TapBridge::ports() const {
   std::vector<PortStatusView> out;

@@ -245,7 +245,7 @@ void parse_router(const Reader& r, const YAML::Node& n, DaemonConfig& cfg) {
   r.only_keys(n, "router", {"netns_prefix", "mtu", "persist_taps", "local_port", "read_batch",
                             "switches", "routing", "route_tables", "fib_table", "bundles",
                             "table_capacity", "forwarding", "l2_table", "carrier_hold",
-                            "fd_store", "stale_hold"});
+                            "fd_store", "stale_hold", "punt_policer"});
   if (n["forwarding"]) rc.forwarding = r.boolean(n["forwarding"], "router.forwarding");
   if (n["routing"]) cfg.routing = r.boolean(n["routing"], "router.routing");
   auto& rt = cfg.routing_config;
@@ -278,6 +278,28 @@ void parse_router(const Reader& r, const YAML::Node& n, DaemonConfig& cfg) {
         r.number<double>(n["carrier_hold"], "router.carrier_hold", 0, 3600) * 1000));
   }
   if (auto f = n["fd_store"]) parse_fd_store(r, f, cfg);
+  if (auto pp = n["punt_policer"]) {
+    if (pp.IsScalar()) {
+      if (r.boolean(pp, "router.punt_policer")) r.fail(pp, "router.punt_policer", "is false or a map of classes");
+      for (auto& c : rc.punt_policy.classes) c = tapd::PolicerConfig{0, 0};
+    } else {
+      std::set<std::string> names;
+      for (std::size_t c = 0; c < tapd::kPuntClasses; ++c) {
+        names.insert(std::string(tapd::punt_class_name(static_cast<tapd::PuntClass>(c))));
+      }
+      r.only_keys(pp, "router.punt_policer", names);
+      for (std::size_t c = 0; c < tapd::kPuntClasses; ++c) {
+        const std::string name(tapd::punt_class_name(static_cast<tapd::PuntClass>(c)));
+        const auto item = pp[name];
+        if (!item) continue;
+        const std::string where = "router.punt_policer." + name;
+        r.only_keys(item, where, {"rate", "burst"});
+        auto& pc = rc.punt_policy.classes[c];
+        if (item["rate"]) pc.rate = r.number<std::uint32_t>(item["rate"], where + ".rate", 0, 10000000);
+        if (item["burst"]) pc.burst = r.number<std::uint32_t>(item["burst"], where + ".burst", 1, 10000000);
+      }
+    }
+  }
   if (auto h = n["stale_hold"]) {
     r.only_keys(h, "router.stale_hold", {"quiet", "max"});
     auto ms = [&](const char* key) {

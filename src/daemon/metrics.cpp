@@ -250,6 +250,37 @@ MetricFamilies tap_metrics(const std::vector<tapd::PortStatusView>& ports,
   return out;
 }
 
+MetricFamilies punt_metrics(const std::vector<tapd::PuntView>& switches) {
+  auto seen = family("tapflow_punt_packet_ins_total",
+                     "PACKET_INs for the router's TAPs, by punt class (routing, arp_nd, to_router, "
+                     "glean, other)",
+                     MetricType::Counter);
+  auto passed = family("tapflow_punt_passed_total", "Of tapflow_punt_packet_ins_total: written on",
+                       MetricType::Counter);
+  auto policed = family("tapflow_punt_policed_total",
+                        "Of tapflow_punt_packet_ins_total: dropped by the class's policer",
+                        MetricType::Counter);
+  auto rate = family("tapflow_punt_policer_rate",
+                     "The class's policer rate in packets/s (0: no limit)", MetricType::Gauge);
+  auto control = family("tapflow_punt_control_out_total",
+                        "The kernel's routing-protocol and ARP/ND frames sent ahead of queued bulk",
+                        MetricType::Counter);
+  for (const auto& v : switches) {
+    const Labels sw{{"dpid", dpid_label(v.dpid)}, {"netns", v.netns}};
+    for (std::size_t c = 0; c < tapd::kPuntClasses; ++c) {
+      const auto l = with(sw, "class", std::string(tapd::punt_class_name(static_cast<tapd::PuntClass>(c))));
+      seen.metric.push_back(counter(l, v.counters.seen[c]));
+      passed.metric.push_back(counter(l, v.counters.passed[c]));
+      policed.metric.push_back(counter(l, v.counters.policed[c]));
+      rate.metric.push_back(gauge(l, v.policy.classes[c].rate));
+    }
+    control.metric.push_back(counter(sw, v.counters.control_out));
+  }
+  MetricFamilies out;
+  for (auto* f : {&seen, &passed, &policed, &rate, &control}) out.push_back(std::move(*f));
+  return out;
+}
+
 MetricFamilies vlan_metrics(const tapd::BridgeCounters& c) {
   return {
       single_counter("tapflow_vlan_learn_packet_ins_total", "Learning PACKET_INs (VLAN mode)",

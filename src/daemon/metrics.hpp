@@ -64,6 +64,8 @@ MetricFamilies tap_metrics(const std::vector<tapd::PortStatusView>& ports,
 
 // tapflow_vlan_*: tapd's VLAN MAC learning counters (all switches).
 MetricFamilies vlan_metrics(const tapd::BridgeCounters& bridge);
+// Control-plane policing per switch and punt class (tapflow_punt_*).
+MetricFamilies punt_metrics(const std::vector<tapd::PuntView>& switches);
 
 // tapflow_router_* (the app) and tapflow_fib_* (per switch: the kernel FIB
 // as the compiler sees it, what the programmer sent and the switch refused,

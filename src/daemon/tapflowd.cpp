@@ -157,6 +157,7 @@ int main(int argc, char** argv) {
       collectors.push_back(
           [b = bridge.get()] { return daemon::tap_metrics(b->ports(), b->counters()); });
       collectors.push_back([b = bridge.get()] { return daemon::vlan_metrics(b->counters()); });
+      collectors.push_back([b = bridge.get()] { return daemon::punt_metrics(b->punt()); });
     }
     if (router) {
       collectors.push_back(

@@ -156,6 +156,25 @@ TEST(Config, StaleHold) {
             std::string::npos);
 }
 
+TEST(Config, PuntPolicer) {
+  auto d = parse_config("app: router", "t.yaml");
+  EXPECT_EQ(d.router.punt_policy[tapd::PuntClass::kRouting], (tapd::PolicerConfig{6000, 1000}));
+  EXPECT_EQ(d.router.punt_policy[tapd::PuntClass::kArpNd], (tapd::PolicerConfig{600, 200}));
+  EXPECT_EQ(d.router.punt_policy[tapd::PuntClass::kToRouter], (tapd::PolicerConfig{6000, 1000}));
+  auto c = parse_config("router: {punt_policer: {arp_nd: {rate: 100, burst: 10}, glean: {rate: 0}}}", "t.yaml");
+  EXPECT_EQ(c.router.punt_policy[tapd::PuntClass::kArpNd], (tapd::PolicerConfig{100, 10}));
+  EXPECT_EQ(c.router.punt_policy[tapd::PuntClass::kGlean].rate, 0u);
+  EXPECT_EQ(c.router.punt_policy[tapd::PuntClass::kRouting], (tapd::PolicerConfig{6000, 1000}));
+  auto off = parse_config("router: {punt_policer: false}", "t.yaml");
+  for (const auto& pc : off.router.punt_policy.classes) EXPECT_EQ(pc.rate, 0u);
+  EXPECT_NE(error_of("router: {punt_policer: {bgp: {rate: 1}}}").find("router.punt_policer.bgp: unknown key"),
+            std::string::npos);
+  EXPECT_NE(error_of("router: {punt_policer: {arp_nd: {rate: -1}}}").find("router.punt_policer.arp_nd.rate"),
+            std::string::npos);
+  EXPECT_NE(error_of("router: {punt_policer: true}").find("router.punt_policer: is false or a map"),
+            std::string::npos);
+}
+
 TEST(Config, RouterErrorsNameTheKey) {
   EXPECT_NE(error_of("router: {switches: [{name: r1}]}").find("router.switches[0]: needs dpid"),
             std::string::npos);

@@ -242,6 +242,26 @@ TEST(MetricsText, VlanCountersAreUnlabelledCounters) {
   EXPECT_NE(text.find("\ntapflow_vlan_mac_moves_total 0\n"), std::string::npos) << text;
 }
 
+TEST(MetricsText, PuntClassesPerSwitch) {
+  tapd::PuntView v;
+  v.dpid = 1;
+  v.netns = "tapflow-r1";
+  v.counters.seen[0] = 10;
+  v.counters.passed[0] = 10;
+  v.counters.seen[1] = 5000;
+  v.counters.passed[1] = 600;
+  v.counters.policed[1] = 4400;
+  v.counters.control_out = 7;
+  const std::string text = render_text(punt_metrics({v}));
+  const std::string sw = "dpid=\"0000000000000001\",netns=\"tapflow-r1\"";
+  EXPECT_NE(text.find("tapflow_punt_packet_ins_total{" + sw + ",class=\"routing\"} 10\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("tapflow_punt_policed_total{" + sw + ",class=\"arp_nd\"} 4400\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("tapflow_punt_passed_total{" + sw + ",class=\"arp_nd\"} 600\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("tapflow_punt_policer_rate{" + sw + ",class=\"routing\"} 6000\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("tapflow_punt_control_out_total{" + sw + "} 7\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("class=\"glean\""), std::string::npos);
+}
+
 TEST(MetricsText, RouterAndPerSwitchFib) {
   routing::RouterCounters r;
   r.compiles = 2;

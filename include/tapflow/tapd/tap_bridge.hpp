@@ -25,6 +25,7 @@
 #include "tapflow/fdstore/fd_store.hpp"
 #include "tapflow/netns/ip.hpp"
 #include "tapflow/openflow/types.hpp"
+#include "tapflow/tapd/punt_class.hpp"
 #include "tapflow/tapd/tap_device.hpp"
 
 namespace tapflow::tapd {
@@ -72,6 +73,9 @@ struct SwitchConfig {
 };
 
 struct TapBridgeConfig {
+  // PACKET_INs for the TAPs are classified (punt_class.hpp) and policed per
+  // class and switch: a storm of one class never starves another.
+  PuntPolicy punt_policy;
   std::string netns_prefix = "tapflow-";
   unsigned mtu = 1500;
   // TAPs outlive tapflowd (NO-CARRIER while it is away), keeping their
@@ -135,6 +139,14 @@ struct PortStatusView {
   int ifindex = 0;
   bool carrier = false;
   PortCounters counters;
+};
+
+// Control-plane policing of one switch, for status output and metrics.
+struct PuntView {
+  std::uint64_t dpid = 0;
+  std::string netns;
+  PuntPolicy policy;
+  PuntCounters counters;
 };
 
 // A TAP as other parts see it (routing maps kernel next hops to switch ports).
@@ -209,6 +221,7 @@ class TapBridge final : public controller::App {
   // Learned MACs of a switch's VLAN, for status output and tests.
   std::size_t learned_macs(std::uint64_t dpid) const;
   std::vector<PortStatusView> ports() const;
+  std::vector<PuntView> punt() const;
   const BridgeCounters& counters() const { return counters_; }
   // The namespace a datapath uses (configured or default name).
   std::string namespace_for(std::uint64_t dpid) const;
@@ -257,7 +270,11 @@ class TapBridge final : public controller::App {
   void restore_learned(Switch& sw);
   void notify_l2(Switch& sw, std::uint16_t vid, const openflow::MacAddress& mac,
                  std::optional<std::pair<std::uint32_t, bool>> where);
-  bool send_from_vlan_tap(Switch& sw, Port& port, std::span<const std::uint8_t> frame);
+  bool send_from_vlan_tap(Switch& sw, Port& port, std::span<const std::uint8_t> frame,
+                          controller::SendPriority priority);
+  // Classifies a PACKET_IN's frame and takes a token of its class: false if
+  // the class's policer drops it.
+  bool admit_punt(Switch& sw, std::span<const std::uint8_t> frame);
   void send_flow(Switch& sw, const openflow::FlowMod& fm);
 
   boost::asio::io_context& io_;
