@@ -12,7 +12,7 @@ PACKAGES=(
   prometheus-cpp-dev
   # lab and test peers
   openvswitch-switch openvswitch-common openvswitch-testcontroller tshark iproute2
-  iputils-ping ethtool iperf3 tcpdump mininet bird2 frr python3-os-ken
+  iputils-ping ethtool iperf3 tcpdump mininet bird2 frr python3-os-ken nftables
 )
 
 missing=()
