@@ -102,7 +102,34 @@ MacAddress mac(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d, s
   return m;
 }
 
+// To the controller through the class's meter, if it has one.
+InstructionList punt_to(const PuntInputs& in, PuntClass c) {
+  InstructionList ins = to_controller();
+  if (in.meters && (*in.meters)[static_cast<std::size_t>(c)] != 0) {
+    ins.insert(ins.begin(), instruction::Meter{(*in.meters)[static_cast<std::size_t>(c)]});
+  }
+  return ins;
+}
+
+constexpr std::uint8_t kProtoOspf = 89, kProtoVrrp = 112, kProtoTcp = 6, kProtoUdp = 17,
+                       kProtoIcmpv6 = 58;
+
 }  // namespace
+
+std::optional<MeterMod> punt_meter(PuntClass c, const PolicerConfig& policer,
+                                   std::uint16_t command) {
+  if (policer.rate == 0) return std::nullopt;
+  MeterMod m;
+  m.command = command;
+  m.flags = 0x2 | 0x4;  // OFPMF_PKTPS | OFPMF_BURST
+  m.meter_id = punt_meter_id(c);
+  MeterBand b;
+  b.type = meter_band_type::kDrop;
+  b.rate = policer.rate;
+  b.burst_size = std::max<std::uint32_t>(policer.burst, 1);
+  m.bands.push_back(b);
+  return m;
+}
 
 std::vector<FlowMod> address_punts(const std::vector<IpAddress>& addresses,
                                    const AddressPuntScope& scope, bool ipv6) {
@@ -155,6 +182,69 @@ std::vector<FlowMod> punt_flows(const PuntInputs& in) {
   out.push_back(make_flow(kControl, {oxm::eth_type(kEthIpv4), oxm::ipv4_dst(0xe0000000, 0xffffff00)},
                           to_controller()));
 
+  const bool metered = !v10 && in.meters.has_value();
+  if (metered) {
+    // Each general punt through its class's meter (ARP: arp_nd; the rest:
+    // to_router), and the routing protocols above them through theirs.
+    for (FlowMod& f : out) {
+      if (f.priority == kDrop) continue;
+      bool arp = false;
+      for (const OxmField& x : f.match.fields) {
+        arp = arp || (x.is_basic(oxm_field::kEthType) && x.value_uint() == kEthArp);
+      }
+      f.instructions = punt_to(in, arp ? PuntClass::kArpNd : PuntClass::kToRouter);
+    }
+    const InstructionList routing = punt_to(in, PuntClass::kRouting);
+    const InstructionList nd = punt_to(in, PuntClass::kArpNd);
+    for (std::uint8_t proto : {kProtoOspf, kProtoVrrp}) {
+      out.push_back(make_flow(kRouting,
+                              {oxm::eth_type(kEthIpv4), oxm::ipv4_dst(0xe0000000, 0xffffff00),
+                               oxm::ip_proto(proto)},
+                              routing));
+    }
+    std::array<std::uint8_t, 16> ff02{0xff, 0x02};
+    std::array<std::uint8_t, 16> mask16{0xff, 0xff};
+    out.push_back(make_flow(kRouting,
+                            {oxm::eth_type(kEthIpv6), oxm::ipv6_dst(ff02, mask16),
+                             oxm::ip_proto(kProtoOspf)},
+                            routing));
+    for (std::uint8_t t = 133; t <= 137; ++t) {
+      out.push_back(make_flow(kRouting,
+                              {oxm::eth_type(kEthIpv6), oxm::ipv6_dst(ff02, mask16),
+                               oxm::ip_proto(kProtoIcmpv6), oxm::icmpv6_type(t)},
+                              nd));
+    }
+    auto own = [&](std::uint16_t eth_type, const OxmField& dst) {
+      out.push_back(make_flow(kRouting, {oxm::eth_type(eth_type), dst, oxm::ip_proto(kProtoOspf)},
+                              routing));
+      out.push_back(make_flow(kRouting,
+                              {oxm::eth_type(eth_type), dst, oxm::ip_proto(kProtoTcp), oxm::tcp_dst(179)},
+                              routing));
+      out.push_back(make_flow(kRouting,
+                              {oxm::eth_type(eth_type), dst, oxm::ip_proto(kProtoTcp), oxm::tcp_src(179)},
+                              routing));
+      for (std::uint16_t port : {3784, 3785, 4784}) {
+        out.push_back(make_flow(kRouting,
+                                {oxm::eth_type(eth_type), dst, oxm::ip_proto(kProtoUdp),
+                                 oxm::udp_dst(port)},
+                                routing));
+      }
+      if (eth_type == kEthIpv6) {
+        for (std::uint8_t t = 133; t <= 137; ++t) {
+          out.push_back(make_flow(kRouting,
+                                  {oxm::eth_type(eth_type), dst, oxm::ip_proto(kProtoIcmpv6),
+                                   oxm::icmpv6_type(t)},
+                                  nd));
+        }
+      }
+    };
+    for (const IpAddress& a : v4) own(kEthIpv4, oxm::ipv4_dst(v4_host_order(a)));
+    for (const IpAddress& a : v6) {
+      std::span<const std::uint8_t, 16> bytes(a.bytes);
+      own(kEthIpv6, oxm::ipv6_dst(bytes));
+    }
+  }
+
   if (v10) {
     // No IPv6 fields in 1.0: punt IPv6 by destination MAC. The link groups are
     // needed before any global address exists (ND, OSPFv3 hellos).
@@ -178,7 +268,7 @@ std::vector<FlowMod> punt_flows(const PuntInputs& in) {
     std::array<std::uint8_t, 16> ff02{0xff, 0x02};
     std::array<std::uint8_t, 16> mask16{0xff, 0xff};
     out.push_back(make_flow(kControl, {oxm::eth_type(kEthIpv6), oxm::ipv6_dst(ff02, mask16)},
-                            to_controller()));
+                            metered ? punt_to(in, PuntClass::kToRouter) : to_controller()));
   }
 
   // GotoTable must point forward: a FIB in table 0 (ours) would be a loop.

@@ -154,6 +154,11 @@ struct TapBridge::Switch {
   std::array<TokenBucket, kPuntClasses> policers;
   PuntCounters punt;
   std::vector<netns::IpAddress> local_addresses;
+  // Meters in the switch (1.3, where it has them): set once they are in
+  // place for this connection; the punt flows then run through them.
+  std::optional<std::array<std::uint32_t, kPuntClasses>> meters;
+  std::array<MeterStats, kPuntClasses> meter_stats{};  // last read, per class
+  std::unique_ptr<asio::steady_timer> meter_timer;
   bool published = false;  // ports_listener_ told about published_ports
   std::vector<TapPort> published_ports;
 
@@ -282,6 +287,7 @@ TapBridge::Switch& TapBridge::switch_for(Datapath& dp) {
                                                      std::chrono::system_clock::now().time_since_epoch())
                                                      .count()));
   sw->log = fmt::format("dpid={} netns={}", dpid_hex(dpid), ns_name);
+  sw->meter_timer = std::make_unique<asio::steady_timer>(io_);
   for (std::size_t c = 0; c < kPuntClasses; ++c) sw->policers[c] = TokenBucket(config_.punt_policy.classes[c]);
   sw->hold_timer = std::make_unique<asio::steady_timer>(io_);
   sw->links = std::make_unique<netns::LinkControl>(sw->ns);
@@ -365,7 +371,113 @@ void TapBridge::on_datapath_up(Datapath& dp) {
   update_vlan_carriers(*sw);
   spdlog::info("{} tapd: {} TAPs, {} VLAN TAPs in {}", dp.log_name(), sw->ports.size(),
                sw->vlan_taps.size(), sw->ns.name());
+  sw->meters.reset();
+  sw->meter_timer->cancel();
   sync_punts(*sw);
+  if (dp.version() == kVersion13) setup_meters(*sw);
+}
+
+void TapBridge::setup_meters(Switch& sw) {
+  bool any = false;
+  for (const auto& c : config_.punt_policy.classes) any = any || c.rate != 0;
+  if (!any) return;
+  const std::uint64_t epoch = sw.epoch;
+  Switch* raw = &sw;
+  auto valid = [this, raw, epoch, alive = std::weak_ptr<bool>(sw.alive)] {
+    return !alive.expired() && raw->epoch == epoch && raw->dp != nullptr;
+  };
+  sw.dp->request(MultipartRequest{0, MeterFeaturesStatsRequest{}}, [this, raw, valid](
+                                                                       Result<std::vector<Message>> r) {
+    if (!valid()) return;
+    std::optional<MeterFeatures> f;
+    if (r) {
+      for (const Message& m : *r) {
+        const auto* mp = std::get_if<MultipartReply>(&m.body);
+        if (const auto* fr = mp != nullptr ? std::get_if<MeterFeaturesStatsReply>(&mp->body) : nullptr) {
+          f = fr->features;
+        }
+      }
+    }
+    // OFPMBT_DROP bands, OFPMF_PKTPS and OFPMF_BURST, and ids up to ours.
+    const bool usable = f && (f->band_types & (1u << meter_band_type::kDrop)) != 0 &&
+                        (f->capabilities & 0x2) != 0 && (f->capabilities & 0x4) != 0 &&
+                        f->max_meter >= punt_meter_id(PuntClass::kOther);
+    if (!usable) {
+      spdlog::info("{} punt meters: the switch has none that fit ({}); tapflowd polices alone",
+                   raw->log,
+                   f ? fmt::format("max_meter {}, band types {:#x}, capabilities {:#x}", f->max_meter,
+                                   f->band_types, f->capabilities)
+                     : (r ? std::string("no METER_FEATURES") : describe(r.error())));
+      return;
+    }
+    raw->dp->request(MultipartRequest{0, MeterConfigRequest{}}, [this, raw, valid](
+                                                                    Result<std::vector<Message>> cr) {
+      if (!valid()) return;
+      std::map<std::uint32_t, MeterConfig> have;
+      if (cr) {
+        for (const Message& m : *cr) {
+          const auto* mp = std::get_if<MultipartReply>(&m.body);
+          if (const auto* mc = mp != nullptr ? std::get_if<MeterConfigStatsReply>(&mp->body) : nullptr) {
+            for (const MeterConfig& c : mc->meters) have[c.meter_id] = c;
+          }
+        }
+      }
+      std::array<std::uint32_t, kPuntClasses> ids{};
+      for (std::size_t c = 0; c < kPuntClasses; ++c) {
+        const auto cls = static_cast<PuntClass>(c);
+        const std::uint32_t id = punt_meter_id(cls);
+        auto it = have.find(id);
+        auto mod = punt_meter(cls, config_.punt_policy.classes[c],
+                              it == have.end() ? meter_mod_command::kAdd : meter_mod_command::kModify);
+        if (!mod) continue;  // rate 0: not metered
+        ids[c] = id;
+        if (it != have.end() && it->second.flags == mod->flags && it->second.bands == mod->bands) continue;
+        if (auto st = raw->dp->send(MessageBody{*mod}); !st) {
+          spdlog::warn("{} punt meter {}: {}", raw->log, id, describe(st.error()));
+          return;
+        }
+      }
+      // The meters are sent before the flows that use them: same connection, in order.
+      raw->meters = ids;
+      spdlog::info("{} punt meters in the switch: {}", raw->log, [&] {
+        std::string out;
+        for (std::size_t c = 0; c < kPuntClasses; ++c) {
+          if (ids[c] == 0) continue;
+          out += fmt::format("{}{} {} pkt/s (burst {})", out.empty() ? "" : ", ",
+                             punt_class_name(static_cast<PuntClass>(c)),
+                             config_.punt_policy.classes[c].rate, config_.punt_policy.classes[c].burst);
+        }
+        return out;
+      }());
+      sync_punts(*raw);
+      poll_meters(*raw);
+    });
+  });
+}
+
+void TapBridge::poll_meters(Switch& sw) {
+  if (!sw.meters || sw.dp == nullptr) return;
+  const std::uint64_t epoch = sw.epoch;
+  Switch* raw = &sw;
+  std::weak_ptr<bool> alive = sw.alive;
+  sw.dp->request(MultipartRequest{0, MeterStatsRequest{}}, [raw, epoch, alive](
+                                                               Result<std::vector<Message>> r) {
+    if (alive.expired() || raw->epoch != epoch || !r) return;
+    for (const Message& m : *r) {
+      const auto* mp = std::get_if<MultipartReply>(&m.body);
+      const auto* ms = mp != nullptr ? std::get_if<MeterStatsReply>(&mp->body) : nullptr;
+      if (ms == nullptr) continue;
+      for (const MeterStats& st : ms->meters) {
+        if (st.meter_id < kPuntMeterBase || st.meter_id >= kPuntMeterBase + kPuntClasses) continue;
+        raw->meter_stats[st.meter_id - kPuntMeterBase] = st;
+      }
+    }
+  });
+  sw.meter_timer->expires_after(std::chrono::seconds(2));
+  sw.meter_timer->async_wait([this, raw, epoch, alive](const boost::system::error_code& ec) {
+    if (ec || alive.expired() || raw->epoch != epoch) return;
+    poll_meters(*raw);
+  });
 }
 
 void TapBridge::on_datapath_down(std::uint64_t dpid, const std::string& reason) {
@@ -845,6 +957,7 @@ void TapBridge::sync_punts(Switch& sw) {
   PuntInputs in;
   in.version = sw.dp->version();
   if (in.version == kVersion13) in.fib_table = config_.fib_table;
+  in.meters = sw.meters;
   for (const auto& [no, port] : sw.ports) {
     in.ports.push_back(PuntPort{no, router_mac(sw, *port)});
   }
@@ -1284,7 +1397,12 @@ bool TapBridge::send_from_vlan_tap(Switch& sw, Port& port, std::span<const std::
 std::vector<PuntView> TapBridge::punt() const {
   std::vector<PuntView> out;
   for (const auto& [dpid, sw] : switches_) {
-    out.push_back(PuntView{dpid, sw->ns.name(), config_.punt_policy, sw->punt});
+    PuntView v{dpid, sw->ns.name(), config_.punt_policy, sw->punt, sw->meters.has_value(), {}, {}};
+    for (std::size_t c = 0; c < kPuntClasses; ++c) {
+      v.switch_packets[c] = sw->meter_stats[c].packet_in_count;
+      for (const auto& b : sw->meter_stats[c].band_stats) v.switch_dropped[c] += b.packet_band_count;
+    }
+    out.push_back(std::move(v));
   }
   return out;
 }

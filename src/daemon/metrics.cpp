@@ -265,6 +265,15 @@ MetricFamilies punt_metrics(const std::vector<tapd::PuntView>& switches) {
   auto control = family("tapflow_punt_control_out_total",
                         "The kernel's routing-protocol and ARP/ND frames sent ahead of queued bulk",
                         MetricType::Counter);
+  auto meters = family("tapflow_punt_switch_meters",
+                       "1 when the switch polices the punt classes with OpenFlow meters too",
+                       MetricType::Gauge);
+  auto meter_in = family("tapflow_punt_switch_meter_packets_total",
+                         "Packets the switch's meter of the class saw (read every 2 s)",
+                         MetricType::Counter);
+  auto meter_drop = family("tapflow_punt_switch_meter_dropped_total",
+                           "Packets the switch's meter of the class dropped (read every 2 s)",
+                           MetricType::Counter);
   for (const auto& v : switches) {
     const Labels sw{{"dpid", dpid_label(v.dpid)}, {"netns", v.netns}};
     for (std::size_t c = 0; c < tapd::kPuntClasses; ++c) {
@@ -273,11 +282,18 @@ MetricFamilies punt_metrics(const std::vector<tapd::PuntView>& switches) {
       passed.metric.push_back(counter(l, v.counters.passed[c]));
       policed.metric.push_back(counter(l, v.counters.policed[c]));
       rate.metric.push_back(gauge(l, v.policy.classes[c].rate));
+      if (v.switch_meters) {
+        meter_in.metric.push_back(counter(l, v.switch_packets[c]));
+        meter_drop.metric.push_back(counter(l, v.switch_dropped[c]));
+      }
     }
     control.metric.push_back(counter(sw, v.counters.control_out));
+    meters.metric.push_back(gauge(sw, v.switch_meters ? 1 : 0));
   }
   MetricFamilies out;
-  for (auto* f : {&seen, &passed, &policed, &rate, &control}) out.push_back(std::move(*f));
+  for (auto* f : {&seen, &passed, &policed, &rate, &control, &meters, &meter_in, &meter_drop}) {
+    out.push_back(std::move(*f));
+  }
   return out;
 }
 

@@ -252,6 +252,9 @@ TEST(MetricsText, PuntClassesPerSwitch) {
   v.counters.passed[1] = 600;
   v.counters.policed[1] = 4400;
   v.counters.control_out = 7;
+  v.switch_meters = true;
+  v.switch_packets[1] = 110000;
+  v.switch_dropped[1] = 105000;
   const std::string text = render_text(punt_metrics({v}));
   const std::string sw = "dpid=\"0000000000000001\",netns=\"tapflow-r1\"";
   EXPECT_NE(text.find("tapflow_punt_packet_ins_total{" + sw + ",class=\"routing\"} 10\n"), std::string::npos) << text;
@@ -259,7 +262,11 @@ TEST(MetricsText, PuntClassesPerSwitch) {
   EXPECT_NE(text.find("tapflow_punt_passed_total{" + sw + ",class=\"arp_nd\"} 600\n"), std::string::npos) << text;
   EXPECT_NE(text.find("tapflow_punt_policer_rate{" + sw + ",class=\"routing\"} 6000\n"), std::string::npos) << text;
   EXPECT_NE(text.find("tapflow_punt_control_out_total{" + sw + "} 7\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("tapflow_punt_switch_meters{" + sw + "} 1\n"), std::string::npos) << text;
   EXPECT_NE(text.find("class=\"glean\""), std::string::npos);
+  EXPECT_NE(text.find("tapflow_punt_switch_meter_dropped_total{" + sw + ",class=\"arp_nd\"} 105000\n"),
+            std::string::npos)
+      << text;
 }
 
 TEST(MetricsText, RouterAndPerSwitchFib) {

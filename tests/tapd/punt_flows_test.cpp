@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <algorithm>
 #include <random>
 #include <string>
@@ -235,15 +237,90 @@ TEST(PuntFlows, InputOrderDoesNotMatter) {
 }
 
 // Properties of every list, over a few input shapes.
+const std::array<std::uint32_t, kPuntClasses> kMeters{
+    punt_meter_id(PuntClass::kRouting), punt_meter_id(PuntClass::kArpNd),
+    punt_meter_id(PuntClass::kToRouter), 0, punt_meter_id(PuntClass::kOther)};
+
+// The meter a flow runs through (0: none).
+std::uint32_t meter_of(const FlowMod& f) {
+  for (const Instruction& i : f.instructions) {
+    if (const auto* m = std::get_if<instruction::Meter>(&i)) return m->meter_id;
+  }
+  return 0;
+}
+
+// With meters, every punt runs through its class's meter and the routing
+// protocols get flows of their own above the general punts: a flood of ARP
+// or of pings to the router is dropped by its meter in the switch and never
+// shares one with OSPF, BGP or BFD.
+TEST(PuntFlows, WithMetersEachClassHasItsOwnMeter) {
+  PuntInputs in = small_router(kVersion13);
+  in.fib_table = 1;
+  in.meters = kMeters;
+  const auto flows = punt_flows(in);
+  const std::uint32_t routing = punt_meter_id(PuntClass::kRouting);
+  const std::uint32_t nd = punt_meter_id(PuntClass::kArpNd);
+  const std::uint32_t local = punt_meter_id(PuntClass::kToRouter);
+  std::map<std::string, std::uint32_t> meter;
+  for (const FlowMod& f : flows) meter[std::to_string(f.priority) + " " + to_text(f.match)] = meter_of(f);
+  EXPECT_EQ(meter.at("40100 eth_type=0x0800,ipv4_dst=224.0.0.0/255.255.255.0,ip_proto=89"), routing);
+  EXPECT_EQ(meter.at("40100 eth_type=0x0800,ipv4_dst=224.0.0.0/255.255.255.0,ip_proto=112"), routing);
+  EXPECT_EQ(meter.at("40100 eth_type=0x0800,ipv4_dst=10.0.2.1,ip_proto=6,tcp_dst=179"), routing);
+  EXPECT_EQ(meter.at("40100 eth_type=0x0800,ipv4_dst=10.0.2.1,ip_proto=6,tcp_src=179"), routing);
+  EXPECT_EQ(meter.at("40100 eth_type=0x0800,ipv4_dst=10.0.2.1,ip_proto=17,udp_dst=3784"), routing);
+  EXPECT_EQ(meter.at("40100 eth_type=0x0800,ipv4_dst=10.0.2.1,ip_proto=89"), routing);
+  EXPECT_EQ(meter.at("40100 eth_type=0x86dd,ipv6_dst=2001:db8::1,ip_proto=6,tcp_dst=179"), routing);
+  EXPECT_EQ(meter.at("40100 eth_type=0x86dd,ipv6_dst=ff02::/ffff::,ip_proto=89"), routing);
+  EXPECT_EQ(meter.at("40100 eth_type=0x86dd,ipv6_dst=ff02::/ffff::,ip_proto=58,icmpv6_type=135"), nd);
+  EXPECT_EQ(meter.at("40000 eth_type=0x0806,arp_tpa=10.0.1.1"), nd);
+  EXPECT_EQ(meter.at("40000 eth_type=0x0800,ipv4_dst=224.0.0.0/255.255.255.0"), local);
+  EXPECT_EQ(meter.at("40000 eth_type=0x86dd,ipv6_dst=ff02::/ffff::"), local);
+  EXPECT_EQ(meter.at("39000 eth_type=0x0800,ipv4_dst=10.0.2.1"), local);
+  // Transit to the FIB and the drop flow are not punts.
+  EXPECT_EQ(meter.at("100 in_port=1,eth_dst=02:00:00:00:00:a1"), 0u);
+  EXPECT_EQ(meter.at("0 any"), 0u);
+  // Meters go first, before the output.
+  for (const FlowMod& f : flows) {
+    if (meter_of(f) != 0) {
+      EXPECT_TRUE(std::holds_alternative<instruction::Meter>(f.instructions.front())) << line(f);
+    }
+  }
+}
+
+TEST(PuntFlows, OpenFlow10HasNoMeters) {
+  PuntInputs in = small_router(kVersion10);
+  const auto plain = punt_flows(in);
+  in.meters = kMeters;
+  EXPECT_EQ(punt_flows(in), plain);
+}
+
+TEST(PuntMeters, PacketsPerSecondWithBurstAndOneDropBand) {
+  auto m = punt_meter(PuntClass::kArpNd, PolicerConfig{600, 200}, meter_mod_command::kAdd);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->meter_id, punt_meter_id(PuntClass::kArpNd));
+  EXPECT_EQ(m->flags, 0x2 | 0x4);  // OFPMF_PKTPS | OFPMF_BURST
+  ASSERT_EQ(m->bands.size(), 1u);
+  EXPECT_EQ(m->bands[0].type, meter_band_type::kDrop);
+  EXPECT_EQ(m->bands[0].rate, 600u);
+  EXPECT_EQ(m->bands[0].burst_size, 200u);
+  EXPECT_FALSE(punt_meter(PuntClass::kGlean, PolicerConfig{0, 0}, meter_mod_command::kAdd));
+  auto bytes = encode(Message{kVersion13, 1, *m});
+  ASSERT_TRUE(bytes.ok());
+  auto back = decode(*bytes);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(std::get<MeterMod>(back->body), *m);
+}
+
 std::vector<PuntInputs> assorted_inputs() {
   std::vector<PuntInputs> all;
   for (std::uint8_t v : {kVersion10, kVersion13}) {
-    for (int shape = 0; shape < 4; ++shape) {
+    for (int shape = 0; shape < 5; ++shape) {
       PuntInputs in;
       in.version = v;
       if (shape >= 1) in.ports = {port(1), port(2), port(0xfeff)};
       if (shape >= 2) in.addresses = {ip("10.0.1.1"), ip("fe80::1"), ip("2001:db8::ff:1")};
       if (shape >= 3) in.fib_table = 1;
+      if (shape >= 4) in.meters = kMeters;
       all.push_back(in);
     }
   }

@@ -13,14 +13,28 @@
 // OpenFlow 1.0 cannot match IPv6 fields: IPv6 is punted by destination MAC
 // (33:33:00:00:00:01/02/05/06/09/16, the solicited-node MAC of each address,
 // and the port MAC) instead.
+//
+// Meters (OpenFlow 1.3, where the switch has them): with PuntInputs::meters,
+// each punt flow runs through its punt class's meter (punt_class.hpp), and
+// the routing protocols get punt flows of their own above the general ones,
+// so a flood of ARP or of traffic to the router is dropped in the switch and
+// never crowds out OSPF, BGP or BFD on the way to the controller:
+//   routing   (kRouting, above kControl): OSPF and VRRP to 224.0.0.0/24,
+//             OSPFv3 to ff02::/16; to our addresses: OSPF, TCP 179 either way,
+//             UDP 3784/3785/4784 (BFD);
+//   arp_nd    ARP for our addresses; ICMPv6 133-137 to ff02::/16 or to ours;
+//   to_router the rest of 224.0.0.0/24, ff02::/16 and of our addresses.
+// The FIB's own miss and controller buckets (glean) are routing's flows.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <vector>
 
 #include "tapflow/netns/ip.hpp"
 #include "tapflow/openflow/messages.hpp"
+#include "tapflow/tapd/punt_class.hpp"
 
 namespace tapflow::tapd {
 
@@ -29,6 +43,7 @@ inline constexpr std::uint64_t kPuntCookie = 0x7461000000000000ULL;
 inline constexpr std::uint64_t kCookieClassMask = 0xffff000000000000ULL;
 
 namespace punt_priority {
+inline constexpr std::uint16_t kRouting = 40100;   // with meters: the routing protocols
 inline constexpr std::uint16_t kControl = 40000;   // ARP/ND/routing-protocol multicast
 inline constexpr std::uint16_t kLocal = 39000;     // to our own addresses
 inline constexpr std::uint16_t kRouterMac = 100;   // to a port MAC: FIB or controller
@@ -47,7 +62,20 @@ struct PuntInputs {
   // 1.3 only: frames to a router MAC go to this table (routing's FIB); without
   // it (or on 1.0) they go to the controller.
   std::optional<std::uint8_t> fib_table;
+  // 1.3 only: the meter of each punt class (0: that class is not metered).
+  // Unset: no meters (and no flows of the routing class of their own).
+  std::optional<std::array<std::uint32_t, kPuntClasses>> meters;
 };
+
+// Meter ids tapd uses on a switch: one per punt class, from kPuntMeterBase.
+inline constexpr std::uint32_t kPuntMeterBase = 0x7461;  // "ta", like the cookies
+constexpr std::uint32_t punt_meter_id(PuntClass c) {
+  return kPuntMeterBase + static_cast<std::uint32_t>(c);
+}
+// The METER_MOD (pktps, burst, one DROP band) of a class's policer; nullopt for
+// rate 0 (not metered).
+std::optional<openflow::MeterMod> punt_meter(PuntClass c, const PolicerConfig& policer,
+                                             std::uint16_t command);
 
 // Where address punts go and what they match first: table 0 with nothing
 // (per-port mode), or a VLAN's eth_dst table with vlan_vid + router MAC.

@@ -146,7 +146,11 @@ struct PuntView {
   std::uint64_t dpid = 0;
   std::string netns;
   PuntPolicy policy;
-  PuntCounters counters;
+  PuntCounters counters;  // tapflowd's own policing
+  bool switch_meters = false;  // the switch polices too (OpenFlow meters)
+  // The switch's meters, per class, as last read (every 2 s): packets in, and
+  // dropped by the band.
+  std::array<std::uint64_t, kPuntClasses> switch_packets{}, switch_dropped{};
 };
 
 // A TAP as other parts see it (routing maps kernel next hops to switch ports).
@@ -268,6 +272,10 @@ class TapBridge final : public controller::App {
   void flush_port_macs(Switch& sw, std::uint32_t port_no);
   void forget_macs(Switch& sw);
   void restore_learned(Switch& sw);
+  // OpenFlow 1.3: one meter per punt class where the switch has them
+  // (METER_FEATURES), then the punt flows through them; read every 2 s.
+  void setup_meters(Switch& sw);
+  void poll_meters(Switch& sw);
   void notify_l2(Switch& sw, std::uint16_t vid, const openflow::MacAddress& mac,
                  std::optional<std::pair<std::uint32_t, bool>> where);
   bool send_from_vlan_tap(Switch& sw, Port& port, std::span<const std::uint8_t> frame,
