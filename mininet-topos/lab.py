@@ -9,10 +9,12 @@ private network namespace, builds the Mininet network, starts BIRD/FRR in
 tapflowd's router namespaces and in the legacy routers, waits for the
 network to converge, then checks and prints: adjacencies and sessions,
 routes learned in the tapflow namespaces, FIB flows and groups, a ping
-matrix between all hosts (0% loss), and that transit traffic was forwarded
-by flows (FIB flow counters) and not by the controller (tapflowd's
-PACKET_IN counter). --failover (topologies with a backup path) takes a link
-to a legacy router down and measures how long traffic takes to move.
+matrix between all hosts (0% loss), BFD sessions Up where the topology
+runs BFD, and that transit traffic was forwarded by flows (FIB flow
+counters) and not by the controller (tapflowd's PACKET_IN counter, beyond
+the routing protocols' idle rate). --failover (topologies with a backup
+path) takes a link to a legacy router down, or fails it silently, and
+measures how long BFD takes to notice and traffic to move.
 --cli stays in the Mininet CLI before tearing down. Exit status 0 only if
 every check held; everything it made is removed at the end.
 """
@@ -109,9 +111,16 @@ def start_routers(lab, net, topo):
         r.start_bird(leg['conf']) if leg['kind'] == 'bird' else r.start_frr(leg['conf'])
 
 
+# OSPF's MinLSInterval (RFC 2328: 5 s): a router originates a new version
+# of its router-LSA at most that often, so a failure within 5 s of the last
+# topology change (the previous failover's repair) would wait for it.
+MIN_LS_INTERVAL = 5.0
+
+
 def converge(lab, topo, timeout=60):
-    """Waits until every adjacency is Full, every session Established and every
-    expected route is in its router's kernel; returns the seconds it took."""
+    """Waits until every adjacency is Full, every session Established, every
+    BFD session Up and every expected route is in its router's kernel;
+    returns the seconds it took."""
     t0 = time.monotonic()
 
     def missing():
@@ -127,6 +136,10 @@ def converge(lab, topo, timeout=60):
             st = lab.routers[name].bgp_sessions().get(ip, 'absent')
             if st != 'Established':
                 out.append('%s: BGP %s %s' % (name, ip, st))
+        for name, ip in topo.bfd:
+            st = lab.routers[name].bfd_sessions().get(ip, 'absent')
+            if st != 'Up':
+                out.append('%s: BFD %s %s' % (name, ip, st))
         for name, prefix, via, _ in topo.routes:
             rt = lab.routers[name].route(prefix)
             if 'via %s ' % via not in rt + ' ':
@@ -137,6 +150,7 @@ def converge(lab, topo, timeout=60):
     while True:
         m = missing()
         if not m:
+            lab.settled_at = time.time()
             return time.monotonic() - t0
         if time.monotonic() > deadline:
             raise LabFailure('not converged after %ds:\n  %s' % (timeout, '\n  '.join(m)))
@@ -214,6 +228,11 @@ def transit_proof(lab, net, topo, count=200):
     while tapflowd's PACKET_INs grow by the routing protocols' chatter only."""
     ips = host_ips(net, topo)
     switches = [s for s, _ in topo.switches]
+    # The routing protocols' own rate of PACKET_INs (hellos, keepalives and,
+    # where configured, BFD at 10 packets/s per session), measured idle.
+    pin_a, t_a = lab.packet_ins(), time.monotonic()
+    time.sleep(2.0)
+    chatter_rate = (lab.packet_ins() - pin_a) / (time.monotonic() - t_a)
     fib0, pin0 = lab.fib_packets(switches), lab.packet_ins()
     t0 = time.monotonic()
     res = lab.ping_many([(net[a], b, ips[b]) for a, b in topo.transit], count=count, interval=0.01, wait=2)
@@ -231,7 +250,9 @@ def transit_proof(lab, net, topo, count=200):
         if fib1 != last:
             t_stable = time.monotonic()
     pin1 = lab.packet_ins()
-    return dict(pings=sent, replies=got, packets=packets, fib=fib1 - fib0, packet_ins=pin1 - pin0, secs=secs)
+    chatter = chatter_rate * (time.monotonic() - t0)
+    return dict(pings=sent, replies=got, packets=packets, fib=fib1 - fib0, packet_ins=pin1 - pin0, secs=secs,
+                chatter_rate=chatter_rate, extra_packet_ins=max(0.0, pin1 - pin0 - chatter))
 
 
 def summary(lab, net, topo, conv_secs, matrix, transit):
@@ -251,6 +272,12 @@ def summary(lab, net, topo, conv_secs, matrix, transit):
         for ip, st in sorted(r.bgp_sessions().items()):
             parts.append('BGP %s %s' % (ip, st))
         p('  %-3s %-4s %s' % (name, r.kind.upper(), ', '.join(parts) or '-'))
+    if topo.bfd:
+        p('-- BFD sessions (BIRD: birdc show bfd sessions; FRR: vtysh show bfd peers)')
+        for name, r in lab.routers.items():
+            sessions = r.bfd_sessions(detail=True)
+            p('  %-3s %-4s %s' % (name, r.kind.upper(),
+                                  ', '.join('%s %s' % kv for kv in sorted(sessions.items())) or '-'))
     for t in topo.tapflow_routers:
         r = lab.routers[t['name']]
         p('-- routes learned in tapflow namespace %s (%s)' % (r.netns, t['kind'].upper()))
@@ -267,8 +294,9 @@ def summary(lab, net, topo, conv_secs, matrix, transit):
         p('  ' + line)
     p('-- transit traffic: %d pings (%d packets) across the switches in %.1f s:' % (
         transit['pings'], transit['packets'], transit['secs']))
-    p('   FIB flow counters +%d (>= %d expected), tapflowd PACKET_INs +%d (routing protocol chatter only)' % (
-        transit['fib'], transit['packets'], transit['packet_ins']))
+    p('   FIB flow counters +%d (>= %d expected), tapflowd PACKET_INs +%d (routing protocol chatter only: '
+      '%.1f/s when idle, +%.0f beyond it)' % (transit['fib'], transit['packets'], transit['packet_ins'],
+                                             transit['chatter_rate'], transit['extra_packet_ins']))
     print('\n'.join(out), flush=True)
 
 
@@ -278,16 +306,31 @@ def measure_failover(lab, net, topo, mode):
     back, then repairs the link and waits for the primary path. mode "link":
     both ends of the link go down (carrier loss, seen at once); "silent":
     s1 drops everything arriving from the legacy router (a drop flow with the
-    lab's own cookie), so only OSPF's dead interval (4 s) notices. Returns
-    the outage (the longest gap between replies) and the other timings."""
+    lab's own cookie), so only BFD (when the topology has it: 3 x 100 ms) or
+    else OSPF's dead interval (4 s) notices. Returns the outage (the longest
+    gap between replies), the bound it must stay under and the other timings."""
     fo = topo.failover
     src, r = net[fo['src']], lab.routers[fo['router']]
     sw = switch_of(topo, fo['router'])
     a, b = fo['link']
     port = int(fo['dev_before'][3:])
-    # Silent: only the IGP prefix is timed (BGP's hold time, 9 s, moves the
-    # customer prefix later; the link mode covers BGP).
-    prefixes = fo['prefixes'] if mode == 'link' else fo['prefixes'][:1]
+    bfd = (fo['router'], fo['via_before']) in topo.bfd
+    silent_bfd = mode == 'silent' and bfd
+    # Silent without BFD: only the IGP prefix is timed (BGP's hold time, 9 s,
+    # moves the customer prefix later). With BFD, BFD takes both OSPF's
+    # neighbour and the BGP session down: both prefixes are timed.
+    prefixes = fo['prefixes'] if mode == 'link' or bfd else fo['prefixes'][:1]
+    if mode == 'link':
+        bound, why = fo['bound'], 'carrier loss + SPF + FIB programming'
+    elif silent_bfd:
+        bound, why = fo['bound_bfd'], "BFD 3 x 100 ms + BIRD's 1 s SPF tick + FIB programming"
+    else:
+        bound, why = fo['bound'], 'OSPF dead 4 s + SPF + FIB programming'
+    # Start from a settled network: everything up again after the previous
+    # failover, and its LSAs older than MinLSInterval (plus BIRD's 1 s tick),
+    # so the new failure is flooded at once, as it would be in a quiet network.
+    converge(lab, topo, 45)
+    time.sleep(max(0.0, lab.settled_at + MIN_LS_INTERVAL + 1.0 - time.time()))
     interval = 0.05
     ping = src.popen(['ping', '-n', '-D', '-i', str(interval), '-W', '1', fo['dst_ip']],
                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -299,6 +342,11 @@ def measure_failover(lab, net, topo, mode):
         net.configLinkStatus(a, b, 'down')
     else:
         lab.ofctl(sw, 'add-flow', 'cookie=%s,table=0,priority=65535,in_port=%d,actions=drop' % (LAB_COOKIE, port))
+    t_bfd = None
+    if silent_bfd:
+        wait_until(10, '%s: BFD session with %s down' % (fo['router'], fo['via_before']),
+                   lambda: r.bfd_sessions().get(fo['via_before']) != 'Up', interval=0.02)
+        t_bfd = time.time() - t_down
     for prefix in prefixes:
         wait_until(30, '%s: %s via %s' % (fo['router'], prefix, fo['via_after']),
                    lambda: 'via %s ' % fo['via_after'] in r.route(prefix) + ' ', interval=0.05)
@@ -320,8 +368,9 @@ def measure_failover(lab, net, topo, mode):
     last_before = before[-1] if before else t_down
     outage = max(b2 - b1 for b1, b2 in zip([last_before] + after, after)) - interval
     sent, got = ping_stats(out)
-    log('failover (%s): routes moved after %.2f s, flows after %.2f s; pings interrupted %.2f s '
-        '(%d of %d lost)' % (mode, t_routed, t_flows, outage, sent - got, sent))
+    log('failover (%s): %sroutes moved after %.2f s, flows after %.2f s; pings interrupted %.2f s '
+        '(%d of %d lost)' % (mode, 'BFD down after %.2f s, ' % t_bfd if t_bfd is not None else '',
+                             t_routed, t_flows, outage, sent - got, sent))
     if mode == 'link':
         sent_c, got_c = lab.ping(src, fo['customer'], count=3)
         if got_c != sent_c:
@@ -345,8 +394,10 @@ def measure_failover(lab, net, topo, mode):
         raise LabFailure('after the repair %s reaches %s with %d of %d replies' % (fo['src'], fo['dst_ip'], got2,
                                                                                 sent2))
     log('failover (%s): repaired, routes back on the primary path after %.1f s' % (mode, t_back))
+    # Every adjacency, session (and BFD session) back, every route in place.
+    converge(lab, topo, 45)
     return dict(mode=mode, what=what, outage=outage, routed=t_routed, flows=t_flows, lost=sent - got, back=t_back,
-                prefixes=prefixes)
+                prefixes=prefixes, bfd=t_bfd, bound=bound, why=why)
 
 
 def main():
@@ -412,21 +463,29 @@ def main():
         if transit['fib'] < transit['packets']:
             failures.append('FIB flow counters grew by %d, less than the %d transit packets' % (
                 transit['fib'], transit['packets']))
-        if transit['packet_ins'] * 10 > transit['pings']:
-            failures.append('tapflowd PACKET_INs grew by %d during %d transit pings: traffic took the slow path' % (
-                transit['packet_ins'], transit['pings']))
+        # Beyond the idle chatter rate (BFD alone is 10/s per session of a
+        # tapflow router), fewer PACKET_INs than a tenth of the pings.
+        if transit['extra_packet_ins'] * 10 > transit['pings']:
+            failures.append('tapflowd PACKET_INs grew by %d during %d transit pings (%.0f beyond the idle chatter '
+                            'rate %.1f/s): traffic took the slow path' % (
+                                transit['packet_ins'], transit['pings'], transit['extra_packet_ins'],
+                                transit['chatter_rate']))
         if args.failover:
             tf = topo.failover
             for mode in (('link', 'silent') if args.failover == 'both' else (args.failover,)):
                 fo = measure_failover(lab, net, topo, mode)
-                print('-- failover, %s: %s moved to %s in %.2f s (flows %.2f s); %s -> %s interrupted for %.2f s '
-                      '(bound %.0f s: OSPF dead 4 s + SPF + FIB programming); back on the primary path %.1f s '
-                      'after the repair' % (fo['what'], ', '.join(fo['prefixes']), tf['via_after'], fo['routed'],
-                                            fo['flows'], tf['src'], tf['dst'], fo['outage'], tf['bound'],
-                                            fo['back']), flush=True)
-                if fo['outage'] > tf['bound']:
-                    failures.append('failover (%s): outage %.2f s exceeds the bound %.0f s' % (
-                        mode, fo['outage'], tf['bound']))
+                print('-- failover, %s: %s%s moved to %s in %.2f s (flows %.2f s); %s -> %s interrupted for %.2f s '
+                      '(bound %.0f s: %s); back on the primary path %.1f s after the repair' % (
+                          fo['what'], 'BFD declared %s down after %.2f s (bound %.0f s), ' % (
+                              tf['via_before'], fo['bfd'], tf['detect_bfd']) if fo['bfd'] is not None else '', ', '.join(fo['prefixes']), tf['via_after'], fo['routed'],
+                          fo['flows'], tf['src'], tf['dst'], fo['outage'], fo['bound'], fo['why'], fo['back']),
+                      flush=True)
+                if fo['outage'] > fo['bound']:
+                    failures.append('failover (%s): outage %.2f s exceeds the bound %.0f s (%s)' % (
+                        mode, fo['outage'], fo['bound'], fo['why']))
+                if fo['bfd'] is not None and fo['bfd'] >= tf['detect_bfd']:
+                    failures.append('failover (%s): BFD took %.2f s to declare %s down, not under %.0f s' % (
+                        mode, fo['bfd'], tf['via_before'], tf['detect_bfd']))
         if failures:
             raise LabFailure('\n  '.join(failures))
         ok = True

@@ -199,7 +199,9 @@ class Router:
             shutil.rmtree(d, ignore_errors=True)
             os.makedirs(d)
             self.lab.cleanup_dirs.append(d)
-        daemons = ['zebra'] + [d for d in ('staticd', 'ospfd', 'bgpd')
+        # bfdd only where the config asks for BFD (a bfdd.conf), before the
+        # daemons that register sessions with it.
+        daemons = ['zebra'] + [d for d in ('staticd', 'bfdd', 'ospfd', 'bgpd')
                                if os.path.exists(os.path.join(template_dir, d + '.conf'))]
         for d in daemons:
             render(os.path.join(template_dir, d + '.conf'), os.path.join(etc, d + '.conf'), RUN_DIR=self.dir)
@@ -289,6 +291,35 @@ class Router:
                 data = {}
             for ip, peer in data.get('ipv4Unicast', {}).get('peers', {}).items():
                 found[ip] = peer.get('state', '?')
+        return found
+
+    def bfd_sessions(self, detail=False):
+        """{peer address: state} of the BFD sessions, e.g. 'Up' (BIRD's
+        `show bfd sessions`, FRR's `show bfd peers json`); with detail, the
+        state followed by interface, interval and detection time."""
+        found = {}
+        if self.kind == 'bird':
+            # IP address  Interface  State  Since  Interval  Timeout
+            for line in self.birdc('show bfd sessions', check=False).splitlines():
+                f = line.split()
+                if len(f) >= 5 and re.match(r'^\d+\.\d+\.\d+\.\d+$', f[0]):
+                    found[f[0]] = f[2] if not detail else '%s (%s, tx %s s, detect %s s)' % (
+                        f[2], f[1], f[-2], f[-1])
+        else:
+            try:
+                data = json.loads(self.vtysh('show bfd peers json', check=False) or '[]')
+            except json.JSONDecodeError:
+                data = []
+            for peer in data if isinstance(data, list) else []:
+                if 'peer' not in peer:
+                    continue
+                st = peer.get('status', '?').capitalize()
+                # Detection time: the slower of our rx and their tx, times their multiplier.
+                tx = max(peer.get('transmit-interval', 0), peer.get('remote-receive-interval', 0))
+                rx = max(peer.get('receive-interval', 0), peer.get('remote-transmit-interval', 0))
+                detect = rx * peer.get('remote-detect-multiplier', 0)
+                found[peer['peer']] = st if not detail else '%s (%s, tx %.3f s, detect %.3f s)' % (
+                    st, peer.get('interface', '-'), tx / 1000.0, detect / 1000.0)
         return found
 
     def route(self, prefix):
@@ -560,9 +591,10 @@ class Lab:
             try:
                 if r.kind == 'bird':
                     print(r.birdc('show protocols', check=False), r.birdc('show ospf neighbors', check=False),
-                          file=sys.stderr)
+                          r.birdc('show bfd sessions', check=False), file=sys.stderr)
                 else:
-                    print(r.vtysh('show ip ospf neighbor', 'show bgp summary', check=False), file=sys.stderr)
+                    print(r.vtysh('show ip ospf neighbor', 'show bgp summary', 'show bfd peers brief', check=False),
+                          file=sys.stderr)
                 print(r.sh('ip -4 addr; ip -4 route'), file=sys.stderr)
             except Exception as e:  # diagnostics must not hide the failure
                 print('   (%s)' % e, file=sys.stderr)

@@ -49,7 +49,7 @@ class Topology:
 
     def __init__(self, name, title, picture, tapflowd, switches, tapflow_routers, legacy, hosts, links,
                  ospf=(), bgp=(), routes=(), transit=(), extra_targets=(), failover=None, bridges=(),
-                 access_tags=None, host_flows=()):
+                 access_tags=None, host_flows=(), bfd=()):
         self.name, self.title, self.picture = name, title, picture
         self.tapflowd = tapflowd
         self.switches = switches                  # [(name, dpid)]
@@ -59,6 +59,7 @@ class Topology:
         self.links = links
         self.ospf = ospf                          # [(router, neighbour router id)]
         self.bgp = bgp                            # [(router, neighbour address)]
+        self.bfd = bfd                            # [(router, peer address)] BFD sessions that must be Up
         self.routes = routes                      # [(router, prefix, via, dev)]
         self.transit = transit                    # [(src host, dst host)] crossing a switch's FIB
         self.extra_targets = extra_targets        # [(src host, label, ip)]
@@ -75,13 +76,14 @@ OSPF = Topology(
     10.1.0.10          |                  10.0.12.2      10.2.0.10
                        +------------------ rf (FRR)  --- h3
                                           10.0.13.2      10.3.0.10
-    OSPF area 0: r1-rb, r1-rf point-to-point (hello 1 / dead 4); LANs as stubs.""",
+    OSPF area 0: r1-rb, r1-rf point-to-point (hello 1 / dead 4, BFD 100 ms x 3); LANs as stubs.""",
     cfg('tapflowd.yaml'), [('s1', 1)],
     [dict(R1, kind='bird', conf=cfg('ospf', 'r1-bird.conf'))],
     [dict(name='rb', kind='bird', conf=cfg('ospf', 'rb-bird.conf')),
      dict(name='rf', kind='frr', conf=cfg('ospf', 'rf-frr'))],
     COMMON_HOSTS, COMMON_LINKS,
     ospf=[('r1', '10.255.0.2'), ('r1', '10.255.0.3'), ('rb', '10.255.0.1'), ('rf', '10.255.0.1')],
+    bfd=[('r1', '10.0.12.2'), ('r1', '10.0.13.2'), ('rb', '10.0.12.1'), ('rf', '10.0.13.1')],
     routes=[('r1', '10.2.0.0/24', '10.0.12.2', 'eth2'), ('r1', '10.3.0.0/24', '10.0.13.2', 'eth3'),
             ('rb', '10.1.0.0/24', '10.0.12.1', None), ('rb', '10.3.0.0/24', '10.0.12.1', None),
             ('rf', '10.1.0.0/24', '10.0.13.1', None), ('rf', '10.2.0.0/24', '10.0.13.1', None)],
@@ -94,7 +96,7 @@ BGP = Topology(
     10.1.0.10          |                                                    10.2.0.10
                        +------------------------------ rf (FRR, AS 65003)  --- h3
                                                                             10.3.0.10
-    eBGP r1-rb, r1-rf (keepalive 3 / hold 9); each announces its LAN, r1 passes
+    eBGP r1-rb, r1-rf (keepalive 3 / hold 9, BFD 100 ms x 3); each announces its LAN, r1 passes
     on what it learns (rb's and rf's LANs reach each other through s1).""",
     cfg('tapflowd.yaml'), [('s1', 1)],
     [dict(R1, kind='bird', conf=cfg('bgp', 'r1-bird.conf'))],
@@ -102,6 +104,7 @@ BGP = Topology(
      dict(name='rf', kind='frr', conf=cfg('bgp', 'rf-frr'))],
     COMMON_HOSTS, COMMON_LINKS,
     bgp=[('r1', '10.0.12.2'), ('r1', '10.0.13.2'), ('rb', '10.0.12.1'), ('rf', '10.0.13.1')],
+    bfd=[('r1', '10.0.12.2'), ('r1', '10.0.13.2'), ('rb', '10.0.12.1'), ('rf', '10.0.13.1')],
     routes=[('r1', '10.2.0.0/24', '10.0.12.2', 'eth2'), ('r1', '10.3.0.0/24', '10.0.13.2', 'eth3'),
             ('rb', '10.1.0.0/24', '10.0.12.1', None), ('rb', '10.3.0.0/24', '10.0.12.1', None),
             ('rf', '10.1.0.0/24', '10.0.13.1', None), ('rf', '10.2.0.0/24', '10.0.13.1', None)],
@@ -120,7 +123,8 @@ DEMO = Topology(
            |                          |
        h2 10.2.0.10               h3 10.3.0.10
     OSPF area 0 on every router link carries the LANs; eBGP between every pair
-    carries the customer prefixes 192.168.2.0/24 (rb) and 192.168.3.0/24 (rf).""",
+    carries the customer prefixes 192.168.2.0/24 (rb) and 192.168.3.0/24 (rf).
+    BFD (100 ms x 3) on every router link, for OSPF and BGP.""",
     cfg('tapflowd.yaml'), [('s1', 1)],
     [dict(R1, kind='bird', conf=cfg('demo', 'r1-bird.conf'))],
     [dict(name='rb', kind='bird', conf=cfg('demo', 'rb-bird.conf'), lo=['192.168.2.1/32']),
@@ -130,6 +134,8 @@ DEMO = Topology(
     ospf=[('r1', '10.255.0.2'), ('r1', '10.255.0.3'), ('rb', '10.255.0.1'), ('rb', '10.255.0.3'),
           ('rf', '10.255.0.1'), ('rf', '10.255.0.2')],
     bgp=[('r1', '10.0.12.2'), ('r1', '10.0.13.2'), ('rb', '10.0.12.1'), ('rb', '10.0.23.3'),
+         ('rf', '10.0.13.1'), ('rf', '10.0.23.2')],
+    bfd=[('r1', '10.0.12.2'), ('r1', '10.0.13.2'), ('rb', '10.0.12.1'), ('rb', '10.0.23.3'),
          ('rf', '10.0.13.1'), ('rf', '10.0.23.2')],
     routes=[('r1', '10.2.0.0/24', '10.0.12.2', 'eth2'), ('r1', '10.3.0.0/24', '10.0.13.2', 'eth3'),
             ('r1', '192.168.2.0/24', '10.0.12.2', 'eth2'), ('r1', '192.168.3.0/24', '10.0.13.2', 'eth3'),
@@ -142,11 +148,17 @@ DEMO = Topology(
     failover=dict(link=('s1', 'rb'), src='h1', dst='h2', dst_ip='10.2.0.10', router='r1',
                   prefixes=['10.2.0.0/24', '192.168.2.0/24'], via_before='10.0.12.2', dev_before='eth2',
                   via_after='10.0.13.2', dev_after='eth3', customer='192.168.2.1',
-                  # OSPF dead 4 s (a silent failure; a link that goes down
-                  # is noticed at once) + BIRD's SPF tick 1 s + FIB to flows
-                  # and ping's 0.05 s interval: 10 s leaves room for a loaded
-                  # machine; BGP hold 9 s bounds the customer prefix.
-                  bound=10.0))
+                  # Link down: carrier loss is seen at once, then BIRD's SPF
+                  # tick (1 s) + FIB to flows + ping's 0.05 s interval; 10 s
+                  # leaves room for a loaded machine.
+                  bound=10.0,
+                  # Silent failure (the link stays up): BFD declares rb down
+                  # after 3 x 100 ms, asserted under 1 s (detect_bfd). The
+                  # OSPF routes then wait for BIRD's next SPF tick on r1 and
+                  # rb (every 1 s; BIRD 2 has no shorter tick), so traffic
+                  # moves 0.35-1.4 s after the failure: bound 2 s. (Without
+                  # BFD: OSPF's dead interval, 4 s, under `bound`.)
+                  detect_bfd=1.0, bound_bfd=2.0))
 
 TWO_SWITCH = Topology(
     'two-switch', 'Two switches routed by one tapflowd: r1 (BIRD) and r2 (FRR) in their own namespaces',
@@ -155,7 +167,7 @@ TWO_SWITCH = Topology(
     10.1.0.10     |                                       |        10.4.0.10
               rb (BIRD) -- h2 10.2.0.10             rf (FRR) -- h3 10.3.0.10
     One tapflowd, two datapaths (dpid 1 and 2), two namespaces (r1, r2).
-    OSPF area 0 everywhere: r1-r2 over the s1-s2 link, r1-rb, r2-rf.""",
+    OSPF area 0 everywhere: r1-r2 over the s1-s2 link, r1-rb, r2-rf; BFD 100 ms x 3 on each.""",
     cfg('tapflowd-two-switch.yaml'), [('s1', 1), ('s2', 2)],
     [dict(name='r1', switch='s1', dpid=1, taps=['eth1', 'eth2', 'eth3'], kind='bird',
           conf=cfg('two-switch', 'r1-bird.conf')),
@@ -174,6 +186,8 @@ TWO_SWITCH = Topology(
      link('rf', 'rf-eth1', '10.3.0.1/24', 'h3', 'h3-eth0', None)],
     ospf=[('r1', '10.255.0.4'), ('r1', '10.255.0.2'), ('r2', '10.255.0.1'), ('r2', '10.255.0.3'),
           ('rb', '10.255.0.1'), ('rf', '10.255.0.4')],
+    bfd=[('r1', '10.0.100.2'), ('r1', '10.0.12.2'), ('r2', '10.0.100.1'), ('r2', '10.0.13.2'),
+         ('rb', '10.0.12.1'), ('rf', '10.0.13.1')],
     routes=[('r1', '10.2.0.0/24', '10.0.12.2', 'eth3'), ('r1', '10.4.0.0/24', '10.0.100.2', 'eth2'),
             ('r1', '10.3.0.0/24', '10.0.100.2', 'eth2'),
             ('r2', '10.1.0.0/24', '10.0.100.1', 'eth2'), ('r2', '10.2.0.0/24', '10.0.100.1', 'eth2'),
@@ -187,7 +201,7 @@ VLAN_STICK = Topology(
     h10 10.10.0.10 -- tag 10 [ sw1: L2 switch ] ==== trunk (10, 20 tagged) ==== s1-eth1 [ s1 = r1: BIRD ] s1-eth2 -- rb -- h2
     h20 10.20.0.10 -- tag 20 [ OVS standalone ]                    r1: TAPs vlan10 10.10.0.1, vlan20 10.20.0.1, eth2
     This kernel has no 802.1Q: sw1 (a second OVS bridge) does the tagging the
-    "subinterfaces" side would do. OSPF r1-rb; h10 <-> h20 is routed by s1.""",
+    "subinterfaces" side would do. OSPF r1-rb (BFD 100 ms x 3); h10 <-> h20 is routed by s1.""",
     cfg('tapflowd-vlan-stick.yaml'), [('s1', 1)],
     [dict(name='r1', switch='s1', dpid=1, taps=['vlan10', 'vlan20', 'eth2'], kind='bird',
           conf=cfg('vlan-stick', 'r1-bird.conf'))],
@@ -200,6 +214,7 @@ VLAN_STICK = Topology(
      link('s1', 's1-eth2', None, 'rb', 'rb-eth0', '10.0.12.2/24'),
      link('rb', 'rb-eth1', '10.2.0.1/24', 'h2', 'h2-eth0', None)],
     ospf=[('r1', '10.255.0.2'), ('rb', '10.255.0.1')],
+    bfd=[('r1', '10.0.12.2'), ('rb', '10.0.12.1')],
     routes=[('r1', '10.2.0.0/24', '10.0.12.2', 'eth2'),
             ('rb', '10.10.0.0/24', '10.0.12.1', None), ('rb', '10.20.0.0/24', '10.0.12.1', None)],
     transit=[('h10', 'h20'), ('h10', 'h2'), ('h20', 'h2')],

@@ -6,10 +6,12 @@
 #   3. runs the demo topology: a private Open vSwitch (userspace datapath)
 #      and tapflowd in a private network namespace, BIRD in tapflowd's
 #      router namespace, BIRD and FRR legacy routers and hosts in Mininet;
-#      OSPF + eBGP converge; it prints adjacencies and sessions, the routes
+#      OSPF + eBGP (with BFD) converge; it prints adjacencies, sessions and
+#      BFD sessions, the routes
 #      learned, the flows and groups installed, a ping matrix, the proof
 #      that transit traffic went through flows and not the controller, and
-#      two failovers (link down, silent failure) with their measured times.
+#      two failovers (link down, silent failure detected by BFD) with their
+#      measured times.
 # Everything it starts is stopped and removed at the end; nothing
 # system-wide (no system OVS, no root-namespace interfaces) is touched.
 #   scripts/demo.sh            # about a minute once built

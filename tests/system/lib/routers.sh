@@ -22,7 +22,8 @@
 # why sys_router_dir comes first.
 # FRR: one instance per router with `-N <SYS_ID>-NAME` (own /etc/frr/<inst>
 # and /var/run/frr/<inst>, owned by frr:frr, removed at cleanup): zebra, then
-# each of staticd, ospfd, ospf6d, bgpd whose DAEMON.conf is in DIR. Logs go
+# each of staticd, bfdd, ospfd, ospf6d, bgpd whose DAEMON.conf is in DIR (so
+# bfdd only where a config asks for BFD with a bfdd.conf). Logs go
 # to the router dir (NAME-DAEMON in the failure diagnostics). (ospfd 8.4
 # writes /var/run/frr/ospfd-gr.json outside its instance dir, shared by all
 # instances; it only matters with OSPF graceful restart, which we don't use.)
@@ -36,7 +37,7 @@ SYS_ROUTERS_LOADED=1
 # configs/lab of this source tree: the BIRD, FRR and tapflowd templates.
 SYS_LAB_CONFIGS=${SYS_LAB_CONFIGS:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../configs/lab" 2>/dev/null && pwd)}
 SYS_FRR_BIN=${SYS_FRR_BIN:-/usr/lib/frr}
-SYS_FRR_DAEMONS=(staticd ospfd ospf6d bgpd) # started after zebra, in this order
+SYS_FRR_DAEMONS=(staticd bfdd ospfd ospf6d bgpd) # started after zebra, in this order (each only with its DAEMON.conf)
 
 declare -a SYS_ROUTERS=()
 # NAME -> bird|frr, short namespace, router dir, space-separated PIDs
@@ -150,8 +151,8 @@ sys__bird_ospf_neighbors() {
 # ---------------------------------------------------------------- FRR
 
 # sys_frr_start NAME NS DIR : an FRR instance in namespace NS (short name):
-# zebra (DIR/zebra.conf, or an empty one), then staticd, ospfd, ospf6d and
-# bgpd for each DAEMON.conf present in DIR.
+# zebra (DIR/zebra.conf, or an empty one), then staticd, bfdd, ospfd, ospf6d
+# and bgpd for each DAEMON.conf present in DIR.
 sys_frr_start() {
   local name=$1 ns=$2 src=$3 inst etc run dir d started=() pid
   sys_require vtysh
