@@ -51,7 +51,8 @@
 #                last batch (e.g. the programmer's "in sync" line): its
 #                timestamp ends the measurement instead of the polling.
 #   --rounds     MAC changes measured (default 5).
-# Environment: POLL (0.5 s between dump-aggregate polls), SYS_KEEP=1 keeps the
+# Environment: POLL (0.5 s between dump-aggregate polls), BUNDLE_MAX (router.bundle_max,
+#   messages per bundle; default tapflowd's), SYS_KEEP=1 keeps the
 #   temp dir (logs, generated files).
 # Needs root, openvswitch-switch, iproute2, ethtool, python3.
 set -euo pipefail
@@ -170,6 +171,8 @@ router:
   # OVS reports max_entries 1000000 per table (nominal, not enforced): the
   # FIB here has 1M routes plus connected and host flows.
   table_capacity: 4294967295
+  # BUNDLE_MAX (environment): messages per bundle, to compare slice sizes.
+${BUNDLE_MAX:+  bundle_max: $BUNDLE_MAX}
   switches:
     - dpid: 0x1
       name: r1

@@ -245,7 +245,7 @@ void parse_router(const Reader& r, const YAML::Node& n, DaemonConfig& cfg) {
   r.only_keys(n, "router", {"netns_prefix", "mtu", "persist_taps", "local_port", "read_batch",
                             "switches", "routing", "route_tables", "fib_table", "bundles",
                             "table_capacity", "forwarding", "l2_table", "carrier_hold",
-                            "fd_store", "stale_hold", "punt_policer"});
+                            "fd_store", "stale_hold", "punt_policer", "bundle_max"});
   if (n["forwarding"]) rc.forwarding = r.boolean(n["forwarding"], "router.forwarding");
   if (n["routing"]) cfg.routing = r.boolean(n["routing"], "router.routing");
   auto& rt = cfg.routing_config;
@@ -261,6 +261,9 @@ void parse_router(const Reader& r, const YAML::Node& n, DaemonConfig& cfg) {
   if (n["fib_table"]) rt.fib_table = r.number<std::uint8_t>(n["fib_table"], "router.fib_table", 1, 254);
   if (n["l2_table"]) rc.l2_table = r.number<std::uint8_t>(n["l2_table"], "router.l2_table", 1, 252);
   if (n["bundles"]) rt.programmer.use_bundles = r.boolean(n["bundles"], "router.bundles");
+  if (n["bundle_max"]) {
+    rt.programmer.bundle_max = r.number<std::size_t>(n["bundle_max"], "router.bundle_max", 1, 1000000);
+  }
   if (n["table_capacity"]) {
     rt.programmer.table_capacity =
         r.number<std::uint32_t>(n["table_capacity"], "router.table_capacity", 1, 0xffffffff);

@@ -122,6 +122,7 @@ router:
   route_tables: [main, 100]
   fib_table: 3
   bundles: false
+  bundle_max: 500
   table_capacity: 5000
 )",
                         "t.yaml");
@@ -130,6 +131,7 @@ router:
   EXPECT_EQ(c.routing_config.tables, (std::vector<std::uint32_t>{254, 100}));
   EXPECT_EQ(c.routing_config.fib_table, 3);
   EXPECT_FALSE(c.routing_config.programmer.use_bundles);
+  EXPECT_EQ(c.routing_config.programmer.bundle_max, 500u);
   EXPECT_EQ(c.routing_config.programmer.table_capacity, 5000u);
   EXPECT_NE(error_of("router: {fib_table: 0}").find("router.fib_table: must be a number from 1"),
             std::string::npos);

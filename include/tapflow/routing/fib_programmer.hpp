@@ -107,7 +107,12 @@ namespace tapflow::routing {
 
 struct FibProgrammerOptions {
   bool use_bundles = true;                 // 1.3 only; probed per datapath
-  std::size_t bundle_max = 20000;          // messages per bundle
+  // Messages per bundle. The switch applies a bundle's commit in one go (Open
+  // vSwitch: about 10 us per flow, on its main loop, where the routing
+  // protocols' PACKET_INs and PACKET_OUTs also wait): 2000 keeps a commit
+  // near 20 ms, well inside BFD's 300 ms. Measured at 200k routes: resync
+  // 1.81 s at 2000 and at 20000 messages per bundle, install 3.07 vs 2.85 s.
+  std::size_t bundle_max = 2000;
   std::size_t batch_size = 1000;           // messages per barrier-paced batch
   std::size_t max_inflight_batches = 2;    // barrier-paced batches awaiting their barrier
   std::chrono::milliseconds commit_timeout{120000};
