@@ -220,15 +220,6 @@ class Lab {
     f.run([&] { prog->reconcile(dp(), [p](Status st) { p->set_value(st); }, hold_stale); });
     return fut;
   }
-  std::future<Status> apply(const netns::KernelState& s) {
-    auto p = std::make_shared<std::promise<Status>>();
-    auto fut = p->get_future();
-    f.run([&] {
-      FibDiff d = compiler->compile(s);
-      prog->apply(d, [p](Status st) { p->set_value(st); });
-    });
-    return fut;
-  }
   std::future<Status> sweep() {
     auto p = std::make_shared<std::promise<Status>>();
     auto fut = p->get_future();
@@ -818,7 +809,7 @@ TEST(FibProgrammer, ReconcileAdoptsGroupsByContentWhateverTheirIds) {
   auto moved = base_state(20);
   put_neigh(moved, kTap1, "192.0.2.1", 0x0200000000b1ULL);
   const std::size_t mark = lab.model.log.size();
-  auto fut2 = lab.apply(moved);
+  auto fut2 = lab.compile_and_apply(moved);
   lab.serve_until(fut2);
   ASSERT_TRUE(get(fut2).ok());
   const auto sent = lab.sent_since(mark);
@@ -900,7 +891,7 @@ TEST(FibProgrammer, RoutesThatComeBackReplaceTheirStaleFlows) {
   EXPECT_EQ(lab.sent_since(0).count("flow_del"), 0u);
   // The routing daemon learns the rest again.
   const std::size_t mark = lab.model.log.size();
-  auto fut2 = lab.apply(base_state(10));
+  auto fut2 = lab.compile_and_apply(base_state(10));
   lab.serve_until(fut2);
   ASSERT_TRUE(get(fut2).ok());
   EXPECT_EQ(lab.f.run([&] { return lab.prog->stale_flows(); }), 0u);
