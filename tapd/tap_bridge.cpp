@@ -60,6 +60,15 @@ std::string store_key(const netns::NetNamespace& ns, const std::string& ifname) 
 
 double seconds(std::chrono::milliseconds d) { return static_cast<double>(d.count()) / 1000.0; }
 
+// Calls fn with each part of type T of a multipart reply.
+template <class T, class Fn>
+void for_each_part(const std::vector<Message>& replies, Fn&& fn) {
+  for (const Message& m : replies) {
+    const auto* mp = std::get_if<MultipartReply>(&m.body);
+    if (const auto* part = mp != nullptr ? std::get_if<T>(&mp->body) : nullptr) fn(*part);
+  }
+}
+
 bool port_link_up(const openflow::Port& p) {
   return (p.state & port_state::kLinkDown) == 0 && (p.config & port_config::kPortDown) == 0;
 }
@@ -390,14 +399,7 @@ void TapBridge::setup_meters(Switch& sw) {
                                                                        Result<std::vector<Message>> r) {
     if (!valid()) return;
     std::optional<MeterFeatures> f;
-    if (r) {
-      for (const Message& m : *r) {
-        const auto* mp = std::get_if<MultipartReply>(&m.body);
-        if (const auto* fr = mp != nullptr ? std::get_if<MeterFeaturesStatsReply>(&mp->body) : nullptr) {
-          f = fr->features;
-        }
-      }
-    }
+    if (r) for_each_part<MeterFeaturesStatsReply>(*r, [&f](const auto& part) { f = part.features; });
     // OFPMBT_DROP bands, OFPMF_PKTPS and OFPMF_BURST, and ids up to ours.
     const bool usable = f && (f->band_types & (1u << meter_band_type::kDrop)) != 0 &&
                         (f->capabilities & 0x2) != 0 && (f->capabilities & 0x4) != 0 &&
@@ -415,12 +417,9 @@ void TapBridge::setup_meters(Switch& sw) {
       if (!valid()) return;
       std::map<std::uint32_t, MeterConfig> have;
       if (cr) {
-        for (const Message& m : *cr) {
-          const auto* mp = std::get_if<MultipartReply>(&m.body);
-          if (const auto* mc = mp != nullptr ? std::get_if<MeterConfigStatsReply>(&mp->body) : nullptr) {
-            for (const MeterConfig& c : mc->meters) have[c.meter_id] = c;
-          }
-        }
+        for_each_part<MeterConfigStatsReply>(*cr, [&have](const auto& part) {
+          for (const MeterConfig& c : part.meters) have[c.meter_id] = c;
+        });
       }
       std::array<std::uint32_t, kPuntClasses> ids{};
       for (std::size_t c = 0; c < kPuntClasses; ++c) {
@@ -463,15 +462,12 @@ void TapBridge::poll_meters(Switch& sw) {
   sw.dp->request(MultipartRequest{0, MeterStatsRequest{}}, [raw, epoch, alive](
                                                                Result<std::vector<Message>> r) {
     if (alive.expired() || raw->epoch != epoch || !r) return;
-    for (const Message& m : *r) {
-      const auto* mp = std::get_if<MultipartReply>(&m.body);
-      const auto* ms = mp != nullptr ? std::get_if<MeterStatsReply>(&mp->body) : nullptr;
-      if (ms == nullptr) continue;
-      for (const MeterStats& st : ms->meters) {
+    for_each_part<MeterStatsReply>(*r, [raw](const auto& part) {
+      for (const MeterStats& st : part.meters) {
         if (st.meter_id < kPuntMeterBase || st.meter_id >= kPuntMeterBase + kPuntClasses) continue;
         raw->meter_stats[st.meter_id - kPuntMeterBase] = st;
       }
-    }
+    });
   });
   sw.meter_timer->expires_after(std::chrono::seconds(2));
   sw.meter_timer->async_wait([this, raw, epoch, alive](const boost::system::error_code& ec) {
@@ -1310,45 +1306,45 @@ void TapBridge::restore_learned(Switch& sw) {
       std::vector<LearnedFlow> dsts;
       std::size_t restored = 0, dropped = 0;
       const auto now = ns_since(Clock::time_point{});
-      for (const Message& m : *r) {
-        const auto* mp = std::get_if<MultipartReply>(&m.body);
-        const auto* stats = mp != nullptr ? std::get_if<FlowStatsReply>(&mp->body) : nullptr;
-        if (stats == nullptr) continue;
-        for (const FlowStats& fs : stats->flows) {
-          auto lf = parse_learned_flow(fs.cookie, fs.table_id, fs.match, config_.l2_table);
-          if (!lf) {
-            // Ours by cookie, not of a shape we make: delete it as spelled.
-            FlowMod d;
-            d.command = flow_mod_command::kDeleteStrict;
-            d.table_id = fs.table_id;
-            d.priority = fs.priority;
-            d.match = fs.match;
-            d.cookie = fs.cookie;
-            d.cookie_mask = ~std::uint64_t{0};
-            send_flow(s, d);
-            ++dropped;
-            continue;
-          }
-          if (!lf->src) {
-            dsts.push_back(*lf);
-            continue;
-          }
-          const VlanMembers* vm = s.vlan(lf->vid);
-          const bool tagged =
-              vm != nullptr && std::binary_search(vm->tagged.begin(), vm->tagged.end(), lf->port_no);
-          const bool untagged = vm != nullptr && std::binary_search(vm->untagged.begin(),
-                                                                    vm->untagged.end(), lf->port_no);
-          const MacLocation where{lf->port_no, tagged};
-          if ((tagged || untagged) &&
-              s.macs.restore(lf->vid, lf->mac, where, lf->generation, now)) {
-            ++restored;
-            notify_l2(s, lf->vid, lf->mac, std::make_pair(where.port_no, where.tagged));
-          } else {
-            send_flow(s, learned_flow_deletes(lf->vid, lf->mac, where, config_.l2_table,
-                                              lf->generation)
-                             .first);
-            ++dropped;
-          }
+      std::vector<const FlowStats*> held;
+      for_each_part<FlowStatsReply>(*r, [&held](const auto& part) {
+        for (const FlowStats& fs : part.flows) held.push_back(&fs);
+      });
+      for (const FlowStats* held_flow : held) {
+        const FlowStats& fs = *held_flow;
+        auto lf = parse_learned_flow(fs.cookie, fs.table_id, fs.match, config_.l2_table);
+        if (!lf) {
+          // Ours by cookie, not of a shape we make: delete it as spelled.
+          FlowMod d;
+          d.command = flow_mod_command::kDeleteStrict;
+          d.table_id = fs.table_id;
+          d.priority = fs.priority;
+          d.match = fs.match;
+          d.cookie = fs.cookie;
+          d.cookie_mask = ~std::uint64_t{0};
+          send_flow(s, d);
+          ++dropped;
+          continue;
+        }
+        if (!lf->src) {
+          dsts.push_back(*lf);
+          continue;
+        }
+        const VlanMembers* vm = s.vlan(lf->vid);
+        const bool tagged =
+            vm != nullptr && std::binary_search(vm->tagged.begin(), vm->tagged.end(), lf->port_no);
+        const bool untagged = vm != nullptr && std::binary_search(vm->untagged.begin(),
+                                                                  vm->untagged.end(), lf->port_no);
+        const MacLocation where{lf->port_no, tagged};
+        if ((tagged || untagged) &&
+            s.macs.restore(lf->vid, lf->mac, where, lf->generation, now)) {
+          ++restored;
+          notify_l2(s, lf->vid, lf->mac, std::make_pair(where.port_no, where.tagged));
+        } else {
+          send_flow(s, learned_flow_deletes(lf->vid, lf->mac, where, config_.l2_table,
+                                            lf->generation)
+                           .first);
+          ++dropped;
         }
       }
       // eth_dst flows without their eth_src flow (of this generation) go.
