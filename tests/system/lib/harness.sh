@@ -350,9 +350,11 @@ sys__diagnostics() {
     tail -n 30 "$SYS_OVS_DIR/ovs-vswitchd.log" >&2 || true
     if sys_alive "${SYS_VSWITCHD_PID:-0}"; then
       for br in "${SYS_BRIDGES[@]}"; do
-        printf -- '-- flows of %s:\n' "$br" >&2
+        # SYS_DIAG_FLOW_LINES=N: only the first N lines (a test with a
+        # million flows sets it; unset: all of them).
+        printf -- '-- flows of %s%s:\n' "$br" "${SYS_DIAG_FLOW_LINES:+ (first $SYS_DIAG_FLOW_LINES lines)}" >&2
         timeout 5 ovs-ofctl -O "${SYS_BRIDGE_PROTOCOLS[$br]}" dump-flows \
-          "unix:$SYS_OVS_DIR/$br.mgmt" >&2 2>&1 || true
+          "unix:$SYS_OVS_DIR/$br.mgmt" 2>&1 | head -n "${SYS_DIAG_FLOW_LINES:--0}" >&2 || true
       done
       printf -- '-- controllers:\n' >&2
       timeout 5 ovs-vsctl --db="unix:$SYS_OVS_DIR/db.sock" --timeout=5 \
