@@ -116,13 +116,13 @@ constexpr std::uint8_t kProtoOspf = 89, kProtoVrrp = 112, kProtoTcp = 6, kProtoU
 
 }  // namespace
 
-std::optional<MeterMod> punt_meter(PuntClass c, const PolicerConfig& policer,
+std::optional<MeterMod> punt_meter(std::uint32_t meter_id, const PolicerConfig& policer,
                                    std::uint16_t command) {
   if (policer.rate == 0) return std::nullopt;
   MeterMod m;
   m.command = command;
   m.flags = 0x2 | 0x4;  // OFPMF_PKTPS | OFPMF_BURST
-  m.meter_id = punt_meter_id(c);
+  m.meter_id = meter_id;
   MeterBand b;
   b.type = meter_band_type::kDrop;
   b.rate = policer.rate;
@@ -242,6 +242,31 @@ std::vector<FlowMod> punt_flows(const PuntInputs& in) {
     for (const IpAddress& a : v6) {
       std::span<const std::uint8_t, 16> bytes(a.bytes);
       own(kEthIpv6, oxm::ipv6_dst(bytes));
+    }
+    // ARP and ND per port, through the port's own meter, above the general
+    // flows (which stay for ports without a meter of their own).
+    for (const auto& [port_no, meter_id] : in.port_nd_meters) {
+      const InstructionList port_nd = {instruction::Meter{meter_id},
+                                       instruction::ApplyActions{
+                                           {action::Output{port::kController, kControllerMaxLenNoBuffer}}}};
+      for (const IpAddress& a : v4) {
+        out.push_back(make_flow(kRouting, {oxm::in_port(port_no), oxm::eth_type(kEthArp),
+                                           oxm::arp_tpa(v4_host_order(a))},
+                                port_nd));
+      }
+      for (std::uint8_t t = 133; t <= 137; ++t) {
+        out.push_back(make_flow(kRouting + 1,
+                                {oxm::in_port(port_no), oxm::eth_type(kEthIpv6), oxm::ipv6_dst(ff02, mask16),
+                                 oxm::ip_proto(kProtoIcmpv6), oxm::icmpv6_type(t)},
+                                port_nd));
+        for (const IpAddress& a : v6) {
+          std::span<const std::uint8_t, 16> bytes(a.bytes);
+          out.push_back(make_flow(kRouting + 1,
+                                  {oxm::in_port(port_no), oxm::eth_type(kEthIpv6), oxm::ipv6_dst(bytes),
+                                   oxm::ip_proto(kProtoIcmpv6), oxm::icmpv6_type(t)},
+                                  port_nd));
+        }
+      }
     }
   }
 

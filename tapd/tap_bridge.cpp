@@ -166,7 +166,10 @@ struct TapBridge::Switch {
   // Meters in the switch (1.3, where it has them): set once they are in
   // place for this connection; the punt flows then run through them.
   std::optional<std::array<std::uint32_t, kPuntClasses>> meters;
-  std::array<MeterStats, kPuntClasses> meter_stats{};  // last read, per class
+  std::uint32_t max_meter = 0;                 // METER_FEATURES
+  std::set<std::uint32_t> existing_meters;     // on the switch when this connection came up
+  std::map<std::uint32_t, std::uint32_t> port_meters;  // port -> its ARP/ND meter, sent
+  std::map<std::uint32_t, MeterStats> meter_stats;  // last read, by meter id
   std::unique_ptr<asio::steady_timer> meter_timer;
   bool published = false;  // ports_listener_ told about published_ports
   std::vector<TapPort> published_ports;
@@ -404,6 +407,7 @@ void TapBridge::setup_meters(Switch& sw) {
     const bool usable = f && (f->band_types & (1u << meter_band_type::kDrop)) != 0 &&
                         (f->capabilities & 0x2) != 0 && (f->capabilities & 0x4) != 0 &&
                         f->max_meter >= punt_meter_id(PuntClass::kOther);
+    if (usable) raw->max_meter = f->max_meter;
     if (!usable) {
       spdlog::info("{} punt meters: the switch has none that fit ({}); tapflowd polices alone",
                    raw->log,
@@ -421,12 +425,15 @@ void TapBridge::setup_meters(Switch& sw) {
           for (const MeterConfig& c : part.meters) have[c.meter_id] = c;
         });
       }
+      raw->existing_meters.clear();
+      for (const auto& [id, mc] : have) raw->existing_meters.insert(id);
+      raw->port_meters.clear();
       std::array<std::uint32_t, kPuntClasses> ids{};
       for (std::size_t c = 0; c < kPuntClasses; ++c) {
         const auto cls = static_cast<PuntClass>(c);
         const std::uint32_t id = punt_meter_id(cls);
         auto it = have.find(id);
-        auto mod = punt_meter(cls, config_.punt_policy.classes[c],
+        auto mod = punt_meter(id, config_.punt_policy.classes[c],
                               it == have.end() ? meter_mod_command::kAdd : meter_mod_command::kModify);
         if (!mod) continue;  // rate 0: not metered
         ids[c] = id;
@@ -454,6 +461,24 @@ void TapBridge::setup_meters(Switch& sw) {
   });
 }
 
+void TapBridge::ensure_port_meters(Switch& sw, std::map<std::uint32_t, std::uint32_t>& out) {
+  const PolicerConfig& nd = config_.punt_policy[PuntClass::kArpNd];
+  if (nd.rate == 0) return;
+  for (const auto& [no, port] : sw.ports) {
+    const auto id = port_nd_meter_id(no, sw.max_meter);
+    if (!id) continue;
+    if (!sw.port_meters.contains(no)) {
+      // Before the flows that use it: same connection, in order.
+      auto mod = punt_meter(*id, nd, sw.existing_meters.contains(*id) ? meter_mod_command::kModify
+                                                                       : meter_mod_command::kAdd);
+      if (!mod || !sw.dp->send(MessageBody{*mod})) continue;
+      sw.existing_meters.insert(*id);
+      sw.port_meters.emplace(no, *id);
+    }
+    out.emplace(no, *id);
+  }
+}
+
 void TapBridge::poll_meters(Switch& sw) {
   if (!sw.meters || sw.dp == nullptr) return;
   const std::uint64_t epoch = sw.epoch;
@@ -464,8 +489,9 @@ void TapBridge::poll_meters(Switch& sw) {
     if (alive.expired() || raw->epoch != epoch || !r) return;
     for_each_part<MeterStatsReply>(*r, [raw](const auto& part) {
       for (const MeterStats& st : part.meters) {
-        if (st.meter_id < kPuntMeterBase || st.meter_id >= kPuntMeterBase + kPuntClasses) continue;
-        raw->meter_stats[st.meter_id - kPuntMeterBase] = st;
+        const bool ours = (st.meter_id >= kPuntMeterBase && st.meter_id < kPuntMeterBase + kPuntClasses) ||
+                          st.meter_id >= kPortNdMeterBase;
+        if (ours) raw->meter_stats[st.meter_id] = st;
       }
     });
   });
@@ -954,6 +980,7 @@ void TapBridge::sync_punts(Switch& sw) {
   in.version = sw.dp->version();
   if (in.version == kVersion13) in.fib_table = config_.fib_table;
   in.meters = sw.meters;
+  if (sw.meters) ensure_port_meters(sw, in.port_nd_meters);
   for (const auto& [no, port] : sw.ports) {
     in.ports.push_back(PuntPort{no, router_mac(sw, *port)});
   }
@@ -1394,10 +1421,15 @@ std::vector<PuntView> TapBridge::punt() const {
   std::vector<PuntView> out;
   for (const auto& [dpid, sw] : switches_) {
     PuntView v{dpid, sw->ns.name(), config_.punt_policy, sw->punt, sw->meters.has_value(), {}, {}};
-    for (std::size_t c = 0; c < kPuntClasses; ++c) {
-      v.switch_packets[c] = sw->meter_stats[c].packet_in_count;
-      for (const auto& b : sw->meter_stats[c].band_stats) v.switch_dropped[c] += b.packet_band_count;
-    }
+    // Per class: its meter, and for arp_nd the ports' own meters too.
+    auto add = [&](std::size_t c, std::uint32_t id) {
+      auto it = sw->meter_stats.find(id);
+      if (it == sw->meter_stats.end()) return;
+      v.switch_packets[c] += it->second.packet_in_count;
+      for (const auto& b : it->second.band_stats) v.switch_dropped[c] += b.packet_band_count;
+    };
+    for (std::size_t c = 0; c < kPuntClasses; ++c) add(c, punt_meter_id(static_cast<PuntClass>(c)));
+    for (const auto& [port_no, id] : sw->port_meters) add(static_cast<std::size_t>(PuntClass::kArpNd), id);
     out.push_back(std::move(v));
   }
   return out;

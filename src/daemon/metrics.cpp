@@ -269,7 +269,7 @@ MetricFamilies punt_metrics(const std::vector<tapd::PuntView>& switches) {
                        "1 when the switch polices the punt classes with OpenFlow meters too",
                        MetricType::Gauge);
   auto meter_in = family("tapflow_punt_switch_meter_packets_total",
-                         "Packets the switch's meter of the class saw (read every 2 s)",
+                         "Packets the switch's meters of the class saw (arp_nd: also each port's own; read every 2 s)",
                          MetricType::Counter);
   auto meter_drop = family("tapflow_punt_switch_meter_dropped_total",
                            "Packets the switch's meter of the class dropped (read every 2 s)",

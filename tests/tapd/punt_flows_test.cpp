@@ -287,6 +287,25 @@ TEST(PuntFlows, WithMetersEachClassHasItsOwnMeter) {
   }
 }
 
+// A flood of ARP on one port must not use up another port's ARP budget:
+// each port's ARP and ND go through a meter of its own, above the shared one.
+TEST(PuntFlows, ArpAndNdPerPortThroughThePortsMeter) {
+  PuntInputs in = small_router(kVersion13);
+  in.meters = kMeters;
+  in.port_nd_meters = {{1, 0x7481}, {2, 0x7482}};
+  std::map<std::string, std::uint32_t> meter;
+  for (const FlowMod& f : punt_flows(in)) meter[std::to_string(f.priority) + " " + to_text(f.match)] = meter_of(f);
+  EXPECT_EQ(meter.at("40100 in_port=1,eth_type=0x0806,arp_tpa=10.0.2.1"), 0x7481u);
+  EXPECT_EQ(meter.at("40100 in_port=2,eth_type=0x0806,arp_tpa=10.0.2.1"), 0x7482u);
+  EXPECT_EQ(meter.at("40101 in_port=2,eth_type=0x86dd,ipv6_dst=ff02::/ffff::,ip_proto=58,icmpv6_type=135"), 0x7482u);
+  EXPECT_EQ(meter.at("40101 in_port=1,eth_type=0x86dd,ipv6_dst=2001:db8::1,ip_proto=58,icmpv6_type=136"), 0x7481u);
+  // The shared flows stay, below, for ports without a meter of their own.
+  EXPECT_EQ(meter.at("40000 eth_type=0x0806,arp_tpa=10.0.2.1"), punt_meter_id(PuntClass::kArpNd));
+  EXPECT_EQ(port_nd_meter_id(5, 65536), std::optional<std::uint32_t>(0x7485));
+  EXPECT_EQ(port_nd_meter_id(40000, 65536), std::nullopt);  // beyond max_meter
+  EXPECT_EQ(port_nd_meter_id(0xffffff00, 0xffffffff), std::nullopt);
+}
+
 TEST(PuntFlows, OpenFlow10HasNoMeters) {
   PuntInputs in = small_router(kVersion10);
   const auto plain = punt_flows(in);
@@ -295,7 +314,7 @@ TEST(PuntFlows, OpenFlow10HasNoMeters) {
 }
 
 TEST(PuntMeters, PacketsPerSecondWithBurstAndOneDropBand) {
-  auto m = punt_meter(PuntClass::kArpNd, PolicerConfig{600, 200}, meter_mod_command::kAdd);
+  auto m = punt_meter(punt_meter_id(PuntClass::kArpNd), PolicerConfig{600, 200}, meter_mod_command::kAdd);
   ASSERT_TRUE(m);
   EXPECT_EQ(m->meter_id, punt_meter_id(PuntClass::kArpNd));
   EXPECT_EQ(m->flags, 0x2 | 0x4);  // OFPMF_PKTPS | OFPMF_BURST
@@ -303,7 +322,7 @@ TEST(PuntMeters, PacketsPerSecondWithBurstAndOneDropBand) {
   EXPECT_EQ(m->bands[0].type, meter_band_type::kDrop);
   EXPECT_EQ(m->bands[0].rate, 600u);
   EXPECT_EQ(m->bands[0].burst_size, 200u);
-  EXPECT_FALSE(punt_meter(PuntClass::kGlean, PolicerConfig{0, 0}, meter_mod_command::kAdd));
+  EXPECT_FALSE(punt_meter(punt_meter_id(PuntClass::kGlean), PolicerConfig{0, 0}, meter_mod_command::kAdd));
   auto bytes = encode(Message{kVersion13, 1, *m});
   ASSERT_TRUE(bytes.ok());
   auto back = decode(*bytes);
@@ -320,7 +339,10 @@ std::vector<PuntInputs> assorted_inputs() {
       if (shape >= 1) in.ports = {port(1), port(2), port(0xfeff)};
       if (shape >= 2) in.addresses = {ip("10.0.1.1"), ip("fe80::1"), ip("2001:db8::ff:1")};
       if (shape >= 3) in.fib_table = 1;
-      if (shape >= 4) in.meters = kMeters;
+      if (shape >= 4) {
+        in.meters = kMeters;
+        in.port_nd_meters = {{1, 0x7481}, {2, 0x7482}};
+      }
       all.push_back(in);
     }
   }

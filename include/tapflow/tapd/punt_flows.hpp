@@ -23,12 +23,15 @@
 //             OSPFv3 to ff02::/16; to our addresses: OSPF, TCP 179 either way,
 //             UDP 3784/3785/4784 (BFD);
 //   arp_nd    ARP for our addresses; ICMPv6 133-137 to ff02::/16 or to ours;
+//             per port (in_port, above the general flows) through the port's
+//             own meter where there is one (PuntInputs::port_nd_meters);
 //   to_router the rest of 224.0.0.0/24, ff02::/16 and of our addresses.
 // The FIB's own miss and controller buckets (glean) are routing's flows.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -65,6 +68,10 @@ struct PuntInputs {
   // 1.3 only: the meter of each punt class (0: that class is not metered).
   // Unset: no meters (and no flows of the routing class of their own).
   std::optional<std::array<std::uint32_t, kPuntClasses>> meters;
+  // With meters: ARP/ND of each port through a meter of its own (by port),
+  // so a flood on one port never uses up another port's ARP budget. Ports
+  // not listed share the arp_nd class meter.
+  std::map<std::uint32_t, std::uint32_t> port_nd_meters;
 };
 
 // Meter ids tapd uses on a switch: one per punt class, from kPuntMeterBase.
@@ -72,9 +79,16 @@ inline constexpr std::uint32_t kPuntMeterBase = 0x7461;  // "ta", like the cooki
 constexpr std::uint32_t punt_meter_id(PuntClass c) {
   return kPuntMeterBase + static_cast<std::uint32_t>(c);
 }
-// The METER_MOD (pktps, burst, one DROP band) of a class's policer; nullopt for
-// rate 0 (not metered).
-std::optional<openflow::MeterMod> punt_meter(PuntClass c, const PolicerConfig& policer,
+// A port's own ARP/ND meter: kPortNdMeterBase + port number, for ports whose
+// id stays within `max_meter` (the switch's METER_FEATURES); nullopt beyond.
+inline constexpr std::uint32_t kPortNdMeterBase = 0x7480;
+constexpr std::optional<std::uint32_t> port_nd_meter_id(std::uint32_t port_no, std::uint32_t max_meter) {
+  if (port_no > max_meter || max_meter - port_no < kPortNdMeterBase) return std::nullopt;
+  return kPortNdMeterBase + port_no;
+}
+// The METER_MOD (pktps, burst, one DROP band) of a policer, for meter_id
+// (punt_meter_id, port_nd_meter_id); nullopt for rate 0 (not metered).
+std::optional<openflow::MeterMod> punt_meter(std::uint32_t meter_id, const PolicerConfig& policer,
                                              std::uint16_t command);
 
 // Where address punts go and what they match first: table 0 with nothing

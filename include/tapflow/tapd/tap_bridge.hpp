@@ -149,7 +149,7 @@ struct PuntView {
   PuntCounters counters;  // tapflowd's own policing
   bool switch_meters = false;  // the switch polices too (OpenFlow meters)
   // The switch's meters, per class, as last read (every 2 s): packets in, and
-  // dropped by the band.
+  // dropped by the band (arp_nd: its class meter and every port's own).
   std::array<std::uint64_t, kPuntClasses> switch_packets{}, switch_dropped{};
 };
 
@@ -276,6 +276,8 @@ class TapBridge final : public controller::App {
   // (METER_FEATURES), then the punt flows through them; read every 2 s.
   void setup_meters(Switch& sw);
   void poll_meters(Switch& sw);
+  // Each port's own ARP/ND meter, sent where missing; fills port -> meter id.
+  void ensure_port_meters(Switch& sw, std::map<std::uint32_t, std::uint32_t>& out);
   void notify_l2(Switch& sw, std::uint16_t vid, const openflow::MacAddress& mac,
                  std::optional<std::pair<std::uint32_t, bool>> where);
   bool send_from_vlan_tap(Switch& sw, Port& port, std::span<const std::uint8_t> frame,
