@@ -135,7 +135,10 @@ punt_converged() {
 punt_state() {
   local r
   for r in r1 lr; do
-    sys_birdc "$r" show protocols | awk -v r="$r" 'NR > 1 && NF >= 4 && $1 != "Name" { print r, "proto", $0 }'
+    # "Since" to the second: birdc prints the same instant a millisecond
+    # apart from one call to the next (it derives it from the current time).
+    sys_birdc "$r" show protocols | sed -E 's/([0-9]{2}:[0-9]{2}:[0-9]{2})\.[0-9]+/\1/' \
+      | awk -v r="$r" 'NR > 1 && NF >= 4 && $1 != "Name" { print r, "proto", $0 }'
     punt_bfd_lines "$r" | awk -v r="$r" '{ print r, "bfd", $1, $2, $3, $4, $5 }'
     sys__bird_ospf_neighbors "$r" | awk -v r="$r" '$1 ~ /^[0-9.]+$/ { print r, "ospf", $1, $3 }'
   done
