@@ -173,6 +173,16 @@ void renumber(FibSnapshot& snap, const std::map<std::uint32_t, std::uint32_t>& i
   }
 }
 
+// The FIB another compiler (an earlier tapflowd) left on the switch for
+// base_state(n).
+FibSnapshot earlier_life(int n, std::uint8_t version = kVersion13) {
+  FibOptions fo;
+  fo.version = version;
+  FibCompiler other(fo, kPorts);
+  (void)other.compile(base_state(n));
+  return other.snapshot();
+}
+
 FlowStats stats_of(const FlowMod& f) {
   FlowStats s;
   s.table_id = f.table_id;
@@ -587,12 +597,7 @@ TEST(FibProgrammer, ReconcileSendsOnlyTheDifference) {
   // What the switch holds from an earlier life: the FIB of base_state(6)
   // (groups with the same ids), a stale route and a stale group, a valid
   // route pointing at another group, and someone else's flow.
-  FibSnapshot old;
-  {
-    FibCompiler other(FibOptions{}, kPorts);
-    (void)other.compile(base_state(6));
-    old = other.snapshot();
-  }
+  FibSnapshot old = earlier_life(6);
   for (auto& f : old.flows) lab.preexisting_flows.push_back(stats_of(f));
   for (auto& [id, g] : old.groups) lab.preexisting_groups.push_back(GroupDesc{g.type, id, g.buckets});
   FlowMod stale;
@@ -785,12 +790,7 @@ TEST(FibProgrammer, DestroyedWhileCommitPendingIsSafe) {
 // sent: the groups are adopted by content and the flows using them stay.
 TEST(FibProgrammer, ReconcileAdoptsGroupsByContentWhateverTheirIds) {
   Lab lab(kVersion13);
-  FibSnapshot old;
-  {
-    FibCompiler other(FibOptions{}, kPorts);
-    (void)other.compile(base_state(20));
-    old = other.snapshot();
-  }
+  FibSnapshot old = earlier_life(20);
   ASSERT_EQ(old.groups.size(), 3u);  // two gateways, one ECMP pair
   renumber(old, {{1, 3}, {2, 1}, {3, 2}});
   lab.preload(old.flows, old.groups);
@@ -874,12 +874,7 @@ TEST(FibProgrammer, NewGroupsNeverTakeAnIdTheSwitchHolds) {
 // stale flow (one ADD, no delete), and the sweep leaves it alone.
 TEST(FibProgrammer, RoutesThatComeBackReplaceTheirStaleFlows) {
   Lab lab(kVersion13);
-  FibSnapshot old;
-  {
-    FibCompiler other(FibOptions{}, kPorts);
-    (void)other.compile(base_state(10));
-    old = other.snapshot();
-  }
+  FibSnapshot old = earlier_life(10);
   lab.preload(old.flows, old.groups);
   // Right after a restart with the sessions down: only two routes so far.
   lab.f.run([&] { (void)lab.compiler->compile(base_state(2)); });
@@ -905,14 +900,7 @@ TEST(FibProgrammer, RoutesThatComeBackReplaceTheirStaleFlows) {
 
 TEST(FibProgrammer, OpenFlow10HoldsStaleFlowsToo) {
   Lab lab(kVersion10);
-  FibSnapshot old;
-  {
-    FibOptions fo;
-    fo.version = kVersion10;
-    FibCompiler other(fo, kPorts);
-    (void)other.compile(base_state(6));
-    old = other.snapshot();
-  }
+  FibSnapshot old = earlier_life(6, kVersion10);
   lab.preload(old.flows, {});
   lab.f.run([&] { (void)lab.compiler->compile(base_state(4)); });
   auto fut = lab.reconcile(true);
