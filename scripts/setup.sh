@@ -13,6 +13,8 @@ PACKAGES=(
   # lab and test peers
   openvswitch-switch openvswitch-common openvswitch-testcontroller tshark iproute2
   iputils-ping ethtool iperf3 tcpdump mininet bird2 frr python3-os-ken nftables
+  # high availability: the coordination service the instances elect masters in
+  etcd-server etcd-client
 )
 
 missing=()

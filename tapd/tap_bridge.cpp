@@ -151,6 +151,9 @@ struct TapBridge::Switch {
   Datapath* dp = nullptr;  // null while the switch is away
   // The switch is away but its TAPs keep their carrier until the timer fires.
   bool holding = false;
+  // Another controller is the switch's master (cluster mode): the TAPs are
+  // ready without carrier, and nothing is sent to the switch.
+  bool standby = false;
   std::unique_ptr<asio::steady_timer> hold_timer;
   std::map<std::uint32_t, std::unique_ptr<Port>> ports;
   // Sub-class 0 only: the VLAN flows (other sub-classes of tapd's class) have their own.
@@ -347,6 +350,10 @@ void TapBridge::on_datapath_up(Datapath& dp) {
     return;
   }
   sw->dp = &dp;
+  if (sw->standby) {
+    sw->standby = false;
+    spdlog::info("{} tapd: master of the switch now: TAPs take carrier, punt flows reconciled", sw->log);
+  }
   sw->hold_timer->cancel();
   if (sw->holding) {
     spdlog::info("{} tapd: switch back within the carrier hold: TAPs kept their carrier", sw->log);
@@ -387,6 +394,47 @@ void TapBridge::on_datapath_up(Datapath& dp) {
   sw->meter_timer->cancel();
   sync_punts(*sw);
   if (dp.version() == kVersion13) setup_meters(*sw);
+}
+
+void TapBridge::on_datapath_standby(Datapath& dp) {
+  Switch* sw = nullptr;
+  try {
+    sw = &switch_for(dp);
+  } catch (const std::exception& e) {
+    ++counters_.setup_errors;
+    spdlog::error("{} tapd: cannot set up the namespace {}: {}", dp.log_name(),
+                  namespace_for(dp.datapath_id()), e.what());
+    return;
+  }
+  const bool demoted = sw->dp == &dp && !sw->standby;
+  // The warm standby: namespace, TAPs, addresses and MACs as the master has
+  // them, but no carrier, so the routing daemons here stay quiet until this
+  // instance becomes master; and nothing goes to the switch.
+  sw->dp = &dp;
+  sw->standby = true;
+  sw->hold_timer->cancel();
+  sw->holding = false;
+  sw->reconciled = false;
+  sw->punts.forget();
+  ++sw->epoch;
+  sw->vlan_static.forget();
+  sw->vlan_reconciled = false;
+  sw->groups_ready = false;
+  sw->groups_reading = false;
+  sw->groups.clear();
+  sw->meters.reset();
+  sw->meter_timer->cancel();
+  sw->vlan_mode = !sw->config.vlans.empty() && dp.version() == kVersion13;
+  resolve_vlans(*sw, !demoted);
+  forget_macs(*sw);
+  sync_ports(*sw);
+  ensure_vlan_taps(*sw);
+  update_vlan_carriers(*sw);
+  publish_ports(*sw);
+  spdlog::info("{} tapd: {}standby, another controller is the switch's master: {} TAPs, {} VLAN TAPs "
+               "ready in {} without carrier",
+               sw->log, demoted ? "no longer master, " : "", sw->ports.size(), sw->vlan_taps.size(),
+               sw->ns.name());
 }
 
 void TapBridge::setup_meters(Switch& sw) {
@@ -506,7 +554,9 @@ void TapBridge::on_datapath_down(std::uint64_t dpid, const std::string& reason) 
   auto it = switches_.find(dpid);
   if (it == switches_.end()) return;
   Switch& sw = *it->second;
+  const bool was_standby = sw.standby;
   sw.dp = nullptr;
+  sw.standby = false;
   sw.reconciled = false;
   sw.punts.forget();
   ++sw.epoch;
@@ -518,7 +568,7 @@ void TapBridge::on_datapath_down(std::uint64_t dpid, const std::string& reason) 
   // stays for the hold, so a brief reconnect does not tear down the routing
   // sessions; then it goes, and routing daemons see the links down until the
   // switch is back.
-  if (config_.carrier_hold.count() > 0) {
+  if (config_.carrier_hold.count() > 0 && !was_standby) {
     start_hold(sw, reason);
     return;
   }
@@ -562,7 +612,8 @@ void TapBridge::on_port_status(Datapath& dp, const PortStatus& ps) {
   } else if (wanted(ps.desc)) {
     add_or_update_port(sw, ps.desc);
   }
-  if (sw.vlan_mode && (ps.reason == port_reason::kDelete || !port_link_up(ps.desc))) {
+  if (sw.vlan_mode && !sw.standby &&
+      (ps.reason == port_reason::kDelete || !port_link_up(ps.desc))) {
     // Hosts behind a port that went away are elsewhere now, or nowhere.
     flush_port_macs(sw, ps.desc.port_no);
   }
@@ -755,7 +806,7 @@ void TapBridge::forget_stored(const Switch& sw, const std::string& name) {
 }
 
 void TapBridge::update_carrier(Switch& sw, Port& port) {
-  const bool want = (sw.dp != nullptr || sw.holding) && port.link_up;
+  const bool want = !sw.standby && (sw.dp != nullptr || sw.holding) && port.link_up;
   if (port.carrier_known && want == port.carrier) return;
   try {
     port.tap.set_carrier(want);
@@ -906,7 +957,7 @@ bool TapBridge::drain_tap(Switch& sw, Port& port, Clock::time_point t0) {
       }
       break;
     }
-    if (sw.dp == nullptr || !sw.dp->is_up()) {
+    if (sw.dp == nullptr || sw.standby || !sw.dp->is_up()) {
       ++port.counters.drop_switch_down;
       continue;
     }
@@ -973,7 +1024,9 @@ void TapBridge::publish_ports(Switch& sw) {
 
 void TapBridge::sync_punts(Switch& sw) {
   publish_ports(sw);
-  if (sw.dp == nullptr || !sw.dp->is_up() || !sw.watcher || !sw.watcher->synced()) return;
+  if (sw.dp == nullptr || sw.standby || !sw.dp->is_up() || !sw.watcher || !sw.watcher->synced()) {
+    return;
+  }
   sync_vlan_pipeline(sw);
   const netns::KernelState& ks = sw.watcher->state();
   PuntInputs in;
@@ -1110,14 +1163,14 @@ void TapBridge::update_vlan_carriers(Switch& sw) {
 }
 
 void TapBridge::send_flow(Switch& sw, const FlowMod& fm) {
-  if (sw.dp == nullptr || !sw.dp->is_up()) return;
+  if (sw.dp == nullptr || sw.standby || !sw.dp->is_up()) return;
   if (auto st = sw.dp->send(MessageBody{fm}); !st) {
     spdlog::warn("{} VLAN flow: {}", sw.log, describe(st.error()));
   }
 }
 
 void TapBridge::sync_vlan_pipeline(Switch& sw) {
-  if (!sw.vlan_mode || sw.dp == nullptr || !sw.dp->is_up()) return;
+  if (!sw.vlan_mode || sw.dp == nullptr || sw.standby || !sw.dp->is_up()) return;
   for (VlanMembers& m : sw.members) {
     if (auto vt = sw.vlan_taps.find(m.vid); vt != sw.vlan_taps.end()) {
       m.router_mac = router_mac(sw, *vt->second);

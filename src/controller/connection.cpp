@@ -39,6 +39,16 @@ bool is_switch_request(const MessageBody& b) {
          std::holds_alternative<SetAsync>(b) || std::holds_alternative<QueueGetConfigRequest>(b);
 }
 
+// What a controller in the SLAVE role may not send (OpenFlow 1.3 section
+// 6.3.4; OVS refuses the same with IS_SLAVE).
+bool modifies_switch(const MessageBody& b) {
+  return std::holds_alternative<FlowMod>(b) || std::holds_alternative<GroupMod>(b) ||
+         std::holds_alternative<MeterMod>(b) || std::holds_alternative<PortMod>(b) ||
+         std::holds_alternative<TableMod>(b) || std::holds_alternative<PacketOut>(b) ||
+         std::holds_alternative<SetAsync>(b) || std::holds_alternative<BundleControl>(b) ||
+         std::holds_alternative<BundleAddMessage>(b);
+}
+
 }  // namespace
 
 Connection::Connection(asio::io_context& io, std::unique_ptr<Transport> transport,
@@ -338,14 +348,7 @@ void Connection::configure() {
   state_ = State::kConfiguring;
   // Whole frames to the controller: the router needs every byte (DESIGN.md).
   (void)send(SetConfig{0, kControllerMaxLenNoBuffer});
-  if (version_ == kVersion13 && options_.install_table_miss) {
-    FlowMod miss;
-    miss.table_id = 0;
-    miss.priority = 0;
-    miss.instructions = {
-        instruction::ApplyActions{{action::Output{port::kController, kControllerMaxLenNoBuffer}}}};
-    (void)send(std::move(miss));
-  }
+  if (may_modify_) install_table_miss();
   auto self = shared_from_this();
   barrier([self](Status st) {
     if (self->is_closed()) return;
@@ -355,6 +358,16 @@ void Connection::configure() {
     }
     self->become_up();
   });
+}
+
+void Connection::install_table_miss() {
+  if (version_ != kVersion13 || !options_.install_table_miss) return;
+  FlowMod miss;
+  miss.table_id = 0;
+  miss.priority = 0;
+  miss.instructions = {
+      instruction::ApplyActions{{action::Output{port::kController, kControllerMaxLenNoBuffer}}}};
+  (void)send(std::move(miss));
 }
 
 void Connection::become_up() {
@@ -372,6 +385,11 @@ Status Connection::send(const Message& msg, SendPriority priority) {
   if (is_closed()) {
     return make_error(error_type::kBadRequest, bad_request::kEperm,
                       "connection to " + log_name_ + " is closed");
+  }
+  if (!may_modify_ && modifies_switch(msg.body)) {
+    ++counters_.refused_not_master;
+    return make_error(error_type::kBadRequest, bad_request::kIsSlave,
+                      "not the master of " + log_name_ + ": another controller programs it");
   }
   if (msg.version != version_ || msg.xid == 0) {
     Message copy = msg;

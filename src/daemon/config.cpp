@@ -454,6 +454,66 @@ std::uint64_t parse_datapath_id(const std::string& text) {
   return v;
 }
 
+// cluster: etcd endpoints (and TLS), this instance's id, the lease TTL, the
+// key prefix.
+void parse_cluster(const Reader& r, const YAML::Node& n, DaemonConfig& cfg) {
+  r.only_keys(n, "cluster", {"etcd", "id", "prefix", "lease_ttl"});
+  ClusterConfig c;
+  const YAML::Node etcd = n["etcd"];
+  if (!etcd) r.fail(n, "cluster", "needs etcd (its endpoints)");
+  r.only_keys(etcd, "cluster.etcd", {"endpoints", "ca_certificate", "certificate", "private_key",
+                                     "request_timeout"});
+  const YAML::Node eps = etcd["endpoints"];
+  if (!eps || !eps.IsSequence() || eps.size() == 0) {
+    r.fail(eps ? eps : etcd, "cluster.etcd.endpoints",
+           "must be a non-empty list of http://HOST:PORT or https://HOST:PORT");
+  }
+  bool https = false;
+  for (const auto& e : eps) {
+    const std::string url = r.str(e, "cluster.etcd.endpoints");
+    const bool tls = url.rfind("https://", 0) == 0;
+    if (!tls && url.rfind("http://", 0) != 0) {
+      r.fail(e, "cluster.etcd.endpoints", "'" + url + "' must start with http:// or https://");
+    }
+    const std::string rest = url.substr(tls ? 8 : 7);
+    const auto colon = rest.rfind(':');
+    if (rest.empty() || colon == std::string::npos || colon + 1 == rest.size()) {
+      r.fail(e, "cluster.etcd.endpoints", "'" + url + "' needs a host and a port");
+    }
+    https = https || tls;
+    c.endpoints.push_back(url);
+  }
+  if (etcd["ca_certificate"]) c.ca_file = r.str(etcd["ca_certificate"], "cluster.etcd.ca_certificate");
+  if (etcd["certificate"]) c.cert_file = r.str(etcd["certificate"], "cluster.etcd.certificate");
+  if (etcd["private_key"]) c.key_file = r.str(etcd["private_key"], "cluster.etcd.private_key");
+  if (c.cert_file.empty() != c.key_file.empty()) {
+    r.fail(etcd, "cluster.etcd", "certificate and private_key go together");
+  }
+  if (!https && (!c.ca_file.empty() || !c.cert_file.empty())) {
+    r.fail(etcd, "cluster.etcd", "TLS files need https:// endpoints");
+  }
+  if (etcd["request_timeout"]) {
+    c.request_timeout = std::chrono::milliseconds(static_cast<long>(
+        r.number<double>(etcd["request_timeout"], "cluster.etcd.request_timeout", 0.05, 10) * 1000));
+  }
+  if (n["id"]) {
+    c.instance_id = r.str(n["id"], "cluster.id");
+    if (c.instance_id.empty()) r.fail(n["id"], "cluster.id", "must not be empty");
+  }
+  if (n["prefix"]) {
+    c.prefix = r.str(n["prefix"], "cluster.prefix");
+    if (c.prefix.empty() || c.prefix.front() != '/') {
+      r.fail(n["prefix"], "cluster.prefix", "must start with /");
+    }
+    if (c.prefix.back() != '/') c.prefix += '/';
+  }
+  if (n["lease_ttl"]) {
+    c.lease_ttl = std::chrono::seconds(r.number<unsigned>(n["lease_ttl"], "cluster.lease_ttl", 1, 600));
+  }
+  cfg.cluster = c;
+  cfg.controller.roles = true;
+}
+
 DaemonConfig parse_config(const std::string& yaml, const std::string& name) {
   Reader r(name);
   YAML::Node root;
@@ -466,7 +526,7 @@ DaemonConfig parse_config(const std::string& yaml, const std::string& name) {
   DaemonConfig cfg;
   if (!root || root.IsNull()) return cfg;
   r.only_keys(root, "", {"listen", "tls", "app", "log_level", "keepalive", "datapaths", "limits",
-                          "router", "metrics"});
+                          "router", "metrics", "cluster"});
 
   if (auto n = root["listen"]) {
     if (!n.IsSequence() || n.size() == 0) r.fail(n, "listen", "must be a non-empty list");
@@ -550,6 +610,7 @@ DaemonConfig parse_config(const std::string& yaml, const std::string& name) {
     }
   }
   if (auto n = root["router"]) parse_router(r, n, cfg);
+  if (auto n = root["cluster"]) parse_cluster(r, n, cfg);
   if (auto n = root["metrics"]) {
     r.only_keys(n, "metrics", {"listen"});
     if (!n["listen"]) r.fail(n, "metrics", "needs listen (ADDR:PORT, e.g. 127.0.0.1:9108)");

@@ -1,9 +1,11 @@
 // tapflowd's configuration: the YAML file and the command-line shortcuts.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "tapflow/controller/controller.hpp"
 #include "tapflow/fdstore/client.hpp"
@@ -11,6 +13,17 @@
 #include "tapflow/tapd/tap_bridge.hpp"
 
 namespace tapflow::daemon {
+
+// cluster: several tapflowd instances, the mastership of each switch
+// elected in etcd. Unset: this instance runs alone (no etcd needed).
+struct ClusterConfig {
+  std::vector<std::string> endpoints;  // "http://127.0.0.1:2379", "https://..."
+  std::string ca_file, cert_file, key_file;  // etcd TLS (https endpoints)
+  std::string instance_id;                   // default: the host name + pid
+  std::string prefix = "/tapflow/";
+  std::chrono::seconds lease_ttl{2};  // etcd's minimum with its default timers
+  std::chrono::milliseconds request_timeout{500};
+};
 
 struct DaemonConfig {
   controller::ControllerConfig controller;
@@ -24,6 +37,7 @@ struct DaemonConfig {
   routing::RoutingConfig routing_config;
   std::string log_level = "info";
   std::optional<std::string> metrics_listen;  // "ADDR:PORT" of /metrics; unset: no metrics
+  std::optional<ClusterConfig> cluster;
 };
 
 // A configuration error: "FILE:LINE:COLUMN: KEY: what is wrong".

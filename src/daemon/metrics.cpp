@@ -320,6 +320,62 @@ MetricFamilies vlan_metrics(const tapd::BridgeCounters& c) {
   };
 }
 
+MetricFamilies cluster_metrics(const ClusterMetricsView& v) {
+  MetricFamilies out;
+  auto reach = family("tapflow_cluster_etcd_reachable",
+                      "1 while this instance's etcd lease is kept alive", MetricType::Gauge);
+  reach.metric.push_back(gauge({{"instance_id", v.instance}}, v.etcd_reachable ? 1 : 0));
+  out.push_back(std::move(reach));
+  auto role = family("tapflow_cluster_role",
+                     "This instance's role per switch: 0 standby, 1 becoming master (elected, "
+                     "waiting for the switch), 2 master",
+                     MetricType::Gauge);
+  auto gen = family("tapflow_cluster_generation",
+                    "The switch's current OpenFlow generation id as this instance knows it (its "
+                    "own as master, the master's as standby; 0 unknown)",
+                    MetricType::Gauge);
+  auto leader = family("tapflow_cluster_leader_info",
+                       "The instance each switch's election names master (value 1)",
+                       MetricType::Gauge);
+  for (const auto& sw : v.switches) {
+    const Labels l{{"dpid", dpid_label(sw.dpid)}};
+    role.metric.push_back(gauge(l, static_cast<double>(static_cast<int>(sw.role))));
+    gen.metric.push_back(gauge(l, static_cast<double>(sw.generation)));
+    if (!sw.leader.empty()) leader.metric.push_back(gauge(with(l, "leader", sw.leader), 1));
+  }
+  out.push_back(std::move(role));
+  out.push_back(std::move(gen));
+  out.push_back(std::move(leader));
+  const std::pair<const char*, std::pair<const char*, std::uint64_t>> counters[] = {
+      {"tapflow_cluster_elections_won_total", {"Elections this instance won", v.elections_won}},
+      {"tapflow_cluster_stepped_down_total",
+       {"Masterships given up (etcd lease at risk, hand-over, refusal)", v.stepped_down}},
+      {"tapflow_cluster_lease_grants_total", {"etcd leases granted to this instance", v.lease_grants}},
+      {"tapflow_cluster_keepalive_failures_total",
+       {"etcd lease keepalives that failed", v.keepalive_failures}},
+      {"tapflow_cluster_etcd_errors_total", {"etcd requests that failed", v.etcd_errors}},
+      {"tapflow_cluster_master_refused_total",
+       {"Times a switch refused this instance as master (stale generation, IS_SLAVE)",
+        v.master_refused}},
+      {"tapflow_cluster_handovers_total", {"Planned switchovers asked for (SIGUSR1)", v.handovers}},
+      {"tapflow_cluster_role_requests_total", {"ROLE_REQUESTs sent to switches", v.role_requests}},
+      {"tapflow_cluster_role_errors_total",
+       {"Role requests the switch refused or did not confirm", v.role_errors}},
+      {"tapflow_cluster_takeovers_total",
+       {"Times a switch confirmed this instance as master", v.masters_confirmed}},
+      {"tapflow_cluster_dropped_not_master_total",
+       {"Switch messages dropped while standby (PACKET_IN, FLOW_REMOVED, errors)",
+        v.dropped_not_master}},
+  };
+  for (const auto& [name, hv] : counters) out.push_back(single_counter(name, hv.first, hv.second));
+  auto confirm = family("tapflow_cluster_last_takeover_seconds",
+                        "The last takeover: elected in etcd to the switch confirming MASTER",
+                        MetricType::Gauge);
+  confirm.metric.push_back(gauge({}, static_cast<double>(v.last_master_confirm_us) / 1e6));
+  out.push_back(std::move(confirm));
+  return out;
+}
+
 MetricFamilies routing_metrics(const routing::RouterCounters& router,
                                const std::vector<routing::Router::SwitchView>& switches) {
   MetricFamilies out;

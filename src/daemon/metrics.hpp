@@ -73,6 +73,25 @@ MetricFamilies punt_metrics(const std::vector<tapd::PuntView>& switches);
 MetricFamilies routing_metrics(const routing::RouterCounters& router,
                                const std::vector<routing::Router::SwitchView>& switches);
 
+// Cluster mode (tapflow_cluster_*): this instance's role per switch and its
+// elections. Plain values, so the metrics need no etcd client.
+struct ClusterMetricsView {
+  std::string instance;
+  bool etcd_reachable = false;
+  struct Switch {
+    std::uint64_t dpid = 0;
+    controller::SwitchRole role = controller::SwitchRole::kStandby;
+    std::uint64_t generation = 0;  // ours as master, else the master's (0 unknown)
+    std::string leader;            // the master's instance id ("" unknown)
+  };
+  std::vector<Switch> switches;
+  std::uint64_t elections_won = 0, stepped_down = 0, lease_grants = 0, keepalive_failures = 0,
+                etcd_errors = 0, master_refused = 0, handovers = 0;
+  std::uint64_t role_requests = 0, role_errors = 0, masters_confirmed = 0,
+                dropped_not_master = 0, last_master_confirm_us = 0;
+};
+MetricFamilies cluster_metrics(const ClusterMetricsView& view);
+
 // The Prometheus text exposition format (0.0.4).
 std::string render_text(const MetricFamilies& families);
 

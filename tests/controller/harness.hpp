@@ -48,6 +48,10 @@ class RecordingApp : public App {
   void on_datapath_down(std::uint64_t dpid, const std::string& reason) override {
     add({"down", dpid, reason, 0, {}});
   }
+  void on_datapath_standby(Datapath& dp) override {
+    add({"standby", dp.datapath_id(), "", 0, {}});
+    if (on_standby) on_standby(dp);
+  }
   void on_packet_in(Datapath& dp, const PacketIn& pi) override {
     add({"packet_in", dp.datapath_id(), std::to_string(pi.in_port), 0, {}});
     if (on_packet) on_packet(dp, pi);
@@ -83,6 +87,7 @@ class RecordingApp : public App {
   }
 
   std::function<void(Datapath&)> on_up;
+  std::function<void(Datapath&)> on_standby;
   std::function<void(Datapath&, const PacketIn&)> on_packet;
 
  private:
@@ -253,7 +258,10 @@ class FakeSwitch {
   }
 
   // Plays the switch side of the handshake in `version`.
-  void handshake(std::uint8_t version, std::uint64_t dpid, std::vector<Port> ports = {}) {
+  // `table_miss`: the controller installs it (false with roles: the
+  // standby it starts as sends no FLOW_MOD).
+  void handshake(std::uint8_t version, std::uint64_t dpid, std::vector<Port> ports = {},
+                 bool table_miss = true) {
     HelloElement bm;
     bm.bitmaps = {1u << version};
     send(Message{version, 1, Hello{version == kVersion10 ? std::vector<HelloElement>{}
@@ -279,7 +287,7 @@ class FakeSwitch {
     auto sc = expect<SetConfig>();
     ASSERT_TRUE(sc);
     EXPECT_EQ(std::get<SetConfig>(sc->body).miss_send_len, kControllerMaxLenNoBuffer);
-    if (version != kVersion10) {
+    if (version != kVersion10 && table_miss) {
       auto fm = expect<FlowMod>();  // table-miss flow
       ASSERT_TRUE(fm);
       EXPECT_EQ(std::get<FlowMod>(fm->body).priority, 0);

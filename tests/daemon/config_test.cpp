@@ -470,6 +470,61 @@ TEST(Config, CarrierHoldAndFdStoreErrors) {
             std::string::npos);
 }
 
+TEST(Config, NoClusterMeansAloneWithoutRoles) {
+  auto c = parse_config("app: router\n", "t.yaml");
+  EXPECT_FALSE(c.cluster);
+  EXPECT_FALSE(c.controller.roles);
+}
+
+TEST(Config, ClusterSection) {
+  auto c = parse_config(R"(
+cluster:
+  etcd:
+    endpoints: [ "http://127.0.0.1:2379", "http://[::1]:2379" ]
+    request_timeout: 0.25
+  id: a
+  prefix: /lab
+  lease_ttl: 3
+)",
+                        "t.yaml");
+  ASSERT_TRUE(c.cluster);
+  EXPECT_TRUE(c.controller.roles);
+  EXPECT_EQ(c.cluster->endpoints.size(), 2u);
+  EXPECT_EQ(c.cluster->instance_id, "a");
+  EXPECT_EQ(c.cluster->prefix, "/lab/");
+  EXPECT_EQ(c.cluster->lease_ttl, std::chrono::seconds(3));
+  EXPECT_EQ(c.cluster->request_timeout, std::chrono::milliseconds(250));
+  auto d = parse_config("cluster: { etcd: { endpoints: [ \"http://h:1\" ] } }", "t.yaml");
+  EXPECT_EQ(d.cluster->lease_ttl, std::chrono::seconds(2));
+  EXPECT_EQ(d.cluster->prefix, "/tapflow/");
+  EXPECT_TRUE(d.cluster->instance_id.empty());  // the host name, at start
+}
+
+TEST(Config, ClusterErrors) {
+  EXPECT_NE(error_of("cluster: { id: a }").find("cluster: needs etcd"), std::string::npos);
+  EXPECT_NE(error_of("cluster: { etcd: { endpoints: [] } }").find("cluster.etcd.endpoints: must be a non-empty list"),
+            std::string::npos);
+  EXPECT_NE(error_of("cluster: { etcd: { endpoints: [ \"127.0.0.1:2379\" ] } }")
+                .find("'127.0.0.1:2379' must start with http:// or https://"),
+            std::string::npos);
+  EXPECT_NE(error_of("cluster: { etcd: { endpoints: [ \"http://host\" ] } }").find("needs a host and a port"),
+            std::string::npos);
+  EXPECT_NE(error_of("cluster: { etcd: { endpoints: [ \"http://h:1\" ], ca_certificate: /ca.pem } }")
+                .find("TLS files need https:// endpoints"),
+            std::string::npos);
+  EXPECT_NE(error_of("cluster: { etcd: { endpoints: [ \"https://h:1\" ], certificate: /c.pem } }")
+                .find("certificate and private_key go together"),
+            std::string::npos);
+  EXPECT_NE(error_of("cluster: { etcd: { endpoints: [ \"http://h:1\" ] }, lease_ttl: 0 }")
+                .find("cluster.lease_ttl: must be a number from 1"),
+            std::string::npos);
+  EXPECT_NE(error_of("cluster: { etcd: { endpoints: [ \"http://h:1\" ] }, prefix: tapflow }")
+                .find("cluster.prefix: must start with /"),
+            std::string::npos);
+  EXPECT_NE(error_of("cluster: { etcd: { endpoints: [ \"http://h:1\" ] }, lease: 2 }").find("cluster.lease: unknown key"),
+            std::string::npos);
+}
+
 // The lab configs give the store a short linger, so a store a test forgot
 // to stop goes away by itself.
 TEST(Config, LabConfigsLingerShortly) {

@@ -21,6 +21,17 @@ class App {
     (void)dpid;
     (void)reason;
   }
+  // Roles (several controllers share the switch; tapflowd's cluster mode):
+  // the switch is connected but this controller is not its master. Called
+  // instead of on_datapath_up when a standby connects, and after
+  // on_datapath_up when the mastership is lost. From then on the app must
+  // not program the switch (the connection refuses it anyway) and gets no
+  // PACKET_IN; it may prepare (namespaces, TAPs without carrier) and still
+  // sees on_port_status. on_datapath_up follows if it becomes master;
+  // on_datapath_down if the connection goes. The default treats it as down.
+  virtual void on_datapath_standby(Datapath& dp) {
+    on_datapath_down(dp.datapath_id(), "another controller is the switch's master");
+  }
   // The port list of `dp` is already updated when this is called.
   virtual void on_port_status(Datapath& dp, const openflow::PortStatus& ps) {
     (void)dp;

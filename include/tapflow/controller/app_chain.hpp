@@ -19,6 +19,9 @@ class AppChain final : public App {
   void on_datapath_down(std::uint64_t dpid, const std::string& reason) override {
     for (auto* a : apps_) a->on_datapath_down(dpid, reason);
   }
+  void on_datapath_standby(Datapath& dp) override {
+    for (auto* a : apps_) a->on_datapath_standby(dp);
+  }
   void on_port_status(Datapath& dp, const openflow::PortStatus& ps) override {
     for (auto* a : apps_) a->on_port_status(dp, ps);
   }

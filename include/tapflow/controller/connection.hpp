@@ -44,6 +44,7 @@ struct ConnectionCounters {
   std::uint64_t rx_bytes = 0, tx_bytes = 0;
   std::uint64_t decode_errors = 0;
   std::uint64_t packet_ins = 0;
+  std::uint64_t refused_not_master = 0;  // modifications refused: another controller is master
 };
 
 class Connection;
@@ -145,6 +146,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   std::uint32_t next_xid();
 
+  // ---- roles (several controllers on one switch)
+  // Whether this connection may send what changes the switch: FLOW_MOD,
+  // GROUP_MOD, METER_MOD, PORT_MOD, TABLE_MOD, PACKET_OUT, SET_ASYNC and
+  // bundles. True for a lone controller. With roles, the Controller keeps it
+  // false unless this instance is the switch's master: send() then refuses
+  // such messages (counted in refused_not_master), whoever asks.
+  bool may_modify() const { return may_modify_; }
+  void set_may_modify(bool may) { may_modify_ = may; }
+  // The priority-0 table-miss flow of ConnectionOptions::install_table_miss
+  // (OpenFlow 1.3). Sent by the handshake; with roles, when the connection
+  // becomes master.
+  void install_table_miss();
+
  private:
   enum class State { kStarting, kHello, kFeatures, kPortDesc, kConfiguring, kUp, kClosed };
   struct Pending {
@@ -214,6 +228,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Clock::time_point last_rx_;
   Clock::time_point last_echo_sent_{};
   bool reported_up_ = false;
+  bool may_modify_ = true;
   std::optional<std::string> close_after_write_;
 };
 

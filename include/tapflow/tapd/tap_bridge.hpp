@@ -207,6 +207,7 @@ class TapBridge final : public controller::App {
 
   void on_datapath_up(controller::Datapath& dp) override;
   void on_datapath_down(std::uint64_t dpid, const std::string& reason) override;
+  void on_datapath_standby(controller::Datapath& dp) override;
   void on_port_status(controller::Datapath& dp, const openflow::PortStatus& ps) override;
   void on_packet_in(controller::Datapath& dp, const openflow::PacketIn& pi) override;
   void on_flow_removed(controller::Datapath& dp, const openflow::FlowRemoved& fr) override;
