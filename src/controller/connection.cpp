@@ -409,6 +409,42 @@ Status Connection::send(const Message& msg, SendPriority priority) {
   return ok_status();
 }
 
+std::size_t Connection::drop_queued_modifications() {
+  // Wire types that change the switch, per version (bundles are ONF
+  // experimenter messages in 1.3).
+  auto modifies = [this](const std::uint8_t* m, std::size_t len) {
+    const std::uint8_t type = m[1];
+    if (version_ == kVersion10) return type == 13 || type == 14 || type == 15;
+    if (type == 4 && len >= 12) {
+      const std::uint32_t exp = (std::uint32_t{m[8]} << 24) | (std::uint32_t{m[9]} << 16) |
+                                (std::uint32_t{m[10]} << 8) | m[11];
+      return exp == 0x4F4E4600;  // ONF: bundle control and add
+    }
+    return (type >= 13 && type <= 17) || type == 28 || type == 29;
+  };
+  std::size_t dropped = 0;
+  auto filter = [&](openflow::Bytes& buf, std::size_t from) {
+    openflow::Bytes kept;
+    std::size_t at = from;
+    while (at + 8 <= buf.size()) {
+      const std::size_t len = (std::size_t{buf[at + 2]} << 8) | buf[at + 3];
+      if (len < 8 || at + len > buf.size()) break;  // cannot happen: we encoded it
+      if (modifies(buf.data() + at, len)) {
+        ++dropped;
+      } else {
+        kept.insert(kept.end(), buf.begin() + static_cast<std::ptrdiff_t>(at),
+                    buf.begin() + static_cast<std::ptrdiff_t>(at + len));
+      }
+      at += len;
+    }
+    buf.swap(kept);
+  };
+  filter(pending_, pending_head_);
+  pending_head_ = 0;
+  filter(urgent_, 0);
+  return dropped;
+}
+
 void Connection::when_writable(std::function<void()> fn) {
   if (is_closed()) return;
   if (!congested()) {

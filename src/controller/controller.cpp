@@ -184,7 +184,14 @@ void Controller::apply_role(Connection& c) {
   const bool was_master = rs.role != SwitchRole::kStandby;
   rs.role = SwitchRole::kStandby;
   c.set_may_modify(false);
-  if (was_master) spdlog::info("{} standing down: another controller is to be master", c.log_name());
+  if (was_master) {
+    // What was queued as master stays here: the next master programs the
+    // switch from what it finds there.
+    const std::size_t dropped = c.drop_queued_modifications();
+    spdlog::info("{} standing down: another controller is to be master ({} queued modifications "
+                 "dropped)",
+                 c.log_name(), dropped);
+  }
   if (rs.seen != RoleState::Seen::kStandby) {
     rs.seen = RoleState::Seen::kStandby;
     app_.on_datapath_standby(c);

@@ -141,6 +141,41 @@ TEST(Roles, ElectedMasterAsksTheSwitchAndOnlyThenProgramsIt) {
   EXPECT_EQ(answer_slave(sw, 77), 78u);
 }
 
+TEST(Roles, StandingDownDropsTheModificationsStillQueued) {
+  RolesFixture r;
+  FakeSwitch sw(r.f.port);
+  sw.handshake(kVersion13, 0x8, {}, false);
+  answer_slave(sw, 0);
+  r.f.run([&] { r.f.controller().become_master(0x8, 3); });
+  answer_master(sw, 3);
+  ASSERT_TRUE(r.f.app.wait_kind("up"));
+  (void)sw.expect<FlowMod>();  // table miss
+  constexpr int kQueued = 20000;
+  r.f.run([&] {
+    Datapath* dp = r.f.controller().find(0x8);
+    for (int i = 0; i < kQueued; ++i) {
+      FlowMod fm;
+      fm.priority = 100;
+      ASSERT_TRUE(dp->send(fm));
+    }
+    (void)dp->barrier([](Status) {});
+    r.f.controller().become_standby(0x8, 4);
+  });
+  // At most the write in flight (one 64 KiB slice) gets through; the
+  // barrier, a request, stays; then the standby's role requests.
+  int flow_mods = 0;
+  bool barrier = false;
+  for (;;) {
+    auto m = sw.recv();
+    ASSERT_TRUE(m) << "no ROLE_REQUEST after " << flow_mods << " FLOW_MODs";
+    if (std::holds_alternative<FlowMod>(m->body)) ++flow_mods;
+    if (std::holds_alternative<BarrierRequest>(m->body)) barrier = true;
+    if (std::holds_alternative<RoleRequest>(m->body)) break;
+  }
+  EXPECT_TRUE(barrier);
+  EXPECT_LT(flow_mods, 2000);
+}
+
 TEST(Roles, StaleGenerationMakesTheMasterStepDown) {
   RolesFixture r;
   FakeSwitch sw(r.f.port);

@@ -154,6 +154,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // such messages (counted in refused_not_master), whoever asks.
   bool may_modify() const { return may_modify_; }
   void set_may_modify(bool may) { may_modify_ = may; }
+  // Standing down: removes the modifications still waiting in the write
+  // queue (not the write in flight), so nothing this connection queued as
+  // master reaches the switch after it stood down. Returns how many.
+  std::size_t drop_queued_modifications();
   // The priority-0 table-miss flow of ConnectionOptions::install_table_miss
   // (OpenFlow 1.3). Sent by the handshake; with roles, when the connection
   // becomes master.
