@@ -243,15 +243,50 @@ FibFlow FibProgrammer::to_switch_ids(FibFlow f) const {
   return f;
 }
 
-void FibProgrammer::unstale(const FibFlow& f) {
-  if (stale_flow_count_ == 0) return;
+std::string FibProgrammer::switch_content(const GroupMod& g) const {
+  GroupMod c = g;
+  to_switch_ids(c);  // select buckets: the members' switch ids
+  return group_content(c.type, std::move(c.buckets));
+}
+
+std::optional<std::uint32_t> FibProgrammer::adopt_stale_group(const std::string& content,
+                                                              std::uint32_t prefer) {
+  auto it = stale_group_ids_.find(content);
+  if (it == stale_group_ids_.end() || it->second.empty()) return std::nullopt;
+  auto& ids = it->second;
+  auto pick = std::find(ids.begin(), ids.end(), prefer);
+  if (pick == ids.end()) pick = ids.begin();
+  const std::uint32_t sid = *pick;
+  ids.erase(pick);
+  if (ids.empty()) stale_group_ids_.erase(it);
+  stale_groups_.erase(sid);  // its id stays in used_group_ids_: it is ours now
+  ++counters_.stale_adopted_groups;
+  return sid;
+}
+
+std::optional<std::size_t> FibProgrammer::find_stale(const FibFlow& f) const {
+  if (stale_flow_count_ == 0) return std::nullopt;
   auto it = std::lower_bound(stale_flows_.begin(), stale_flows_.end(), f, flow_before);
-  if (it == stale_flows_.end() || flow_before(f, *it)) return;
+  if (it == stale_flows_.end() || flow_before(f, *it)) return std::nullopt;
   const auto i = static_cast<std::size_t>(it - stale_flows_.begin());
-  if (!stale_alive_[i]) return;
-  stale_alive_[i] = false;
+  if (!stale_alive_[i]) return std::nullopt;
+  return i;
+}
+
+bool FibProgrammer::adopt_or_unstale(const FibFlow& f) {
+  const auto i = find_stale(f);
+  if (!i) return false;
+  stale_alive_[*i] = false;
   --stale_flow_count_;
-  ++counters_.stale_replaced;
+  // Compared as the reconcile compares: the rendered flow, switch group ids.
+  const FlowMod fm = compiler_.render(f);
+  if (stale_flows_[*i].kind == f.kind &&
+      stale_digests_[*i] == controller::flow_content_digest(fm.cookie, fm.instructions, version_)) {
+    ++counters_.stale_adopted_flows;
+    return true;
+  }
+  ++counters_.stale_replaced;  // the ADD overwrites it in the switch
+  return false;
 }
 
 void FibProgrammer::queue_diff(const FibDiff& diff) {
@@ -260,24 +295,45 @@ void FibProgrammer::queue_diff(const FibDiff& diff) {
   // add up to the same churn as one big one.
   ops_since_trim_ += diff.size();
   trim_when_idle_ = trim_when_idle_ || ops_since_trim_ >= kTrimAfterOps;
-  // New compiler groups get their switch ids before anything is rendered:
-  // select groups name indirect ones in their buckets.
+  // New compiler groups get their switch ids before anything is rendered
+  // with switch ids: select groups name indirect ones in their buckets.
+  // Select groups point at indirect ones: those first, also so that a select
+  // group's content (its members' switch ids) is known when it is compared
+  // with the stale groups. A stale group of the same content is taken back
+  // (see the header): its id, and no GROUP_MOD.
+  std::vector<GroupMod> added;
+  added.reserve(diff.groups_added.size());
   for (std::uint32_t id : diff.groups_added) {
-    if (auto it = group_ids_.find(id); it != group_ids_.end()) used_group_ids_.erase(it->second);
-    group_ids_[id] = allocate_group_id(id);
+    added.push_back(compiler_.render_group(id, group_mod_command::kAdd));
   }
-  auto groups = [&](const std::vector<std::uint32_t>& ids, std::uint16_t command) {
+  std::stable_partition(added.begin(), added.end(), [](const GroupMod& g) { return !is_select(g); });
+  std::vector<bool> send(added.size(), true);
+  for (std::size_t i = 0; i < added.size(); ++i) {
+    const std::uint32_t id = added[i].group_id;
+    if (auto it = group_ids_.find(id); it != group_ids_.end()) {
+      used_group_ids_.erase(it->second);
+      group_ids_.erase(it);
+    }
+    std::optional<std::uint32_t> sid;
+    if (!stale_groups_.empty()) sid = adopt_stale_group(switch_content(added[i]), id);
+    send[i] = !sid;
+    group_ids_[id] = sid ? *sid : allocate_group_id(id);
+  }
+  for (std::size_t i = 0; i < added.size(); ++i) {
+    if (!send[i]) continue;
+    to_switch_ids(added[i]);
+    push_body(std::move(added[i]));
+  }
+  std::vector<GroupMod>().swap(added);
+  {
     std::vector<GroupMod> mods;
-    for (std::uint32_t id : ids) {
-      mods.push_back(compiler_.render_group(id, command));
+    for (std::uint32_t id : diff.groups_changed) {
+      mods.push_back(compiler_.render_group(id, group_mod_command::kModify));
       to_switch_ids(mods.back());
     }
-    // Select groups point at indirect ones: those first.
     std::stable_partition(mods.begin(), mods.end(), [](const GroupMod& g) { return !is_select(g); });
     for (GroupMod& g : mods) push_body(std::move(g));
-  };
-  groups(diff.groups_added, group_mod_command::kAdd);
-  groups(diff.groups_changed, group_mod_command::kModify);
+  }
 
   std::vector<FibFlow> adds = diff.flows_added;
   if (capacity_) {
@@ -302,11 +358,14 @@ void FibProgrammer::queue_diff(const FibDiff& diff) {
       }
     }
   }
-  for (const FibFlow& f : adds) {
-    unstale(f);  // the ADD overwrites the stale flow of that identity
-    push_flow(to_switch_ids(f), flow_mod_command::kAdd);
-  }
-  for (const FibFlow& f : diff.flows_changed) push_flow(to_switch_ids(f), flow_mod_command::kAdd);
+  // A stale flow of the same identity: taken back if it holds exactly this,
+  // else the ADD overwrites it (see the header).
+  auto add = [&](const FibFlow& f) {
+    const FibFlow w = to_switch_ids(f);
+    if (!adopt_or_unstale(w)) push_flow(w, flow_mod_command::kAdd);
+  };
+  for (const FibFlow& f : adds) add(f);
+  for (const FibFlow& f : diff.flows_changed) add(f);
   for (const FibFlow& f : diff.flows_removed) push_flow(f, flow_mod_command::kDeleteStrict);
   installed_flows_ += adds.size();
   installed_flows_ -= std::min<std::uint64_t>(installed_flows_, diff.flows_removed.size());
@@ -639,9 +698,11 @@ void FibProgrammer::abort(const std::string& why, bool keep_dones) {
 
 void FibProgrammer::clear_stale() {
   std::vector<FibFlow>().swap(stale_flows_);
+  std::vector<std::uint64_t>().swap(stale_digests_);
   std::vector<bool>().swap(stale_alive_);
   stale_flow_count_ = 0;
   stale_groups_.clear();
+  stale_group_ids_.clear();
 }
 
 void FibProgrammer::stop() {
@@ -665,9 +726,12 @@ std::size_t FibProgrammer::sweep_stale() {
     ++flows;
   }
   // Select groups name indirect ones: those go first.
-  std::stable_partition(stale_groups_.begin(), stale_groups_.end(),
+  std::vector<std::pair<std::uint32_t, std::uint8_t>> stale_groups;
+  stale_groups.reserve(stale_groups_.size());
+  for (const auto& [id, type] : stale_groups_) stale_groups.emplace_back(id, type);
+  std::stable_partition(stale_groups.begin(), stale_groups.end(),
                         [](const auto& g) { return g.second == group_type::kSelect; });
-  for (const auto& [id, type] : stale_groups_) {
+  for (const auto& [id, type] : stale_groups) {
     GroupMod d = FibCompiler::delete_group(id);
     d.type = type;
     push_body(std::move(d));
@@ -932,10 +996,15 @@ void FibProgrammer::finish_reconcile(ReconcileRead& r) {
             [](const HaveFlow& a, const HaveFlow& b) { return flow_before(a.key, b.key); });
   const std::size_t have_count = have.size() + r.foreign.size();
   std::vector<FibFlow> fadd, fdel;
+  std::vector<std::uint64_t> fdel_digests;  // hold_stale: what the stale flows hold
+  auto gone = [&](const HaveFlow& hf) {
+    fdel.push_back(hf.key);
+    if (r.hold_stale) fdel_digests.push_back(hf.content);
+  };
   std::size_t h = 0;
   for (const FibFlow& wanted : want) {
     const FibFlow w = to_switch_ids(wanted);
-    while (h < have.size() && flow_before(have[h].key, w)) fdel.push_back(have[h++].key);
+    while (h < have.size() && flow_before(have[h].key, w)) gone(have[h++]);
     if (h < have.size() && !flow_before(w, have[h].key)) {
       const FlowMod fm = compiler_.render(w);
       const bool same =
@@ -946,7 +1015,7 @@ void FibProgrammer::finish_reconcile(ReconcileRead& r) {
     }
     fadd.push_back(w);
   }
-  while (h < have.size()) fdel.push_back(have[h++].key);
+  while (h < have.size()) gone(have[h++]);
   installed_flows_ = want.size();
   std::vector<HaveFlow>().swap(have);
   std::vector<FibFlow>().swap(want);
@@ -964,11 +1033,15 @@ void FibProgrammer::finish_reconcile(ReconcileRead& r) {
     // fdel is in switch order already (a merge of sorted lists).
     stale_flows_ = std::move(fdel);
     fdel.clear();
+    stale_digests_ = std::move(fdel_digests);
     stale_alive_.assign(stale_flows_.size(), true);
     stale_flow_count_ = stale_flows_.size();
     counters_.stale_held_flows += stale_flow_count_;
+    // Their content, as the switch holds them, for diffs to take them back.
     for (const GroupMod& g : gdel) {
-      stale_groups_.emplace_back(g.group_id, g.type);
+      const GroupDesc& have_group = have_groups.at(g.group_id);
+      stale_group_ids_[group_content(have_group.type, have_group.buckets)].push_back(g.group_id);
+      stale_groups_.emplace(g.group_id, g.type);
       used_group_ids_.insert(g.group_id);
     }
     gdel.clear();
@@ -988,6 +1061,7 @@ void FibProgrammer::finish_reconcile(ReconcileRead& r) {
   trim_when_idle_ = trim_when_idle_ || n_add + n_del >= kTrimAfterOps;
   std::vector<FibFlow>().swap(fadd);
   std::vector<FibFlow>().swap(fdel);
+  std::vector<std::uint64_t>().swap(fdel_digests);
   std::vector<FlowMod>().swap(r.foreign);
   queued_ops_ = queue_.size();
   confirmed_ops_ = 0;

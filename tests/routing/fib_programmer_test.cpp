@@ -13,6 +13,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "../controller/harness.hpp"
 #include "tapflow/controller/flow_sync.hpp"
@@ -174,13 +175,86 @@ void renumber(FibSnapshot& snap, const std::map<std::uint32_t, std::uint32_t>& i
 }
 
 // The FIB another compiler (an earlier tapflowd) left on the switch for
-// base_state(n).
-FibSnapshot earlier_life(int n, std::uint8_t version = kVersion13) {
+// `state`, or for base_state(n).
+FibSnapshot earlier_life(const netns::KernelState& state, std::uint8_t version = kVersion13) {
   FibOptions fo;
   fo.version = version;
   FibCompiler other(fo, kPorts);
-  (void)other.compile(base_state(n));
+  (void)other.compile(state);
   return other.snapshot();
+}
+FibSnapshot earlier_life(int n, std::uint8_t version = kVersion13) {
+  return earlier_life(base_state(n), version);
+}
+
+void put_connected(netns::KernelState& s, const char* dst, int ifindex) {
+  netns::Route r;
+  r.table = RT_TABLE_MAIN;
+  r.dst = pfx(dst);
+  r.type = RTN_UNICAST;
+  r.protocol = RTPROT_KERNEL;
+  r.scope = RT_SCOPE_LINK;
+  r.nexthops.push_back(netns::NextHop{ifindex, std::nullopt, 1, 0});
+  s.routes.put(r);
+}
+
+// A namespace's FIB as the routing daemon refills it after a takeover: the
+// connected subnets from the start; once routes come (k > 0) the gateways
+// are resolved and routes 10.i.0.0/16, i < k of n, alternate between them
+// (those in `moved` via a third gateway, 192.0.2.3, instead, resolved with
+// the first of them), with an equal-
+// cost pair 172.16.0.0/12 and, with the last route, an unequal-cost pair
+// 172.32.0.0/12 (two select groups).
+netns::KernelState refill_state(int n, int k, const std::set<int>& moved = {}) {
+  netns::KernelState s;
+  put_connected(s, "192.0.2.0/24", kTap1);
+  put_connected(s, "198.51.100.0/24", kTap2);
+  if (k == 0) return s;
+  put_neigh(s, kTap1, "192.0.2.1", 0x0200000000a1ULL);
+  put_neigh(s, kTap2, "198.51.100.1", 0x0200000000a2ULL);
+  if (!moved.empty() && *moved.begin() < k) put_neigh(s, kTap1, "192.0.2.3", 0x0200000000a3ULL);
+  for (int i = 0; i < k; ++i) {
+    const std::string dst = "10." + std::to_string(i) + ".0.0/16";
+    if (moved.contains(i)) {
+      put_route(s, dst.c_str(), {{kTap1, "192.0.2.3"}});
+    } else if (i % 2 == 0) {
+      put_route(s, dst.c_str(), {{kTap1, "192.0.2.1"}});
+    } else {
+      put_route(s, dst.c_str(), {{kTap2, "198.51.100.1"}});
+    }
+  }
+  put_route(s, "172.16.0.0/12", {{kTap1, "192.0.2.1"}, {kTap2, "198.51.100.1"}});
+  if (k == n) {
+    netns::Route r;
+    r.table = RT_TABLE_MAIN;
+    r.dst = pfx("172.32.0.0/12");
+    r.type = RTN_UNICAST;
+    r.protocol = RTPROT_STATIC;
+    r.nexthops.push_back(netns::NextHop{kTap1, ip("192.0.2.1"), 1, 0});
+    r.nexthops.push_back(netns::NextHop{kTap2, ip("198.51.100.1"), 3, 0});
+    s.routes.put(r);
+  }
+  return s;
+}
+
+// refill_state(n, n) and what never comes back: five routes via a gateway,
+// 198.51.100.9, the new life does not know (its group and its host flow).
+netns::KernelState earlier_with_leftovers(int n) {
+  netns::KernelState s = refill_state(n, n);
+  put_neigh(s, kTap2, "198.51.100.9", 0x0200000000a9ULL);
+  for (int i = 0; i < 5; ++i) {
+    const std::string dst = "10.200." + std::to_string(i) + ".0/24";
+    put_route(s, dst.c_str(), {{kTap2, "198.51.100.9"}});
+  }
+  return s;
+}
+
+// Group ids of an earlier life moved by `by`: a restarted compiler numbers
+// its groups afresh, so nothing says they are the new compiler's ids.
+void shift_group_ids(FibSnapshot& snap, std::uint32_t by) {
+  std::map<std::uint32_t, std::uint32_t> ids;
+  for (const auto& [id, g] : snap.groups) ids[id] = id + by;
+  renumber(snap, ids);
 }
 
 FlowStats stats_of(const FlowMod& f) {
@@ -870,9 +944,10 @@ TEST(FibProgrammer, NewGroupsNeverTakeAnIdTheSwitchHolds) {
   EXPECT_EQ(lab.f.run([&] { return lab.prog->stale_flows() + lab.prog->stale_groups(); }), 0u);
 }
 
-// The FIB refills after the reconcile: a route that comes back replaces its
-// stale flow (one ADD, no delete), and the sweep leaves it alone.
-TEST(FibProgrammer, RoutesThatComeBackReplaceTheirStaleFlows) {
+// The FIB refills after the reconcile: a route that comes back as it was
+// takes its stale flow back (nothing sent, no delete), and the sweep leaves
+// it alone.
+TEST(FibProgrammer, RoutesThatComeBackTakeTheirStaleFlowsBack) {
   Lab lab(kVersion13);
   FibSnapshot old = earlier_life(10);
   lab.preload(old.flows, old.groups);
@@ -890,11 +965,12 @@ TEST(FibProgrammer, RoutesThatComeBackReplaceTheirStaleFlows) {
   lab.serve_until(fut2);
   ASSERT_TRUE(get(fut2).ok());
   EXPECT_EQ(lab.f.run([&] { return lab.prog->stale_flows(); }), 0u);
-  EXPECT_EQ(lab.counters().stale_replaced, 8u);
+  EXPECT_EQ(lab.counters().stale_adopted_flows, 8u);
+  EXPECT_EQ(lab.counters().stale_replaced, 0u);
   auto swept = lab.sweep();
   lab.serve_until(swept);
   ASSERT_TRUE(get(swept).ok());
-  EXPECT_EQ(lab.sent_since(mark).count("flow_del"), 0u);
+  EXPECT_TRUE(lab.sent_since(mark).empty());
   lab.expect_switch_equals_snapshot();
 }
 
@@ -912,6 +988,191 @@ TEST(FibProgrammer, OpenFlow10HoldsStaleFlowsToo) {
   lab.serve_until(swept);
   ASSERT_TRUE(get(swept).ok());
   EXPECT_EQ(lab.sent_since(0).at("flow_del"), 2);
+  lab.expect_switch_equals_snapshot();
+}
+
+// A takeover: the new master starts with the connected subnets only and
+// holds the earlier life's FIB as stale (its group ids other than the new
+// compiler's); the same routes come back in several diffs, as netlink
+// batches would. Every group is taken back by content (the indirect ones
+// with the first batch, with the equal-cost select group naming them in the
+// same diff; the unequal-cost one with the last route) and every flow as it
+// is: not one FLOW_MOD or GROUP_MOD, each diff's done at once, and nothing
+// left to sweep.
+TEST(FibProgrammer, TakeoverTakesTheSameRoutesBackWithoutMessages) {
+  constexpr int n = 200;
+  Lab lab(kVersion13);
+  FibSnapshot old = earlier_life(refill_state(n, n));
+  ASSERT_EQ(old.groups.size(), 4u);  // two gateways, two ECMP sets
+  shift_group_ids(old, 10);
+  lab.preload(old.flows, old.groups);
+  lab.f.run([&] { (void)lab.compiler->compile(refill_state(n, 0)); });
+  auto fut = lab.reconcile(true);
+  lab.serve_until(fut);
+  ASSERT_TRUE(get(fut).ok());
+  EXPECT_TRUE(lab.sent_since(0).empty());
+  // n routes, two ECMP routes, two host flows; the connected ones and the
+  // miss flow are the new compiler's too.
+  EXPECT_EQ(lab.f.run([&] { return lab.prog->stale_flows(); }), std::size_t{n} + 4);
+  EXPECT_EQ(lab.f.run([&] { return lab.prog->stale_groups(); }), 4u);
+
+  const std::size_t mark = lab.model.log.size();
+  for (int k : {50, 120, 199, n}) {
+    auto d = lab.compile_and_apply(refill_state(n, k));
+    // Nothing to send: done ran within apply().
+    ASSERT_EQ(d.wait_for(0s), std::future_status::ready) << "k=" << k;
+    EXPECT_TRUE(d.get().ok());
+  }
+  EXPECT_TRUE(lab.sent_since(mark).empty()) << "sent " << lab.model.log.size() - mark << " messages";
+  auto c = lab.counters();
+  EXPECT_EQ(c.flow_mods, 0u);
+  EXPECT_EQ(c.group_mods, 0u);
+  EXPECT_EQ(c.stale_adopted_flows, std::uint64_t{n} + 4);
+  EXPECT_EQ(c.stale_adopted_groups, 4u);
+  EXPECT_EQ(c.stale_replaced, 0u);
+  EXPECT_EQ(lab.f.run([&] { return lab.prog->stale_flows() + lab.prog->stale_groups(); }), 0u);
+  EXPECT_EQ(lab.f.run([&] { return lab.prog->installed_flows(); }),
+            lab.f.run([&] { return lab.compiler->flows().size(); }));
+  EXPECT_EQ(lab.f.run([&] { return lab.prog->queued(); }), 0u);
+  EXPECT_TRUE(lab.f.run([&] { return lab.prog->idle(); }));
+  for (std::uint32_t id : lab.f.run([&] { return lab.compiler->group_ids(); })) {
+    const std::uint32_t sid = lab.f.run([&] { return lab.prog->switch_group_id(id); });
+    EXPECT_TRUE(old.groups.contains(sid)) << "group " << id << " -> " << sid;
+  }
+  lab.expect_switch_equals_snapshot();
+
+  std::size_t swept_n = 1;
+  lab.f.run([&] { swept_n = lab.prog->sweep_stale(); });
+  EXPECT_EQ(swept_n, 0u);
+  auto swept = lab.sweep();
+  lab.serve_until(swept);
+  ASSERT_TRUE(get(swept).ok());
+  EXPECT_TRUE(lab.sent_since(mark).empty());
+  lab.expect_switch_equals_snapshot();
+
+  // The groups taken back are ours: a next hop's MAC changes, one GROUP_MOD
+  // to the group the switch had.
+  auto later = refill_state(n, n);
+  put_neigh(later, kTap1, "192.0.2.1", 0x0200000000b1ULL);
+  auto fut2 = lab.compile_and_apply(later);
+  lab.serve_until(fut2);
+  ASSERT_TRUE(get(fut2).ok());
+  const auto sent = lab.sent_since(mark);
+  EXPECT_EQ(sent.count("flow_add"), 0u);
+  EXPECT_EQ(sent.count("group_add"), 0u);
+  EXPECT_EQ(sent.at("group_mod"), 1);
+  lab.expect_switch_equals_snapshot();
+}
+
+// A takeover where 10% of the routes come back via another gateway (a new
+// next hop) and some never come back: exactly the moved routes' flows, the
+// new gateway's group and its host flow are sent; the sweep deletes exactly
+// what never came back (five routes, a host flow, a group). A diff taken back
+// entirely, applied while an earlier one is in flight, is done once that one
+// is.
+TEST(FibProgrammer, TakeoverSendsOnlyTheRoutesThatChanged) {
+  constexpr int n = 100;
+  std::set<int> moved;
+  for (int i = 5; i < n; i += 10) moved.insert(i);  // 10 routes, all via 198.51.100.1 before
+  Lab lab(kVersion13);
+  FibSnapshot old = earlier_life(earlier_with_leftovers(n));
+  ASSERT_EQ(old.groups.size(), 5u);
+  shift_group_ids(old, 3);
+  lab.preload(old.flows, old.groups);
+  lab.f.run([&] { (void)lab.compiler->compile(refill_state(n, 0)); });
+  auto fut = lab.reconcile(true);
+  lab.serve_until(fut);
+  ASSERT_TRUE(get(fut).ok());
+  EXPECT_TRUE(lab.sent_since(0).empty());
+  EXPECT_EQ(lab.f.run([&] { return lab.prog->stale_flows(); }), std::size_t{n} + 4 + 6);
+  EXPECT_EQ(lab.f.run([&] { return lab.prog->stale_groups(); }), 5u);
+
+  const std::size_t mark = lab.model.log.size();
+  // 10.5, 10.15, 10.25 moved: sent. 10.30 .. 10.34 as they were: queued
+  // nothing, done after the first diff's.
+  auto d1 = lab.compile_and_apply(refill_state(n, 30, moved));
+  auto d2 = lab.compile_and_apply(refill_state(n, 35, moved));
+  EXPECT_NE(d2.wait_for(0s), std::future_status::ready);
+  lab.serve_until(d2);
+  ASSERT_EQ(d1.wait_for(0s), std::future_status::ready);
+  EXPECT_TRUE(d1.get().ok());
+  EXPECT_TRUE(get(d2).ok());
+  for (int k : {70, n}) {
+    auto d = lab.compile_and_apply(refill_state(n, k, moved));
+    lab.serve_until(d);
+    ASSERT_TRUE(get(d).ok());
+  }
+  const auto sent = lab.sent_since(mark);
+  EXPECT_EQ(sent.count("flow_add") ? sent.at("flow_add") : 0, 10 + 1);  // moved + 192.0.2.3's host flow
+  EXPECT_EQ(sent.count("group_add") ? sent.at("group_add") : 0, 1);     // 192.0.2.3's group
+  EXPECT_EQ(sent.count("group_mod"), 0u);
+  EXPECT_EQ(sent.count("flow_del"), 0u);
+  EXPECT_EQ(sent.count("group_del"), 0u);
+  auto c = lab.counters();
+  EXPECT_EQ(c.flow_mods, 11u);
+  EXPECT_EQ(c.group_mods, 1u);
+  EXPECT_EQ(c.stale_replaced, 10u);
+  EXPECT_EQ(c.stale_adopted_flows, std::uint64_t{n} - 10 + 4);
+  EXPECT_EQ(c.stale_adopted_groups, 4u);
+  EXPECT_EQ(lab.f.run([&] { return lab.prog->stale_flows(); }), 6u);
+  EXPECT_EQ(lab.f.run([&] { return lab.prog->stale_groups(); }), 1u);
+  EXPECT_EQ(lab.f.run([&] { return lab.prog->installed_flows(); }),
+            lab.f.run([&] { return lab.compiler->flows().size(); }));
+
+  const std::size_t mark2 = lab.model.log.size();
+  auto swept = lab.sweep();
+  lab.serve_until(swept);
+  ASSERT_TRUE(get(swept).ok());
+  const auto deleted = lab.sent_since(mark2);
+  EXPECT_EQ(deleted.at("flow_del"), 6);
+  EXPECT_EQ(deleted.at("group_del"), 1);
+  EXPECT_EQ(deleted.count("flow_add") + deleted.count("group_add") + deleted.count("group_mod"), 0u);
+  EXPECT_EQ(lab.counters().stale_swept_flows, 6u);
+  EXPECT_EQ(lab.counters().stale_swept_groups, 1u);
+  lab.expect_switch_equals_snapshot();
+}
+
+// The same on OpenFlow 1.0: no groups, next hops inlined. Routes that come
+// back as they were send nothing; moved ones are sent; the sweep deletes
+// what never came back.
+TEST(FibProgrammer, OpenFlow10TakeoverSendsOnlyTheRoutesThatChanged) {
+  constexpr int n = 100;
+  const std::set<int> moved{61, 71, 81, 91};
+  Lab lab(kVersion10);
+  FibSnapshot old = earlier_life(earlier_with_leftovers(n), kVersion10);
+  ASSERT_TRUE(old.groups.empty());
+  lab.preload(old.flows, {});
+  lab.f.run([&] { (void)lab.compiler->compile(refill_state(n, 0)); });
+  auto fut = lab.reconcile(true);
+  lab.serve_until(fut);
+  ASSERT_TRUE(get(fut).ok());
+  EXPECT_TRUE(lab.sent_since(0).empty());
+  const std::size_t held = lab.f.run([&] { return lab.prog->stale_flows(); });
+  EXPECT_EQ(held, std::size_t{n} + 4 + 6);
+
+  const std::size_t mark = lab.model.log.size();
+  for (int k : {25, 50}) {
+    auto d = lab.compile_and_apply(refill_state(n, k, moved));
+    ASSERT_EQ(d.wait_for(0s), std::future_status::ready) << "k=" << k;
+    EXPECT_TRUE(d.get().ok());
+  }
+  auto d = lab.compile_and_apply(refill_state(n, n, moved));
+  lab.serve_until(d);
+  ASSERT_TRUE(get(d).ok());
+  const auto sent = lab.sent_since(mark);
+  EXPECT_EQ(sent.at("flow_add"), 4 + 1);  // moved + 192.0.2.3's host flow
+  EXPECT_EQ(sent.count("flow_del"), 0u);
+  auto c = lab.counters();
+  EXPECT_EQ(c.flow_mods, 5u);
+  EXPECT_EQ(c.stale_replaced, 4u);
+  EXPECT_EQ(c.stale_adopted_flows, std::uint64_t{n} - 4 + 4);
+  EXPECT_EQ(lab.f.run([&] { return lab.prog->stale_flows(); }), 6u);
+
+  const std::size_t mark2 = lab.model.log.size();
+  auto swept = lab.sweep();
+  lab.serve_until(swept);
+  ASSERT_TRUE(get(swept).ok());
+  EXPECT_EQ(lab.sent_since(mark2).at("flow_del"), 6);
   lab.expect_switch_equals_snapshot();
 }
 

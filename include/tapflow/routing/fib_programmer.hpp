@@ -64,7 +64,9 @@
 // reconcile matches the switch's groups to the compiler's by content (type
 // and buckets, the next hop's port and MACs), so a group that still forwards
 // correctly is adopted whatever its id, and the flows using it stay as they
-// are. A new group never takes an id the switch holds, so adding it can never
+// are; a group a later diff adds may likewise take back a stale group of its
+// content (see "Stale hold"). A new group never takes an id the switch holds
+// otherwise, so adding it can never
 // change what an existing flow forwards to; with the order above (groups
 // added, flows re-pointed, flows deleted, groups deleted) every prefix of the
 // message sequence forwards correctly, also when a reconcile spans several
@@ -73,9 +75,26 @@
 // Stale hold (graceful restart): reconcile(dp, done, /*hold_stale=*/true)
 // does not delete what the switch holds and the compiler does not want. Such
 // flows and groups are kept as stale: they go on forwarding while the
-// namespace's FIB (re)fills after a restart, a reconnect or a takeover. A
-// compiler flow added later with the identity of a stale flow replaces it
-// (the ADD overwrites it in the switch) and it is stale no more. sweep_stale()
+// namespace's FIB (re)fills after a restart, a reconnect or a takeover. The
+// reconcile keeps what it read of them: each stale group's content (type and
+// buckets, as the reconcile compares them) and each stale flow's identity and
+// content digest. When the routes come back, what did not change is taken
+// back without a message, so a takeover sends only the routes that changed,
+// not a rewrite of the table:
+// - A group a diff adds whose content equals a stale group's (select groups:
+//   with their members' switch ids, so indirect groups are matched first)
+//   takes that group's switch id: no GROUP_MOD, the group is stale no more
+//   (counted in `stale_adopted_groups`). Several stale groups of that content:
+//   the one with the compiler's id if there is one, else the lowest id.
+// - A flow a diff adds (or changes) with the identity of a stale flow and
+//   exactly its content (same kind, same flow_content_digest of the rendered
+//   FlowMod with the switch's group ids, as the reconcile compares) is taken
+//   over as it is: no FLOW_MOD, stale no more, counted as installed
+//   (`stale_adopted_flows`). Other content: the ADD overwrites the stale flow
+//   in the switch and it is stale no more (`stale_replaced`).
+// A diff taken back entirely queues nothing: its `done` runs as soon as what
+// was queued before it is confirmed (at once when nothing is). On 1.0 there
+// are no groups: flows are compared with their actions inlined. sweep_stale()
 // deletes what is still stale, flows first, then groups (select before
 // indirect). When to sweep is the caller's decision (the Router: once the FIB
 // has been quiet, bounded by a maximum hold). If the table's capacity does not
@@ -91,6 +110,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -130,10 +150,12 @@ struct FibProgrammerCounters {
   std::uint64_t table_full = 0;   // of which TABLE_FULL
   std::uint64_t reconciles = 0;
   std::uint64_t reconcile_errors = 0;
-  std::uint64_t groups_adopted = 0;     // switch groups kept by content at a reconcile
-  std::uint64_t stale_held_flows = 0;   // flows a holding reconcile kept as stale
-  std::uint64_t stale_replaced = 0;     // stale flows replaced by the FIB's own
-  std::uint64_t stale_swept_flows = 0;  // stale flows deleted by sweep_stale()
+  std::uint64_t groups_adopted = 0;        // switch groups kept by content at a reconcile
+  std::uint64_t stale_held_flows = 0;      // flows a holding reconcile kept as stale
+  std::uint64_t stale_replaced = 0;        // stale flows overwritten by the FIB's own (an ADD)
+  std::uint64_t stale_adopted_flows = 0;   // stale flows taken back as they were (nothing sent)
+  std::uint64_t stale_adopted_groups = 0;  // stale groups taken back by content (nothing sent)
+  std::uint64_t stale_swept_flows = 0;     // stale flows deleted by sweep_stale()
   std::uint64_t stale_swept_groups = 0;
 };
 
@@ -227,7 +249,17 @@ class FibProgrammer {
   std::uint32_t allocate_group_id(std::uint32_t prefer);
   void to_switch_ids(openflow::GroupMod& g) const;
   FibFlow to_switch_ids(FibFlow f) const;
-  void unstale(const FibFlow& f);
+  // The live stale flow of f's identity (its index), if any.
+  std::optional<std::size_t> find_stale(const FibFlow& f) const;
+  // f (switch ids) is about to be sent: true if the stale flow of its
+  // identity holds exactly that already (taken back, nothing to send);
+  // otherwise that stale flow, if any, is replaced by the ADD.
+  bool adopt_or_unstale(const FibFlow& f);
+  // The switch id of a stale group of this content (taken out of the stale
+  // set), preferring `prefer`; nothing if none.
+  std::optional<std::uint32_t> adopt_stale_group(const std::string& content, std::uint32_t prefer);
+  // Type and buckets (members as switch ids) of a rendered compiler group.
+  std::string switch_content(const openflow::GroupMod& g) const;
   void clear_stale();
   void push_flow(const FibFlow& f, std::uint8_t command);
   void push_body(openflow::MessageBody body);
@@ -261,12 +293,15 @@ class FibProgrammer {
   // assigned; switch ids in use (mapped, or held as stale).
   std::unordered_map<std::uint32_t, std::uint32_t> group_ids_;
   std::set<std::uint32_t> used_group_ids_;
-  // Stale hold: flows by identity, sorted as the switch orders them, with a
-  // flag for those not yet replaced; groups as (id, type).
+  // Stale hold: flows by identity, sorted as the switch orders them, with
+  // their content digests and a flag for those not yet replaced or taken
+  // back; groups by switch id with their type, and their ids by content.
   std::vector<FibFlow> stale_flows_;
+  std::vector<std::uint64_t> stale_digests_;
   std::vector<bool> stale_alive_;
   std::size_t stale_flow_count_ = 0;
-  std::vector<std::pair<std::uint32_t, std::uint8_t>> stale_groups_;
+  std::map<std::uint32_t, std::uint8_t> stale_groups_;  // switch id -> type
+  std::unordered_map<std::string, std::vector<std::uint32_t>> stale_group_ids_;  // content -> ids, ascending
 
   std::deque<Op> queue_;
   std::deque<Batch> inflight_;
