@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 
+#include "cluster_driver.hpp"
 #include "config.hpp"
 #include "metrics.hpp"
 #include "tapflow/apps/learning_switch.hpp"
@@ -141,6 +142,12 @@ int main(int argc, char** argv) {
     app = std::make_unique<apps::LearningSwitch>();
   }
   controller::Controller ctl(io, cfg.controller, *app);
+  // Cluster mode: the roles are decided before the first switch connects.
+  std::unique_ptr<daemon::ClusterDriver> cluster;
+  if (cfg.cluster) {
+    cluster = std::make_unique<daemon::ClusterDriver>(io, *cfg.cluster, ctl, cfg.router.carrier_hold);
+    cluster->start();
+  }
   try {
     ctl.start();
   } catch (const std::exception& e) {
@@ -163,6 +170,9 @@ int main(int argc, char** argv) {
       collectors.push_back(
           [r = router.get()] { return daemon::routing_metrics(r->counters(), r->switches()); });
     }
+    if (cluster) {
+      collectors.push_back([c = cluster.get()] { return daemon::cluster_metrics(c->metrics_view()); });
+    }
     metrics = std::make_unique<daemon::MetricsServer>(io, daemon::parse_endpoint(*cfg.metrics_listen),
                                                       std::move(collectors));
     try {
@@ -177,9 +187,42 @@ int main(int argc, char** argv) {
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: shutting down ({} connections)", sig, ctl.connection_count());
+    if (cluster) {
+      // Resign and revoke the lease first, so a standby takes over at once;
+      // the switches stay connected until the new master has them.
+      auto finish = std::make_shared<std::function<void()>>([&ctl, &io] {
+        ctl.stop();
+        io.stop();
+      });
+      // Bounded: an unreachable etcd must not keep us from exiting.
+      auto t = std::make_shared<boost::asio::steady_timer>(io, std::chrono::seconds(2));
+      t->async_wait([finish, t](const boost::system::error_code& e) {
+        if (!e) (*finish)();
+      });
+      cluster->stop([finish, t] {
+        t->cancel();
+        (*finish)();
+      });
+      return;
+    }
     ctl.stop();
     io.stop();
   });
+  // Planned switchover (cluster mode): SIGUSR1 hands every switch this
+  // instance masters to another instance.
+  boost::asio::signal_set handover(io, SIGUSR1);
+  std::function<void()> wait_handover = [&] {
+    handover.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      if (cluster) {
+        cluster->hand_over_all();
+      } else {
+        spdlog::warn("SIGUSR1: hand-over needs cluster mode (a cluster: section); ignored");
+      }
+      wait_handover();
+    });
+  };
+  wait_handover();
   std::signal(SIGPIPE, SIG_IGN);
   spdlog::info("tapflowd running app {}", cfg.app);
   io.run();
