@@ -163,9 +163,7 @@ std::string grant_request(std::chrono::seconds ttl) {
   return json{{"TTL", std::to_string(ttl.count())}}.dump();
 }
 
-std::string lease_request(std::int64_t lease) {
-  return json{{"ID", std::to_string(lease)}}.dump();
-}
+std::string lease_request(std::int64_t lease) { return json{{"ID", std::to_string(lease)}}.dump(); }
 
 std::string campaign_request(const std::string& name, std::int64_t lease,
                              const std::string& value) {
@@ -254,11 +252,13 @@ ErrorBody classify(unsigned status, const json* body) {
 
 Result<Lease> decode_grant(const json& j) {
   if (!j.is_object()) return bad<Lease>("lease grant: not a JSON object");
-  if (auto it = j.find("error"); it != j.end() && it->is_string() && !it->get_ref<const std::string&>().empty())
+  if (auto it = j.find("error");
+      it != j.end() && it->is_string() && !it->get_ref<const std::string&>().empty())
     return {EtcdErrc::kRejected, "lease grant: " + it->get<std::string>(), {}};
   const auto id = int64_field(j, "ID");
   const auto ttl = int64_field(j, "TTL");
-  if (!id || !ttl) return bad<Lease>("lease grant: ID or TTL is not an int64: " + excerpt(j.dump()));
+  if (!id || !ttl)
+    return bad<Lease>("lease grant: ID or TTL is not an int64: " + excerpt(j.dump()));
   if (*id == 0 || *ttl <= 0) return bad<Lease>("lease grant: no ID or TTL in " + excerpt(j.dump()));
   return {EtcdErrc::kOk, {}, Lease{*id, *ttl}};
 }
@@ -524,8 +524,8 @@ class Call : public std::enable_shared_from_this<Call> {
       if (line.find_first_not_of(" \r\t") == std::string_view::npos) continue;
       json j = json::parse(line, nullptr, false);
       if (j.is_discarded() || !j.is_object())
-        return finish_error(EtcdErrc::kBadResponse, "stream message is not a JSON object: " +
-                                                        wire::excerpt(line));
+        return finish_error(EtcdErrc::kBadResponse,
+                            "stream message is not a JSON object: " + wire::excerpt(line));
       if (auto err = wire::classify(200, &j); err.code != EtcdErrc::kOk) {
         if (err.failover) client_->endpoint_failed(ep_, err.message);
         return finish_error(err.code, err.message);
@@ -552,8 +552,7 @@ class Call : public std::enable_shared_from_this<Call> {
   }
 
   void failed(error_code ec, const char* step) {
-    std::string why = timed_out_ ? fmt::format("{} timed out after {} ms", step,
-                                               timeout().count())
+    std::string why = timed_out_ ? fmt::format("{} timed out after {} ms", step, timeout().count())
                                  : fmt::format("{}: {}", step, ec.message());
     // A campaign or stream lost after its request was sent is not retried
     // here: its caller decides (campaign again, observe again).
@@ -686,8 +685,7 @@ EtcdClient::EtcdClient(asio::io_context& io, EtcdOptions options)
     try {
       auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
       ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                       ssl::context::no_tlsv1_1);
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
       if (o.tls->ca_file.empty())
         ctx->set_default_verify_paths();
       else
@@ -707,9 +705,7 @@ EtcdClient::EtcdClient(asio::io_context& io, EtcdOptions options)
 
 EtcdClient::~EtcdClient() = default;
 
-const std::string& EtcdClient::endpoint() const {
-  return impl_->options.endpoints[impl_->current];
-}
+const std::string& EtcdClient::endpoint() const { return impl_->options.endpoints[impl_->current]; }
 
 const EtcdOptions& EtcdClient::options() const { return impl_->options; }
 
@@ -717,11 +713,10 @@ namespace {
 
 CallHandle launch(EtcdClient::Impl& impl, detail::Call::Kind kind, std::string what,
                   std::string path, std::string body, detail::Call::OnJson on_json,
-                  detail::Call::OnError on_error,
-                  std::chrono::milliseconds timeout = {}) {
-  auto call = std::make_shared<detail::Call>(impl, kind, std::move(what), std::move(path),
-                                             std::move(body), std::move(on_json),
-                                             std::move(on_error));
+                  detail::Call::OnError on_error, std::chrono::milliseconds timeout = {}) {
+  auto call =
+      std::make_shared<detail::Call>(impl, kind, std::move(what), std::move(path), std::move(body),
+                                     std::move(on_json), std::move(on_error));
   std::erase_if(impl.calls, [](const auto& w) {
     auto c = w.lock();
     return !c || !c->active();
@@ -748,8 +743,8 @@ CallHandle EtcdClient::keep_alive(std::int64_t lease, Callback<std::int64_t> cb,
                                   std::chrono::milliseconds timeout) {
   return launch(*impl_, detail::Call::Kind::kUnary, fmt::format("lease keepalive {:x}", lease),
                 "/v3/lease/keepalive", wire::lease_request(lease),
-                typed_json<std::int64_t>(cb, wire::decode_keepalive),
-                typed_error<std::int64_t>(cb), timeout);
+                typed_json<std::int64_t>(cb, wire::decode_keepalive), typed_error<std::int64_t>(cb),
+                timeout);
 }
 
 CallHandle EtcdClient::revoke(std::int64_t lease, Callback<Empty> cb) {
@@ -761,14 +756,14 @@ CallHandle EtcdClient::revoke(std::int64_t lease, Callback<Empty> cb) {
 
 CallHandle EtcdClient::campaign(const std::string& name, std::int64_t lease,
                                 const std::string& value, Callback<LeaderKey> cb) {
-  return launch(*impl_, detail::Call::Kind::kCampaign, "campaign " + name,
-                "/v3/election/campaign", wire::campaign_request(name, lease, value),
+  return launch(*impl_, detail::Call::Kind::kCampaign, "campaign " + name, "/v3/election/campaign",
+                wire::campaign_request(name, lease, value),
                 typed_json<LeaderKey>(cb, wire::decode_campaign), typed_error<LeaderKey>(cb));
 }
 
 CallHandle EtcdClient::resign(const LeaderKey& leader, Callback<Empty> cb) {
-  return launch(*impl_, detail::Call::Kind::kUnary, "resign " + leader.name,
-                "/v3/election/resign", wire::resign_request(leader),
+  return launch(*impl_, detail::Call::Kind::kUnary, "resign " + leader.name, "/v3/election/resign",
+                wire::resign_request(leader),
                 typed_json<Empty>(cb, [](const json&) { return Result<Empty>{}; }),
                 typed_error<Empty>(cb));
 }

@@ -40,11 +40,7 @@ std::string election_name(const std::string& prefix, std::uint64_t dpid) {
 
 struct Mastership::Election {
   Election(asio::io_context& io, std::uint64_t d, std::string n)
-      : dpid(d),
-        name(std::move(n)),
-        campaign_retry(io),
-        observe_retry(io),
-        hand_over_timer(io) {}
+      : dpid(d), name(std::move(n)), campaign_retry(io), observe_retry(io), hand_over_timer(io) {}
   ~Election() {
     campaign_call.cancel();
     observe_call.cancel();
@@ -100,10 +96,10 @@ std::string Mastership::our_key(const std::string& name) const {
 
 void Mastership::notify(const Election& e, const std::string& reason) {
   if (!on_change_) return;
-  const RoleChange change{e.dpid, e.role,
-                          e.role == Role::kMaster ? static_cast<std::uint64_t>(e.key.rev)
-                                                  : e.leader_generation,
-                          e.leader, reason};
+  const RoleChange change{
+      e.dpid, e.role,
+      e.role == Role::kMaster ? static_cast<std::uint64_t>(e.key.rev) : e.leader_generation,
+      e.leader, reason};
   on_change_(change);
 }
 
@@ -132,8 +128,12 @@ void Mastership::on_granted(Clock::time_point sent, const Result<Lease>& r) {
   if (!running_) return;
   if (!r.ok()) {
     ++counters_.etcd_errors;
-    if (reachable_ || counters_.lease_grants == 0)
-      spdlog::warn("mastership: cannot get an etcd lease: {}", r.error);
+    if (!grant_failing_)
+      spdlog::warn("mastership: cannot get an etcd lease (retrying every {} ms): {}",
+                   kRetry.count(), r.error);
+    else
+      spdlog::debug("mastership: cannot get an etcd lease: {}", r.error);
+    grant_failing_ = true;
     reachable_ = false;
     std::weak_ptr<bool> alive = alive_;
     grant_timer_.expires_after(kRetry);
@@ -143,6 +143,7 @@ void Mastership::on_granted(Clock::time_point sent, const Result<Lease>& r) {
     return;
   }
   ++counters_.lease_grants;
+  grant_failing_ = false;
   reachable_ = true;
   lease_ = r.value.id;
   lease_state_ = LeaseState::kAlive;
@@ -254,11 +255,10 @@ void Mastership::arm_guard() {
 void Mastership::lease_at_risk() {
   if (at_risk_) return;
   at_risk_ = true;
-  spdlog::warn("mastership: etcd lease {} at risk: no keepalive answered for {} ms",
-               lease_text(lease_),
-               std::chrono::duration_cast<std::chrono::milliseconds>(
-                   options_.lease_ttl - options_.guard)
-                   .count());
+  spdlog::warn(
+      "mastership: etcd lease {} at risk: no keepalive answered for {} ms", lease_text(lease_),
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.lease_ttl - options_.guard)
+          .count());
   std::vector<std::uint64_t> dpids;
   for (auto& [dpid, e] : elections_) dpids.push_back(dpid);
   for (auto dpid : dpids)
@@ -315,8 +315,7 @@ void Mastership::on_campaign(std::uint64_t dpid, std::int64_t lease, const Resul
   if (!e || !running_) return;
   if (!r.ok()) {
     ++counters_.etcd_errors;
-    if (r.code == EtcdErrc::kLeaseNotFound && lease == lease_ &&
-        lease_state_ == LeaseState::kAlive)
+    if (r.code == EtcdErrc::kLeaseNotFound && lease == lease_ && lease_state_ == LeaseState::kAlive)
       return lease_lost("etcd lease not found");
     if (reachable_)
       spdlog::warn("mastership: campaign for dpid {:016x} failed: {}", dpid, r.error);
@@ -332,8 +331,8 @@ void Mastership::on_campaign(std::uint64_t dpid, std::int64_t lease, const Resul
     return;
   }
   if (!deadline_.safe(Clock::now(), options_.guard)) {
-    spdlog::info("mastership: won dpid {:016x} but lease {} is at risk; waiting for etcd",
-                 dpid, lease_text(lease_));
+    spdlog::info("mastership: won dpid {:016x} but lease {} is at risk; waiting for etcd", dpid,
+                 lease_text(lease_));
     return;  // lease_recovered() campaigns again
   }
   if (static_cast<std::uint64_t>(r.value.rev) < e->leader_generation) {
@@ -360,8 +359,9 @@ void Mastership::on_verified(std::uint64_t dpid, std::int64_t lease, const Leade
   }
   if (!l.ok() || l.value.key != key.key || l.value.create_revision != key.rev) {
     if (!l.ok() && l.code != EtcdErrc::kNoLeader) ++counters_.etcd_errors;
-    spdlog::info("mastership: won dpid {:016x} but etcd does not confirm it ({}); campaigning again",
-                 dpid, l.ok() ? fmt::format("'{}' leads", l.value.value) : l.error);
+    spdlog::info(
+        "mastership: won dpid {:016x} but etcd does not confirm it ({}); campaigning again", dpid,
+        l.ok() ? fmt::format("'{}' leads", l.value.value) : l.error);
     return retry_later(*e, &Mastership::campaign);
   }
   if (!deadline_.safe(Clock::now(), options_.guard)) return;  // lease_recovered() campaigns again
@@ -409,7 +409,8 @@ void Mastership::on_observed(std::uint64_t dpid, const Result<KeyValue>& r) {
       step_down(*e, fmt::format("'{}' leads with generation {}", kv.value, gen));
     return;
   }
-  if (e->handing_over && kv.key != e->handed_key && gen > static_cast<std::uint64_t>(e->handed_rev)) {
+  if (e->handing_over && kv.key != e->handed_key &&
+      gen > static_cast<std::uint64_t>(e->handed_rev)) {
     spdlog::info("mastership: dpid {:016x} handed over to '{}' (generation {})", dpid, kv.value,
                  gen);
     e->handing_over = false;

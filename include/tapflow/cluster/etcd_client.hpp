@@ -144,8 +144,7 @@ std::optional<Endpoint> parse_endpoint(std::string_view url);
 
 std::string grant_request(std::chrono::seconds ttl);
 std::string lease_request(std::int64_t lease);  // keepalive and revoke
-std::string campaign_request(const std::string& name, std::int64_t lease,
-                             const std::string& value);
+std::string campaign_request(const std::string& name, std::int64_t lease, const std::string& value);
 std::string resign_request(const LeaderKey& leader);
 std::string name_request(const std::string& name);  // leader and observe
 

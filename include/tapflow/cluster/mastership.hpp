@@ -107,7 +107,7 @@ class Mastership {
   Role role(std::uint64_t dpid) const;
   std::uint64_t generation(std::uint64_t dpid) const;         // ours while master
   std::uint64_t leader_generation(std::uint64_t dpid) const;  // the leader's (observe), 0 unknown
-  std::string leader(std::uint64_t dpid) const;               // the leader's instance_id, "" unknown
+  std::string leader(std::uint64_t dpid) const;  // the leader's instance_id, "" unknown
   bool etcd_reachable() const { return reachable_; }
   const MastershipCounters& counters() const { return counters_; }
   std::int64_t lease() const { return lease_; }  // 0 while none
@@ -155,6 +155,7 @@ class Mastership {
   bool at_risk_ = false;
   bool reachable_ = false;
   bool keepalive_in_flight_ = false;
+  bool grant_failing_ = false;  // a failed grant was logged as a warning
   CallHandle grant_call_, keepalive_call_;
   boost::asio::steady_timer tick_timer_, guard_timer_, grant_timer_;
   std::map<std::uint64_t, std::unique_ptr<Election>> elections_;
