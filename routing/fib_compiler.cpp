@@ -497,7 +497,7 @@ struct FibCompiler::Impl {
     auto n = st->neighbours.find(nk);
     if (n != st->neighbours.end() && neighbour_usable(n->second) && !(v10() && ip.is_v6())) {
       if (auto len = connected_len(ifindex, ip)) {
-        nv = HostValue{fib_priority::host(*len),
+        nv = HostValue{pipeline::priority::fib::host(*len),
                        acquire(indirect_key(ifindex, ip)).first};
       }
     }
@@ -516,7 +516,7 @@ struct FibCompiler::Impl {
   // --- diff ---
 
   static FibFlow route_flow(const IpPrefix& p, const RouteValue& v) {
-    return FibFlow{FibFlowKind::kRoute, p, fib_priority::route(p.len),
+    return FibFlow{FibFlowKind::kRoute, p, pipeline::priority::fib::route(p.len),
                    static_cast<FibAction>(v.action), v.group};
   }
   static FibFlow host_flow(const NeighbourKey& nk, const HostValue& v) {
@@ -651,7 +651,7 @@ struct FibCompiler::Impl {
   void finish_miss(FibDiff& d) {
     if (v10() || miss_installed) return;
     miss_installed = true;
-    d.flows_added.push_back(FibFlow{FibFlowKind::kMiss, IpPrefix{}, fib_priority::kMiss,
+    d.flows_added.push_back(FibFlow{FibFlowKind::kMiss, IpPrefix{}, pipeline::priority::fib::kMiss,
                                     FibAction::kController, 0});
   }
 
@@ -811,10 +811,10 @@ FibDiff FibCompiler::set_l2_location(int ifindex, const MacAddress& mac,
 FlowMod FibCompiler::render(const FibFlow& flow, std::uint8_t command) const {
   FlowMod f;
   f.command = command;
-  f.cookie = flow.kind == FibFlowKind::kRoute  ? kRouteCookie
-             : flow.kind == FibFlowKind::kHost ? kHostCookie
-                                               : kMissCookie;
-  f.table_id = impl_->v10() ? 0 : options_.fib_table;
+  f.cookie = flow.kind == FibFlowKind::kRoute  ? pipeline::cookie::kRoute
+             : flow.kind == FibFlowKind::kHost ? pipeline::cookie::kHost
+                                               : pipeline::cookie::kFibMiss;
+  f.table_id = impl_->v10() ? pipeline::table::kIngress : options_.fib_table;
   f.priority = flow.priority;
   f.buffer_id = kNoBuffer;
   const IpPrefix& p = flow.prefix;
@@ -905,7 +905,7 @@ std::vector<FibFlow> FibCompiler::flows() const {
   std::vector<FibFlow> out;
   out.reserve(flow_count());
   if (impl_->miss_installed) {
-    out.push_back(FibFlow{FibFlowKind::kMiss, IpPrefix{}, fib_priority::kMiss,
+    out.push_back(FibFlow{FibFlowKind::kMiss, IpPrefix{}, pipeline::priority::fib::kMiss,
                           FibAction::kController, 0});
   }
   impl_->v4.entries.for_each(

@@ -96,10 +96,10 @@ std::optional<FibFlow> parse_fib_flow(std::uint64_t cookie, std::uint16_t priori
                                       const Match& match) {
   FibFlow f;
   f.priority = priority;
-  switch (cookie & kCookieSubclassMask) {
-    case kRouteCookie: f.kind = FibFlowKind::kRoute; break;
-    case kHostCookie: f.kind = FibFlowKind::kHost; break;
-    case kMissCookie: f.kind = FibFlowKind::kMiss; break;
+  switch (cookie & pipeline::cookie::kSubclassMask) {
+    case pipeline::cookie::kRoute: f.kind = FibFlowKind::kRoute; break;
+    case pipeline::cookie::kHost: f.kind = FibFlowKind::kHost; break;
+    case pipeline::cookie::kFibMiss: f.kind = FibFlowKind::kMiss; break;
     default: return std::nullopt;
   }
   if (f.kind == FibFlowKind::kMiss) {
@@ -199,7 +199,7 @@ MessageBody FibProgrammer::body_of(const Op& op) const {
   FlowMod fm = compiler_.render(op.flow, op.command);
   if (op.command == flow_mod_command::kDeleteStrict && version_ != kVersion10) {
     // Only our flow: one someone else has since overwritten stays.
-    fm.cookie_mask = kCookieSubclassMask;
+    fm.cookie_mask = pipeline::cookie::kSubclassMask;
   }
   return fm;
 }
@@ -212,7 +212,7 @@ std::uint32_t FibProgrammer::switch_group_id(std::uint32_t compiler_id) const {
 }
 
 std::uint32_t FibProgrammer::allocate_group_id(std::uint32_t prefer) {
-  const std::uint32_t lo = options_.group_id_min, hi = options_.group_id_max;
+  const std::uint32_t lo = options_.groups.first, hi = options_.groups.last;
   std::uint32_t id = prefer;
   if (id < lo || id > hi || used_group_ids_.contains(id)) {
     // The lowest free id: used ids are few (one per next hop).
@@ -790,8 +790,9 @@ void FibProgrammer::reconcile(Datapath& dp, Done done, bool hold_stale) {
   fr.table_id = kTableAll;
   fr.out_port = port::kAny;
   fr.out_group = kGroupAny;
-  fr.cookie = kCookieClass;  // 1.0 has no cookie filter: finish_reconcile filters again
-  fr.cookie_mask = kCookieClassMask;
+  // 1.0 has no cookie filter: finish_reconcile filters again.
+  fr.cookie = pipeline::cookie::kRouting;
+  fr.cookie_mask = pipeline::cookie::kClassMask;
   read->pending = 1 + (version_ != kVersion10 ? 1 : 0) + (features != nullptr ? 1 : 0);
 
   if (features != nullptr) {
@@ -821,7 +822,8 @@ void FibProgrammer::reconcile(Datapath& dp, Done done, bool hold_stale) {
   }
   // Streamed: each FLOW_STATS part is boiled down to HaveFlows as it arrives,
   // so reading back a million flows never holds them decoded.
-  const std::uint8_t want_table = version_ == kVersion10 ? 0 : compiler_.options().fib_table;
+  const std::uint8_t want_table =
+      version_ == kVersion10 ? pipeline::table::kIngress : compiler_.options().fib_table;
   dp.request_streaming(
       Message{version_, 0, MultipartRequest{0, fr}},
       [this, alive = alive_, read, want_table](const Message& m) {
@@ -830,7 +832,9 @@ void FibProgrammer::reconcile(Datapath& dp, Done done, bool hold_stale) {
         const auto* stats = mp != nullptr ? std::get_if<FlowStatsReply>(&mp->body) : nullptr;
         if (stats == nullptr) return;
         for (const FlowStats& fs : stats->flows) {
-          if ((fs.cookie & kCookieClassMask) != kCookieClass) continue;  // not ours
+          if ((fs.cookie & pipeline::cookie::kClassMask) != pipeline::cookie::kRouting) {
+            continue;  // not ours
+          }
           const std::uint8_t table = version_ == kVersion10 ? 0 : fs.table_id;
           std::optional<FibFlow> key;
           if (table == want_table) key = parse_fib_flow(fs.cookie, fs.priority, fs.match);
@@ -906,7 +910,7 @@ void FibProgrammer::finish_reconcile(ReconcileRead& r) {
     const auto* gd = mp != nullptr ? std::get_if<GroupDescStatsReply>(&mp->body) : nullptr;
     if (gd == nullptr) continue;
     for (const GroupDesc& g : gd->groups) {
-      if (g.group_id >= options_.group_id_min && g.group_id <= options_.group_id_max) {
+      if (options_.groups.contains(g.group_id)) {
         have_groups.emplace(g.group_id, g);
       }
     }

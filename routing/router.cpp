@@ -224,7 +224,7 @@ void Router::on_datapath_up(Datapath& dp) {
   if (!sw.compiler || sw.compiler->options().version != dp.version()) {
     FibOptions fo;
     fo.version = dp.version();
-    fo.fib_table = config_.fib_table;
+    fo.fib_table = config_.pipeline.fib_table.value_or(pipeline::table::kFib);
     fo.tables = config_.tables;
     sw.programmer.reset();
     sw.compiler = std::make_unique<FibCompiler>(fo, sw.ports);
@@ -234,7 +234,9 @@ void Router::on_datapath_up(Datapath& dp) {
         (void)sw.compiler->set_l2_location(key.first, key.second, where, sw.watcher->state());
       }
     }
-    sw.programmer = std::make_unique<FibProgrammer>(*sw.compiler, config_.programmer);
+    FibProgrammerOptions po = config_.programmer;
+    po.groups = config_.pipeline.fib_groups;
+    sw.programmer = std::make_unique<FibProgrammer>(*sw.compiler, po);
     if (sw.watcher->synced()) {
       ++counters_.compiles;
       (void)sw.compiler->compile(sw.watcher->state());

@@ -133,7 +133,7 @@ std::optional<MeterMod> punt_meter(std::uint32_t meter_id, const PolicerConfig& 
 
 std::vector<FlowMod> address_punts(const std::vector<IpAddress>& addresses,
                                    const AddressPuntScope& scope, bool ipv6) {
-  using namespace punt_priority;
+  using namespace pipeline::priority::punt;
   // Sets make the result independent of the input order and drop duplicates.
   std::set<IpAddress> v4, v6;
   for (const IpAddress& a : addresses) {
@@ -160,7 +160,7 @@ std::vector<FlowMod> address_punts(const std::vector<IpAddress>& addresses,
 }
 
 std::vector<FlowMod> punt_flows(const PuntInputs& in) {
-  using namespace punt_priority;
+  using namespace pipeline::priority::punt;
   std::vector<FlowMod> out;
   out.push_back(make_flow(kDrop, {}, {}));
   // A router without ports has no link to hear anything on: nothing to punt.
@@ -255,13 +255,13 @@ std::vector<FlowMod> punt_flows(const PuntInputs& in) {
                                 port_nd));
       }
       for (std::uint8_t t = 133; t <= 137; ++t) {
-        out.push_back(make_flow(kRouting + 1,
+        out.push_back(make_flow(kPortNd,
                                 {oxm::in_port(port_no), oxm::eth_type(kEthIpv6), oxm::ipv6_dst(ff02, mask16),
                                  oxm::ip_proto(kProtoIcmpv6), oxm::icmpv6_type(t)},
                                 port_nd));
         for (const IpAddress& a : v6) {
           std::span<const std::uint8_t, 16> bytes(a.bytes);
-          out.push_back(make_flow(kRouting + 1,
+          out.push_back(make_flow(kPortNd,
                                   {oxm::in_port(port_no), oxm::eth_type(kEthIpv6), oxm::ipv6_dst(bytes),
                                    oxm::ip_proto(kProtoIcmpv6), oxm::icmpv6_type(t)},
                                   port_nd));

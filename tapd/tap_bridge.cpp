@@ -157,7 +157,7 @@ struct TapBridge::Switch {
   std::unique_ptr<asio::steady_timer> hold_timer;
   std::map<std::uint32_t, std::unique_ptr<Port>> ports;
   // Sub-class 0 only: the VLAN flows (other sub-classes of tapd's class) have their own.
-  controller::FlowSync punts{kPuntCookie, kSubclassMask};
+  controller::FlowSync punts{pipeline::cookie::kPunt, pipeline::cookie::kSubclassMask};
   bool reconciled = false;  // punt flows read back from the switch since it came up
   bool stale_checked = false;
   Message packet_out;  // reused for every PACKET_OUT: no allocation per frame
@@ -182,7 +182,7 @@ struct TapBridge::Switch {
   std::map<std::uint16_t, std::unique_ptr<Port>> vlan_taps;  // by VLAN id
   std::vector<VlanMembers> members;         // per configured VLAN: ports present now
   std::map<std::uint32_t, bool> member_up;  // every member port -> link up
-  controller::FlowSync vlan_static{kVlanStaticCookie, kVlanFlowsMask};
+  controller::FlowSync vlan_static{pipeline::cookie::kVlanStatic, pipeline::cookie::kVlanFlowsMask};
   bool vlan_reconciled = false;
   bool groups_ready = false;    // flood groups sent since the switch came up
   bool groups_reading = false;  // GROUP_DESC outstanding
@@ -513,7 +513,7 @@ void TapBridge::ensure_port_meters(Switch& sw, std::map<std::uint32_t, std::uint
   const PolicerConfig& nd = config_.punt_policy[PuntClass::kArpNd];
   if (nd.rate == 0) return;
   for (const auto& [no, port] : sw.ports) {
-    const auto id = port_nd_meter_id(no, sw.max_meter);
+    const auto id = pipeline::port_nd_meter_id(no, sw.max_meter);
     if (!id) continue;
     if (!sw.port_meters.contains(no)) {
       // Before the flows that use it: same connection, in order.
@@ -537,8 +537,9 @@ void TapBridge::poll_meters(Switch& sw) {
     if (alive.expired() || raw->epoch != epoch || !r) return;
     for_each_part<MeterStatsReply>(*r, [raw](const auto& part) {
       for (const MeterStats& st : part.meters) {
-        const bool ours = (st.meter_id >= kPuntMeterBase && st.meter_id < kPuntMeterBase + kPuntClasses) ||
-                          st.meter_id >= kPortNdMeterBase;
+        const bool ours = (st.meter_id >= pipeline::meter::kPuntBase &&
+                           st.meter_id < pipeline::meter::kPuntBase + kPuntClasses) ||
+                          st.meter_id >= pipeline::meter::kPortNdBase;
         if (ours) raw->meter_stats[st.meter_id] = st;
       }
     });
@@ -1031,7 +1032,7 @@ void TapBridge::sync_punts(Switch& sw) {
   const netns::KernelState& ks = sw.watcher->state();
   PuntInputs in;
   in.version = sw.dp->version();
-  if (in.version == kVersion13) in.fib_table = config_.fib_table;
+  if (in.version == kVersion13) in.fib_table = config_.pipeline.fib_table;
   in.meters = sw.meters;
   if (sw.meters) ensure_port_meters(sw, in.port_nd_meters);
   for (const auto& [no, port] : sw.ports) {
@@ -1228,8 +1229,8 @@ void TapBridge::sync_vlan_pipeline(Switch& sw) {
 
   VlanPipelineInputs in;
   in.vlans = sw.members;
-  in.l2_table = config_.l2_table;
-  in.fib_table = config_.fib_table;
+  in.l2_table = config_.pipeline.l2_table;
+  in.fib_table = config_.pipeline.fib_table;
   in.clear_in_port = sw.open_vswitch;
   if (sw.watcher && sw.watcher->synced()) {
     for (const auto& [key, a] : sw.watcher->state().addresses) {
@@ -1289,6 +1290,7 @@ void TapBridge::learn(Switch& sw, const PacketIn& pi) {
   const bool tagged = std::binary_search(m->tagged.begin(), m->tagged.end(), pi.in_port);
   if (!tagged && !std::binary_search(m->untagged.begin(), m->untagged.end(), pi.in_port)) return;
   const MacLocation where{pi.in_port, tagged};
+  const std::uint8_t l2 = config_.pipeline.l2_table;
   const std::optional<MacLocation> before =
       sw.macs.find(*vid, *src) ? std::optional<MacLocation>(sw.macs.find(*vid, *src)->where)
                                : std::nullopt;
@@ -1298,7 +1300,7 @@ void TapBridge::learn(Switch& sw, const PacketIn& pi) {
     case MacTable::Outcome::kMoved: {
       ++counters_.mac_moves;
       // The old eth_src flow goes; the eth_dst flow is overwritten in place.
-      send_flow(sw, learned_flow_deletes(*vid, *src, *before, config_.l2_table, old_generation).first);
+      send_flow(sw, learned_flow_deletes(*vid, *src, *before, l2, old_generation).first);
       spdlog::debug("{} VLAN {}: {} moved from port {} to {}", sw.log, *vid, src->to_string(),
                     before->port_no, pi.in_port);
       [[fallthrough]];
@@ -1306,7 +1308,7 @@ void TapBridge::learn(Switch& sw, const PacketIn& pi) {
     case MacTable::Outcome::kNew: {
       if (r.outcome == MacTable::Outcome::kNew) ++counters_.mac_learned;
       auto [eth_src, eth_dst] =
-          learned_flows(*vid, *src, where, sw.config.mac_aging, config_.l2_table, r.generation);
+          learned_flows(*vid, *src, where, sw.config.mac_aging, l2, r.generation);
       send_flow(sw, eth_src);
       send_flow(sw, eth_dst);
       sw.macs.mark_refreshed(*vid, *src, ns_since(Clock::time_point{}));
@@ -1325,7 +1327,7 @@ void TapBridge::learn(Switch& sw, const PacketIn& pi) {
       if (sw.macs.refresh_due(*vid, *src, ns_since(Clock::time_point{}), 1'000'000'000)) {
         ++counters_.mac_refreshed;
         auto [eth_src, eth_dst] =
-            learned_flows(*vid, *src, where, sw.config.mac_aging, config_.l2_table, r.generation);
+            learned_flows(*vid, *src, where, sw.config.mac_aging, l2, r.generation);
         send_flow(sw, eth_src);
         send_flow(sw, eth_dst);
       }
@@ -1336,7 +1338,7 @@ void TapBridge::learn(Switch& sw, const PacketIn& pi) {
 }
 
 void TapBridge::on_flow_removed(Datapath& dp, const FlowRemoved& fr) {
-  if ((fr.cookie & kSubclassMask) != kLearnedSrcCookie) return;
+  if ((fr.cookie & pipeline::cookie::kSubclassMask) != pipeline::cookie::kLearnedSrc) return;
   auto it = switches_.find(dp.datapath_id());
   if (it == switches_.end()) return;
   Switch& sw = *it->second;
@@ -1346,18 +1348,20 @@ void TapBridge::on_flow_removed(Datapath& dp, const FlowRemoved& fr) {
   const auto vid = static_cast<std::uint16_t>(field_uint(*vf) & 0xfff);
   MacAddress mac;
   std::copy(mf->value.begin(), mf->value.end(), mac.octets.begin());
-  const auto e = sw.macs.expire(vid, mac, fr.cookie & kGenerationMask);
+  const auto e = sw.macs.expire(vid, mac, fr.cookie & pipeline::cookie::kGenerationMask);
   if (!e) return;  // an older flow of a MAC that has moved since
   ++counters_.mac_aged;
-  send_flow(sw, learned_flow_deletes(vid, mac, e->where, config_.l2_table, e->generation).second);
+  const std::uint8_t l2 = config_.pipeline.l2_table;
+  send_flow(sw, learned_flow_deletes(vid, mac, e->where, l2, e->generation).second);
   spdlog::debug("{} VLAN {}: {} aged out (port {})", sw.log, vid, mac.to_string(), e->where.port_no);
   notify_l2(sw, vid, mac, std::nullopt);
 }
 
 void TapBridge::flush_port_macs(Switch& sw, std::uint32_t port_no) {
+  const std::uint8_t l2 = config_.pipeline.l2_table;
   for (const auto& [key, e] : sw.macs.flush_port(port_no)) {
     ++counters_.mac_flushed;
-    auto [src, dst] = learned_flow_deletes(key.first, key.second, e.where, config_.l2_table, e.generation);
+    auto [src, dst] = learned_flow_deletes(key.first, key.second, e.where, l2, e.generation);
     send_flow(sw, src);
     send_flow(sw, dst);
     notify_l2(sw, key.first, key.second, std::nullopt);
@@ -1369,8 +1373,8 @@ void TapBridge::restore_learned(Switch& sw) {
   fr.table_id = kTableAll;
   fr.out_port = port::kAny;
   fr.out_group = kGroupAny;
-  fr.cookie = kLearnedCookie;
-  fr.cookie_mask = kVlanFlowsMask;
+  fr.cookie = pipeline::cookie::kLearned;
+  fr.cookie_mask = pipeline::cookie::kVlanFlowsMask;
   const std::uint64_t epoch = sw.epoch;
   Switch* raw = &sw;
   sw.dp->request(MultipartRequest{0, fr}, [this, raw, epoch, alive = std::weak_ptr<bool>(sw.alive)](
@@ -1392,7 +1396,7 @@ void TapBridge::restore_learned(Switch& sw) {
       });
       for (const FlowStats* held_flow : held) {
         const FlowStats& fs = *held_flow;
-        auto lf = parse_learned_flow(fs.cookie, fs.table_id, fs.match, config_.l2_table);
+        auto lf = parse_learned_flow(fs.cookie, fs.table_id, fs.match, config_.pipeline.l2_table);
         if (!lf) {
           // Ours by cookie, not of a shape we make: delete it as spelled.
           FlowMod d;
@@ -1421,7 +1425,7 @@ void TapBridge::restore_learned(Switch& sw) {
           ++restored;
           notify_l2(s, lf->vid, lf->mac, std::make_pair(where.port_no, where.tagged));
         } else {
-          send_flow(s, learned_flow_deletes(lf->vid, lf->mac, where, config_.l2_table,
+          send_flow(s, learned_flow_deletes(lf->vid, lf->mac, where, config_.pipeline.l2_table,
                                             lf->generation)
                            .first);
           ++dropped;
@@ -1431,7 +1435,7 @@ void TapBridge::restore_learned(Switch& sw) {
       for (const LearnedFlow& d : dsts) {
         const MacTable::Entry* e = s.macs.find(d.vid, d.mac);
         if (e != nullptr && e->generation == d.generation) continue;
-        send_flow(s, learned_flow_deletes(d.vid, d.mac, MacLocation{}, config_.l2_table,
+        send_flow(s, learned_flow_deletes(d.vid, d.mac, MacLocation{}, config_.pipeline.l2_table,
                                           d.generation)
                          .second);
         ++dropped;

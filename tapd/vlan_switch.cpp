@@ -68,7 +68,7 @@ MacAddress multicast_bit() {
 }  // namespace
 
 std::vector<FlowMod> vlan_flows(const VlanPipelineInputs& in) {
-  using namespace vlan_priority;
+  using namespace pipeline::priority::vlan;
   std::vector<FlowMod> out;
   const std::uint8_t l2 = in.l2_table;
   const std::uint8_t dst_table = static_cast<std::uint8_t>(l2 + 1);
@@ -77,7 +77,7 @@ std::vector<FlowMod> vlan_flows(const VlanPipelineInputs& in) {
   // Learning: every frame from a source not yet learned here is copied to
   // the controller, and goes on to the eth_dst table meanwhile.
   if (!in.vlans.empty()) {
-    out.push_back(flow(kVlanLearnMissCookie, l2, kLearnMiss, {},
+    out.push_back(flow(pipeline::cookie::kVlanLearnMiss, l2, kLearnMiss, {},
                        {instruction::ApplyActions{{action::Output{port::kController, 128}}},
                         instruction::GotoTable{dst_table}}));
   }
@@ -87,19 +87,21 @@ std::vector<FlowMod> vlan_flows(const VlanPipelineInputs& in) {
     for (std::uint32_t p : v.untagged) {
       members.insert(p);
       ActionList tag = push_tag(v.vid);
-      out.push_back(flow(kVlanClassifyCookie, 0, kClassify, {oxm::in_port(p), oxm::vlan_vid(0)},
+      out.push_back(flow(pipeline::cookie::kVlanClassify, pipeline::table::kIngress, kClassify,
+                         {oxm::in_port(p), oxm::vlan_vid(0)},
                          {instruction::ApplyActions{std::move(tag)}, instruction::GotoTable{l2}}));
     }
     for (std::uint32_t p : v.tagged) {
       members.insert(p);
-      out.push_back(flow(kVlanClassifyCookie, 0, kClassify, {oxm::in_port(p), tagged_vid(v.vid)},
+      out.push_back(flow(pipeline::cookie::kVlanClassify, pipeline::table::kIngress, kClassify,
+                         {oxm::in_port(p), tagged_vid(v.vid)},
                          {instruction::GotoTable{l2}}));
     }
 
     // To the router: its own traffic by address first (the same rules as
     // per-port mode, scoped to this VLAN and router MAC), then routed traffic.
     AddressPuntScope scope;
-    scope.cookie = kVlanRouterCookie;
+    scope.cookie = pipeline::cookie::kVlanRouter;
     scope.table = dst_table;
     scope.match = {tagged_vid(v.vid), oxm::eth_dst(v.router_mac)};
     for (FlowMod& f : address_punts(in.addresses, scope, true)) out.push_back(std::move(f));
@@ -115,22 +117,23 @@ std::vector<FlowMod> vlan_flows(const VlanPipelineInputs& in) {
                                    instruction::WriteMetadata{v.vid, 0xfff},
                                    instruction::GotoTable{*in.fib_table}}
                  : to_controller();
-      out.push_back(flow(kVlanRouterCookie, dst_table, kRouterRoute,
+      out.push_back(flow(pipeline::cookie::kVlanRouter, dst_table, kRouterRoute,
                          {tagged_vid(v.vid), oxm::eth_dst(v.router_mac), oxm::eth_type(type)},
                          std::move(ins)));
     }
-    out.push_back(flow(kVlanRouterCookie, dst_table, kRouterOther,
+    out.push_back(flow(pipeline::cookie::kVlanRouter, dst_table, kRouterOther,
                        {tagged_vid(v.vid), oxm::eth_dst(v.router_mac)}, to_controller()));
 
-    out.push_back(flow(kVlanFloodCookie, dst_table, kFloodMulticast,
+    out.push_back(flow(pipeline::cookie::kVlanFlood, dst_table, kFloodMulticast,
                        {tagged_vid(v.vid), oxm::eth_dst(multicast_bit(), multicast_bit())},
-                       apply({action::Group{flood_group_id(v.vid, true)}})));
-    out.push_back(flow(kVlanFloodCookie, dst_table, kFloodUnknown, {tagged_vid(v.vid)},
-                       apply({action::Group{flood_group_id(v.vid, false)}})));
+                       apply({action::Group{pipeline::flood_group_id(v.vid, true)}})));
+    out.push_back(flow(pipeline::cookie::kVlanFlood, dst_table, kFloodUnknown, {tagged_vid(v.vid)},
+                       apply({action::Group{pipeline::flood_group_id(v.vid, false)}})));
   }
   // A member port's frames with another tag (or none where a tag is due).
   for (std::uint32_t p : members) {
-    out.push_back(flow(kVlanClassifyCookie, 0, kClassifyDrop, {oxm::in_port(p)}, {}));
+    out.push_back(flow(pipeline::cookie::kVlanClassify, pipeline::table::kIngress, kClassifyDrop,
+                       {oxm::in_port(p)}, {}));
   }
 
   std::stable_sort(out.begin(), out.end(), [](const FlowMod& a, const FlowMod& b) {
@@ -166,10 +169,10 @@ std::map<std::uint32_t, GroupMod> vlan_groups(const VlanPipelineInputs& in) {
     GroupMod flood;
     flood.command = group_mod_command::kAdd;
     flood.type = group_type::kAll;
-    flood.group_id = flood_group_id(v.vid, false);
+    flood.group_id = pipeline::flood_group_id(v.vid, false);
     flood.buckets = buckets;
     GroupMod with_router = flood;
-    with_router.group_id = flood_group_id(v.vid, true);
+    with_router.group_id = pipeline::flood_group_id(v.vid, true);
     Bucket to_router;
     // The router's TAP gets the frame tagged: tapd maps the vid to the TAP.
     to_router.actions = {action::Output{port::kController, kControllerMaxLenNoBuffer}};
@@ -183,9 +186,10 @@ std::map<std::uint32_t, GroupMod> vlan_groups(const VlanPipelineInputs& in) {
 std::pair<FlowMod, FlowMod> learned_flows(std::uint16_t vid, const MacAddress& mac, MacLocation where,
                                           std::uint16_t aging, std::uint8_t l2_table,
                                           std::uint64_t generation) {
-  const std::uint64_t gen = generation & kGenerationMask;
+  const std::uint64_t gen = generation & pipeline::cookie::kGenerationMask;
   const auto dst_table = static_cast<std::uint8_t>(l2_table + 1);
-  FlowMod src = flow(kLearnedSrcCookie | gen, l2_table, vlan_priority::kLearnedSrc,
+  FlowMod src = flow(pipeline::cookie::kLearnedSrc | gen, l2_table,
+                     pipeline::priority::vlan::kLearnedSrc,
                      {oxm::in_port(where.port_no), tagged_vid(vid), oxm::eth_src(mac)},
                      {instruction::GotoTable{dst_table}});
   src.idle_timeout = aging;
@@ -193,8 +197,9 @@ std::pair<FlowMod, FlowMod> learned_flows(std::uint16_t vid, const MacAddress& m
   ActionList out;
   if (!where.tagged) out.push_back(action::PopVlan{});
   out.push_back(action::Output{where.port_no, 0});
-  FlowMod dst = flow(kLearnedDstCookie | gen, dst_table, vlan_priority::kLearned,
-                     {tagged_vid(vid), oxm::eth_dst(mac)}, apply(std::move(out)));
+  FlowMod dst = flow(pipeline::cookie::kLearnedDst | gen, dst_table,
+                     pipeline::priority::vlan::kLearned, {tagged_vid(vid), oxm::eth_dst(mac)},
+                     apply(std::move(out)));
   return {std::move(src), std::move(dst)};
 }
 
@@ -215,15 +220,15 @@ std::pair<FlowMod, FlowMod> learned_flow_deletes(std::uint16_t vid, const MacAdd
 std::optional<LearnedFlow> parse_learned_flow(std::uint64_t cookie, std::uint8_t table_id,
                                               const Match& match, std::uint8_t l2_table) {
   LearnedFlow f;
-  const std::uint64_t sub = cookie & kSubclassMask;
-  if (sub == kLearnedSrcCookie && table_id == l2_table) {
+  const std::uint64_t sub = cookie & pipeline::cookie::kSubclassMask;
+  if (sub == pipeline::cookie::kLearnedSrc && table_id == l2_table) {
     f.src = true;
-  } else if (sub == kLearnedDstCookie && table_id == l2_table + 1) {
+  } else if (sub == pipeline::cookie::kLearnedDst && table_id == l2_table + 1) {
     f.src = false;
   } else {
     return std::nullopt;
   }
-  f.generation = cookie & kGenerationMask;
+  f.generation = cookie & pipeline::cookie::kGenerationMask;
   bool port = false, vid = false, mac = false;
   for (const OxmField& x : match.fields) {
     if (f.src && x.is_basic(oxm_field::kInPort) && !x.has_mask && !port) {
@@ -250,8 +255,8 @@ FlowMod learned_flows_wipe() {
   FlowMod f;
   f.command = flow_mod_command::kDelete;
   f.table_id = kTableAll;
-  f.cookie = kLearnedCookie;
-  f.cookie_mask = kVlanFlowsMask;
+  f.cookie = pipeline::cookie::kLearned;
+  f.cookie_mask = pipeline::cookie::kVlanFlowsMask;
   f.buffer_id = kNoBuffer;
   return f;
 }
@@ -279,7 +284,9 @@ PacketInRoute route_packet_in(bool vlan_mode, bool member, std::uint64_t cookie,
                               std::optional<std::uint64_t> metadata) {
   using Kind = PacketInRoute::Kind;
   member = member && vlan_mode;
-  if (member && (cookie & kSubclassMask) == kVlanLearnMissCookie) return {Kind::kLearn, 0, false};
+  if (member && (cookie & pipeline::cookie::kSubclassMask) == pipeline::cookie::kVlanLearnMiss) {
+    return {Kind::kLearn, 0, false};
+  }
   if (member) {
     if (auto tag = frame_vlan(frame); tag && *tag != 0) return {Kind::kVlanTap, *tag, true};
   }
@@ -382,14 +389,16 @@ MacTable::Learned MacTable::learn(std::uint16_t vid, const MacAddress& mac, MacL
 bool MacTable::restore(std::uint16_t vid, const MacAddress& mac, MacLocation where,
                        std::uint64_t generation, std::uint64_t now_ns) {
   if (entries_.size() >= limit_ || entries_.contains(std::make_pair(vid, mac))) return false;
-  entries_.emplace(std::make_pair(vid, mac), Entry{where, generation & kGenerationMask, now_ns});
+  entries_.emplace(std::make_pair(vid, mac),
+                   Entry{where, generation & pipeline::cookie::kGenerationMask, now_ns});
   return true;
 }
 
 std::optional<MacTable::Entry> MacTable::expire(std::uint16_t vid, const MacAddress& mac,
                                                 std::uint64_t generation) {
   auto it = entries_.find(std::make_pair(vid, mac));
-  if (it == entries_.end() || (it->second.generation & kGenerationMask) != (generation & kGenerationMask)) {
+  constexpr std::uint64_t mask = pipeline::cookie::kGenerationMask;
+  if (it == entries_.end() || (it->second.generation & mask) != (generation & mask)) {
     return std::nullopt;
   }
   Entry e = it->second;
@@ -414,7 +423,7 @@ std::vector<std::pair<std::pair<std::uint16_t, MacAddress>, MacTable::Entry>> Ma
 
 std::uint64_t MacTable::next_generation() {
   const std::uint64_t g = next_generation_;
-  next_generation_ = (next_generation_ + 1) & kGenerationMask;
+  next_generation_ = (next_generation_ + 1) & pipeline::cookie::kGenerationMask;
   if (next_generation_ == 0) next_generation_ = 1;
   return g;
 }

@@ -258,8 +258,9 @@ void parse_router(const Reader& r, const YAML::Node& n, DaemonConfig& cfg) {
       else rt.tables.push_back(r.number<std::uint32_t>(item, "router.route_tables", 1, 0xfffffffe));
     }
   }
-  if (n["fib_table"]) rt.fib_table = r.number<std::uint8_t>(n["fib_table"], "router.fib_table", 1, 254);
-  if (n["l2_table"]) rc.l2_table = r.number<std::uint8_t>(n["l2_table"], "router.l2_table", 1, 252);
+  pipeline::Pipeline& pl = cfg.pipeline;
+  if (n["fib_table"]) pl.fib_table = r.number<std::uint8_t>(n["fib_table"], "router.fib_table", 1, 254);
+  if (n["l2_table"]) pl.l2_table = r.number<std::uint8_t>(n["l2_table"], "router.l2_table", 1, 252);
   if (n["bundles"]) rt.programmer.use_bundles = r.boolean(n["bundles"], "router.bundles");
   if (n["bundle_max"]) {
     rt.programmer.bundle_max = r.number<std::size_t>(n["bundle_max"], "router.bundle_max", 1, 1000000);
@@ -353,18 +354,19 @@ void parse_router(const Reader& r, const YAML::Node& n, DaemonConfig& cfg) {
   }
   // VLAN mode: table 0 -> l2_table (eth_src) -> l2_table + 1 (eth_dst) -> the
   // FIB. GotoTable only goes forward, so an unset fib_table moves after them.
-  const bool vlans = std::any_of(rc.switches.begin(), rc.switches.end(),
-                                 [](const tapd::SwitchConfig& sc) { return !sc.vlans.empty(); });
-  if (vlans) {
-    const unsigned after = rc.l2_table + 2u;
+  pl.l2_tables = std::any_of(rc.switches.begin(), rc.switches.end(),
+                             [](const tapd::SwitchConfig& sc) { return !sc.vlans.empty(); });
+  if (pl.l2_tables) {
+    const unsigned after = pl.first_fib_table();
     if (!n["fib_table"]) {
-      rt.fib_table = static_cast<std::uint8_t>(after);
-    } else if (rt.fib_table < after) {
+      pl.fib_table = static_cast<std::uint8_t>(after);
+    } else if (*pl.fib_table < after) {
       r.fail(n["fib_table"], "router.fib_table",
-             "with VLANs the FIB must come after the VLAN tables " + std::to_string(rc.l2_table) + " and " +
-                 std::to_string(rc.l2_table + 1) + " (l2_table): use " + std::to_string(after) + " or more");
+             "with VLANs the FIB must come after the VLAN tables " + std::to_string(pl.l2_table) + " and " +
+                 std::to_string(pl.l2_dst_table()) + " (l2_table): use " + std::to_string(after) + " or more");
     }
   }
+  if (const std::string_view why = pl.validate(); !why.empty()) r.fail(n, "router", std::string(why));
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "tapflow/controller/controller.hpp"
 #include "tapflow/fdstore/client.hpp"
+#include "tapflow/pipeline/pipeline.hpp"
 #include "tapflow/routing/router.hpp"
 #include "tapflow/tapd/tap_bridge.hpp"
 
@@ -35,6 +36,9 @@ struct DaemonConfig {
   fdstore::StoreOptions fd_store_options;
   bool routing = true;                   // router app: compile the kernel FIB into flows
   routing::RoutingConfig routing_config;
+  // The router app's switch pipeline (router.fib_table, router.l2_table):
+  // tapflowd hands it to tapd (router) and routing (routing_config).
+  pipeline::Pipeline pipeline = pipeline::Pipeline::standard();
   std::string log_level = "info";
   std::optional<std::string> metrics_listen;  // "ADDR:PORT" of /metrics; unset: no metrics
   std::optional<ClusterConfig> cluster;

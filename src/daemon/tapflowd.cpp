@@ -6,7 +6,6 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
-#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -20,7 +19,6 @@
 #include "tapflow/netns/namespace.hpp"
 #include "tapflow/routing/router.hpp"
 #include "tapflow/tapd/tap_bridge.hpp"
-#include "tapflow/tapd/vlan_switch.hpp"
 
 using namespace tapflow;
 
@@ -104,11 +102,10 @@ int main(int argc, char** argv) {
     }
     // tapd installs the flows of table 0 itself, a drop-all miss among them.
     cfg.controller.connection.install_table_miss = false;
-    if (cfg.routing) cfg.router.fib_table = cfg.routing_config.fib_table;
-    // tapd's VLAN flood groups live above routing's ids: routing's reconcile
-    // must not take them for stale groups of its own.
-    cfg.routing_config.programmer.group_id_max =
-        std::min(cfg.routing_config.programmer.group_id_max, tapd::kFloodGroupBase - 1);
+    // One pipeline layout (tables, routing's group ids) for tapd and routing
+    // alike. Without routing there is no FIB: tapd punts routed traffic.
+    cfg.router.pipeline = cfg.routing_config.pipeline = cfg.pipeline;
+    if (!cfg.routing) cfg.router.pipeline.fib_table.reset();
     // The TAP descriptors outlive this process in the store, so a restart
     // keeps the carriers; never fatal: without it the TAPs still persist.
     if (cfg.fd_store && cfg.router.persist_taps) {

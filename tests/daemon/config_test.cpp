@@ -129,7 +129,7 @@ router:
   EXPECT_FALSE(c.routing);
   EXPECT_FALSE(c.router.forwarding);
   EXPECT_EQ(c.routing_config.tables, (std::vector<std::uint32_t>{254, 100}));
-  EXPECT_EQ(c.routing_config.fib_table, 3);
+  EXPECT_EQ(c.pipeline.fib_table, 3);
   EXPECT_FALSE(c.routing_config.programmer.use_bundles);
   EXPECT_EQ(c.routing_config.programmer.bundle_max, 500u);
   EXPECT_EQ(c.routing_config.programmer.table_capacity, 5000u);
@@ -316,10 +316,10 @@ TEST(Config, VlansParsedWithDefaults) {
   EXPECT_EQ(s.vlans[1].name, "users");
   EXPECT_FALSE(s.vlans[1].mac.has_value());
   // The FIB moves behind the two VLAN tables (GotoTable only goes forward).
-  EXPECT_EQ(c.router.l2_table, 1);
-  EXPECT_EQ(c.routing_config.fib_table, 3);
+  EXPECT_EQ(c.pipeline.l2_table, 1);
+  EXPECT_EQ(c.pipeline.fib_table, 3);
   // Without VLANs the FIB stays in table 1.
-  EXPECT_EQ(parse_config("app: router", "t.yaml").routing_config.fib_table, 1);
+  EXPECT_EQ(parse_config("app: router", "t.yaml").pipeline.fib_table, 1);
 }
 
 TEST(Config, VlanErrorsNameFileLineColumnAndReason) {
@@ -361,7 +361,7 @@ TEST(Config, VlanErrorsNameFileLineColumnAndReason) {
   EXPECT_EQ(parse_config("app: router\nrouter:\n  l2_table: 5\n  fib_table: 7\n  switches:\n    - dpid: 1\n"
                          "      vlans: [{id: 10}]\n",
                          "t.yaml")
-                .routing_config.fib_table,
+                .pipeline.fib_table,
             7);
 }
 
@@ -379,7 +379,7 @@ TEST(Config, ShippedVlanLabConfigLoads) {
     }
   }
   const auto c = parse_config(yaml, "tapflowd-vlan.yaml");
-  EXPECT_EQ(c.routing_config.fib_table, 3);
+  EXPECT_EQ(c.pipeline.fib_table, 3);
   ASSERT_FALSE(c.router.switches.empty());
   EXPECT_EQ(c.router.switches[0].vlans.size(), 2u);
 }
@@ -413,7 +413,7 @@ TEST(Config, DocumentedSwitchExampleParses) {
   EXPECT_EQ(s.vlans[0].untagged.size(), 3u);
   EXPECT_EQ(*s.vlans[0].untagged[2].port_name, "s1-eth5");
   EXPECT_EQ(s.vlans[1].name, "vlan20");
-  EXPECT_EQ(c.routing_config.fib_table, 3);
+  EXPECT_EQ(c.pipeline.fib_table, 3);
 }
 
 // Issue 14: the carrier hold and the fd store.

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "../netns/netlink_message_builder.hpp"
+#include "tapflow/netns/netlink_watcher.hpp"
 #include "tapflow/openflow/codec.hpp"
 #include "tapflow/openflow/print.hpp"
 

@@ -442,8 +442,8 @@ class Lab {
     } else if (const auto* mp = std::get_if<MultipartRequest>(&m->body)) {
       if (const auto* fr = std::get_if<FlowStatsRequest>(&mp->body)) {
         if (version_ != kVersion10) {
-          EXPECT_EQ(fr->cookie, kCookieClass);
-          EXPECT_EQ(fr->cookie_mask, kCookieClassMask);
+          EXPECT_EQ(fr->cookie, pipeline::cookie::kRouting);
+          EXPECT_EQ(fr->cookie_mask, pipeline::cookie::kClassMask);
         }
         // In parts of up to 3 flows, as a switch splits a long dump: the
         // programmer must take them as they come.
@@ -499,7 +499,7 @@ class Lab {
     }
     std::size_t others = 0;
     for (const auto& [id, fm] : model.flows) {
-      if ((fm.cookie & kCookieClassMask) != kCookieClass) {
+      if ((fm.cookie & pipeline::cookie::kClassMask) != pipeline::cookie::kRouting) {
         ++others;
         continue;
       }
@@ -600,7 +600,7 @@ TEST(FibProgrammer, FailedBundleIsRetriedMessageByMessage) {
   Lab lab(kVersion13);
   const auto bad = pfx("10.3.0.0/16");
   lab.model.reject = [&](const FlowMod& f) {
-    return f.priority == fib_priority::route(16) &&
+    return f.priority == pipeline::priority::fib::route(16) &&
            controller::canonical_match(f.match) ==
                controller::canonical_match([&] {
                  Match m;
@@ -623,7 +623,9 @@ TEST(FibProgrammer, FailedBundleIsRetriedMessageByMessage) {
   // Everything but the bad route went in.
   FibSnapshot snap = lab.f.run([&] { return lab.compiler->snapshot(); });
   std::size_t ours = 0;
-  for (const auto& [id, f] : lab.model.flows) ours += (f.cookie & kCookieClassMask) == kCookieClass;
+  for (const auto& [id, f] : lab.model.flows) {
+    ours += (f.cookie & pipeline::cookie::kClassMask) == pipeline::cookie::kRouting;
+  }
   EXPECT_EQ(ours + 1, snap.flows.size());
   EXPECT_EQ(lab.model.groups.size(), snap.groups.size());
   EXPECT_EQ(lab.model.order_violations, 0);
@@ -675,9 +677,9 @@ TEST(FibProgrammer, ReconcileSendsOnlyTheDifference) {
   for (auto& f : old.flows) lab.preexisting_flows.push_back(stats_of(f));
   for (auto& [id, g] : old.groups) lab.preexisting_groups.push_back(GroupDesc{g.type, id, g.buckets});
   FlowMod stale;
-  stale.cookie = kRouteCookie;
+  stale.cookie = pipeline::cookie::kRoute;
   stale.table_id = 1;
-  stale.priority = fib_priority::route(24);
+  stale.priority = pipeline::priority::fib::route(24);
   stale.match.add(oxm::eth_type(0x0800));
   stale.match.add(oxm::ipv4_dst(0x0a630100, 0xffffff00));
   stale.instructions = {instruction::ApplyActions{{action::Group{1}}}};
@@ -742,12 +744,12 @@ TEST(FibProgrammer, ReconcileDeletesOurCookiesInAShapeTheCompilerNeverMakes) {
   FibSnapshot want = lab.f.run([&] { return lab.compiler->snapshot(); });
   FlowMod odd;
   for (const FlowMod& f : want.flows) {
-    if (f.cookie == kRouteCookie) {
+    if (f.cookie == pipeline::cookie::kRoute) {
       odd = f;
       break;
     }
   }
-  ASSERT_EQ(odd.cookie, kRouteCookie);
+  ASSERT_EQ(odd.cookie, pipeline::cookie::kRoute);
   odd.match.add(oxm::in_port(3));
   lab.preexisting_flows.push_back(stats_of(odd));
   // And one with a non-contiguous mask.
@@ -778,7 +780,7 @@ TEST(FibProgrammer, ReconcileKeepsTheLongestPrefixesWhenTheTableIsTooSmall) {
   for (const auto& [id, f] : lab.model.flows) prios.push_back(f.priority);
   std::sort(prios.begin(), prios.end());
   EXPECT_EQ(prios.front(), 0);  // the miss flow stays
-  EXPECT_EQ(prios.back(), fib_priority::route(24));
+  EXPECT_EQ(prios.back(), pipeline::priority::fib::route(24));
   EXPECT_EQ(lab.f.run([&] { return lab.prog->withheld(); }), 9u - 5u + 0u);
   EXPECT_EQ(lab.model.order_violations, 0);
 }
@@ -792,8 +794,8 @@ TEST(FibProgrammer, OpenFlow10ReconcileFiltersByCookie) {
   lab.preexisting_flows.push_back(stats_of(foreign));
   lab.model.flows[flow_id(foreign, kVersion10)] = foreign;
   FlowMod stale;
-  stale.cookie = kRouteCookie;
-  stale.priority = fib_priority::route(24);
+  stale.cookie = pipeline::cookie::kRoute;
+  stale.priority = pipeline::priority::fib::route(24);
   stale.match.add(oxm::eth_type(0x0800));
   stale.match.add(oxm::ipv4_dst(0x0a630100, 0xffffff00));
   lab.preexisting_flows.push_back(stats_of(stale));
@@ -907,9 +909,9 @@ TEST(FibProgrammer, NewGroupsNeverTakeAnIdTheSwitchHolds) {
                action::Output{2, 0}};
   gone.buckets = {b};
   FlowMod via_gone;
-  via_gone.cookie = kRouteCookie;
+  via_gone.cookie = pipeline::cookie::kRoute;
   via_gone.table_id = 1;
-  via_gone.priority = fib_priority::route(24);
+  via_gone.priority = pipeline::priority::fib::route(24);
   via_gone.match.add(oxm::eth_type(0x0800));
   via_gone.match.add(oxm::ipv4_dst(0x0a630100, 0xffffff00));  // 10.99.1.0/24
   via_gone.instructions = {instruction::ApplyActions{{action::Group{1}}}};

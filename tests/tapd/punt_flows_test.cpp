@@ -151,7 +151,7 @@ TEST(PuntFlows, EveryFieldOfTheFlowModIsAsSpecified) {
   in.addresses = {ip("192.0.2.1")};
   in.fib_table = 2;
   for (const FlowMod& f : punt_flows(in)) {
-    EXPECT_EQ(f.cookie, kPuntCookie);
+    EXPECT_EQ(f.cookie, pipeline::cookie::kPunt);
     EXPECT_EQ(f.cookie_mask, 0u);
     EXPECT_EQ(f.table_id, 0);
     EXPECT_EQ(f.command, flow_mod_command::kAdd);
@@ -164,8 +164,8 @@ TEST(PuntFlows, EveryFieldOfTheFlowModIsAsSpecified) {
   }
   // The ARP flow in full, actions included: the whole frame to the controller.
   FlowMod arp;
-  arp.cookie = kPuntCookie;
-  arp.priority = punt_priority::kControl;
+  arp.cookie = pipeline::cookie::kPunt;
+  arp.priority = pipeline::priority::punt::kControl;
   arp.match.add(oxm::eth_type(0x0806)).add(oxm::arp_tpa(0xc0000201));
   arp.instructions = {instruction::ApplyActions{{action::Output{port::kController, 0xffff}}}};
   const auto flows = punt_flows(in);
@@ -173,7 +173,7 @@ TEST(PuntFlows, EveryFieldOfTheFlowModIsAsSpecified) {
   // The drop flow: empty match, no instructions, priority 0, last.
   EXPECT_TRUE(flows.back().match.empty());
   EXPECT_TRUE(flows.back().instructions.empty());
-  EXPECT_EQ(flows.back().priority, punt_priority::kDrop);
+  EXPECT_EQ(flows.back().priority, pipeline::priority::punt::kDrop);
 }
 
 TEST(PuntFlows, NoPortsGivesOnlyTheDropFlow) {
@@ -301,9 +301,6 @@ TEST(PuntFlows, ArpAndNdPerPortThroughThePortsMeter) {
   EXPECT_EQ(meter.at("40101 in_port=1,eth_type=0x86dd,ipv6_dst=2001:db8::1,ip_proto=58,icmpv6_type=136"), 0x7481u);
   // The shared flows stay, below, for ports without a meter of their own.
   EXPECT_EQ(meter.at("40000 eth_type=0x0806,arp_tpa=10.0.2.1"), punt_meter_id(PuntClass::kArpNd));
-  EXPECT_EQ(port_nd_meter_id(5, 65536), std::optional<std::uint32_t>(0x7485));
-  EXPECT_EQ(port_nd_meter_id(40000, 65536), std::nullopt);  // beyond max_meter
-  EXPECT_EQ(port_nd_meter_id(0xffffff00, 0xffffffff), std::nullopt);
 }
 
 TEST(PuntFlows, OpenFlow10HasNoMeters) {

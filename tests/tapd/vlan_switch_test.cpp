@@ -77,7 +77,8 @@ TEST(VlanFlows, Table0ClassifiesByPortAndTag) {
                 "t0 49000 in_port=5 -> drop",
             }));
   for (const FlowMod& f : flows) {
-    EXPECT_EQ(f.cookie & kVlanFlowsMask, kVlanStaticCookie) << line(f);
+    EXPECT_EQ(f.cookie & pipeline::cookie::kVlanFlowsMask, pipeline::cookie::kVlanStatic)
+        << line(f);
     EXPECT_EQ(f.command, flow_mod_command::kAdd);
   }
 }
@@ -88,7 +89,7 @@ TEST(VlanFlows, LearningMissCopiesToControllerAndContinues) {
             (std::vector<std::string>{"t1 0 any -> apply(output:controller(max_len=128)) goto_table:2"}));
   for (const FlowMod& f : flows) {
     if (f.table_id == 1) {
-      EXPECT_EQ(f.cookie, kVlanLearnMissCookie);
+      EXPECT_EQ(f.cookie, pipeline::cookie::kVlanLearnMiss);
     }
   }
 }
@@ -116,15 +117,15 @@ TEST(VlanFlows, EthDstTableRouterMacPuntsRoutesAndFloods) {
                     "t2 5 vlan_vid=0x100a -> apply(group:1946157076)",
                     "t2 5 vlan_vid=0x1014 -> apply(group:1946157096)",
                 }));
-  EXPECT_EQ(flood_group_id(10, false), 0x74000014u);
-  EXPECT_EQ(flood_group_id(10, true), 0x74000015u);
+  EXPECT_EQ(pipeline::flood_group_id(10, false), 0x74000014u);
+  EXPECT_EQ(pipeline::flood_group_id(10, true), 0x74000015u);
 }
 
 TEST(VlanFlows, WithoutFibRoutedTrafficGoesToTheController) {
   auto in = two_vlans();
   in.fib_table.reset();
   for (const FlowMod& f : vlan_flows(in)) {
-    if (f.priority == vlan_priority::kRouterRoute) {
+    if (f.priority == pipeline::priority::vlan::kRouterRoute) {
       EXPECT_EQ(line(f).substr(line(f).find("->")), "-> apply(output:controller)");
     }
   }
@@ -156,21 +157,21 @@ TEST(VlanFlows, EveryFlowModEncodesAndDecodesBackEqualIn13) {
 TEST(VlanGroups, FloodBucketsPerMemberAndRouterBucket) {
   const auto groups = vlan_groups(two_vlans());
   ASSERT_EQ(groups.size(), 4u);
-  const GroupMod& flood10 = groups.at(flood_group_id(10, false));
+  const GroupMod& flood10 = groups.at(pipeline::flood_group_id(10, false));
   EXPECT_EQ(flood10.type, group_type::kAll);
   std::vector<std::string> b;
   for (const Bucket& bucket : flood10.buckets) b.push_back(actions_text(bucket.actions));
   EXPECT_EQ(b, (std::vector<std::string>{"pop_vlan,output:1", "pop_vlan,output:2", "output:5"}));
-  const GroupMod& router10 = groups.at(flood_group_id(10, true));
+  const GroupMod& router10 = groups.at(pipeline::flood_group_id(10, true));
   ASSERT_EQ(router10.buckets.size(), 4u);
   EXPECT_EQ(actions_text(router10.buckets.back().actions), "output:controller");
-  const GroupMod& flood20 = groups.at(flood_group_id(20, false));
+  const GroupMod& flood20 = groups.at(pipeline::flood_group_id(20, false));
   b.clear();
   for (const Bucket& bucket : flood20.buckets) b.push_back(actions_text(bucket.actions));
   EXPECT_EQ(b, (std::vector<std::string>{"pop_vlan,output:3", "output:5"}));
   for (const auto& [id, g] : groups) {
-    EXPECT_GE(id, kFloodGroupBase);
-    EXPECT_LE(id, kFloodGroupLast);
+    EXPECT_GE(id, pipeline::group::kFloodFirst);
+    EXPECT_LE(id, pipeline::group::kFloodLast);
     auto bytes = encode(Message{kVersion13, 1, g});
     ASSERT_TRUE(bytes.ok());
   }
@@ -182,9 +183,9 @@ TEST(LearnedFlows, PairForAccessAndTrunkPorts) {
   EXPECT_EQ(line(src), "t1 100 in_port=2,vlan_vid=0x100a,eth_src=0a:00:00:00:00:01 -> goto_table:2");
   EXPECT_EQ(src.idle_timeout, 300);
   EXPECT_EQ(src.flags, flow_mod_flags::kSendFlowRem);
-  EXPECT_EQ(src.cookie, kLearnedSrcCookie | 7);
+  EXPECT_EQ(src.cookie, pipeline::cookie::kLearnedSrc | 7);
   EXPECT_EQ(line(dst), "t2 20000 vlan_vid=0x100a,eth_dst=0a:00:00:00:00:01 -> apply(pop_vlan,output:2)");
-  EXPECT_EQ(dst.cookie, kLearnedDstCookie | 7);
+  EXPECT_EQ(dst.cookie, pipeline::cookie::kLearnedDst | 7);
   EXPECT_EQ(dst.idle_timeout, 0);
 
   auto [tsrc, tdst] = learned_flows(20, h, {5, true}, 60, 1, 8);
@@ -208,8 +209,8 @@ TEST(LearnedFlows, PairForAccessAndTrunkPorts) {
   // The wipe covers both learned sub-classes and none of the static flows.
   EXPECT_EQ(src.cookie & wipe.cookie_mask, wipe.cookie);
   EXPECT_EQ(dst.cookie & wipe.cookie_mask, wipe.cookie);
-  EXPECT_NE(kVlanLearnMissCookie & wipe.cookie_mask, wipe.cookie);
-  EXPECT_NE(kPuntCookie & wipe.cookie_mask, wipe.cookie);
+  EXPECT_NE(pipeline::cookie::kVlanLearnMiss & wipe.cookie_mask, wipe.cookie);
+  EXPECT_NE(pipeline::cookie::kPunt & wipe.cookie_mask, wipe.cookie);
 }
 
 // A restarted tapflowd reads the learned flows back: what learned_flows()
@@ -367,10 +368,10 @@ TEST(MacTable, GenerationsStartWhereTheOwnerSays) {
   const auto gb = b.learn(10, h, {1, false}, router).generation;
   EXPECT_EQ(ga, 1u);
   EXPECT_EQ(gb, 0x3456789abdULL);  // the low 40 bits, odd: never 0
-  EXPECT_EQ(gb & ~kGenerationMask, 0u);
+  EXPECT_EQ(gb & ~pipeline::cookie::kGenerationMask, 0u);
   EXPECT_FALSE(b.expire(10, h, ga).has_value());
-  MacTable wrap(10, kGenerationMask);
-  EXPECT_EQ(wrap.learn(10, h, {1, false}, router).generation, kGenerationMask);
+  MacTable wrap(10, pipeline::cookie::kGenerationMask);
+  EXPECT_EQ(wrap.learn(10, h, {1, false}, router).generation, pipeline::cookie::kGenerationMask);
   EXPECT_EQ(wrap.learn(10, MacAddress::from_u64(0x0a02), {1, false}, router).generation, 1u);
 }
 
@@ -396,7 +397,7 @@ TEST(VlanFlows, WithoutNiciraActionsRoutedFlowsOnlyPopTheTag) {
   in.clear_in_port = false;
   std::size_t routed = 0;
   for (const FlowMod& f : vlan_flows(in)) {
-    if (f.priority != vlan_priority::kRouterRoute) continue;
+    if (f.priority != pipeline::priority::vlan::kRouterRoute) continue;
     ++routed;
     EXPECT_NE(line(f).find("-> apply(pop_vlan) write_metadata"), std::string::npos) << line(f);
   }
@@ -415,10 +416,11 @@ TEST(PacketInRouting, LearnTagMetadataPerPortUnknown) {
   const Bytes tagged = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0a, 0, 0, 0, 0, 1,
                         0x81, 0x00, 0x00, 0x14, 0x08, 0x06, 0x00, 0x01};
   const Bytes untagged = {0x02, 0, 0, 1, 0, 0x0a, 0x0a, 0, 0, 0, 0, 1, 0x08, 0x00, 0x45, 0};
-  const std::uint64_t punt = kPuntCookie, learn = kVlanLearnMissCookie, fib = 0x726f010000000000ULL;
+  const std::uint64_t punt = pipeline::cookie::kPunt, learn = pipeline::cookie::kVlanLearnMiss,
+                      fib = pipeline::cookie::kRoute;
   // A learning copy never reaches a TAP, tagged or not.
   EXPECT_EQ(route_packet_in(true, true, learn, tagged, std::nullopt), (PacketInRoute{Kind::kLearn, 0, false}));
-  EXPECT_EQ(route_packet_in(true, true, kVlanFloodCookie, tagged, std::nullopt),
+  EXPECT_EQ(route_packet_in(true, true, pipeline::cookie::kVlanFlood, tagged, std::nullopt),
             (PacketInRoute{Kind::kVlanTap, 20, true}));
   // From the FIB: untagged, in_port cleared (not a member), VLAN in the metadata.
   EXPECT_EQ(route_packet_in(true, false, fib, untagged, 0x14), (PacketInRoute{Kind::kVlanTap, 20, false}));

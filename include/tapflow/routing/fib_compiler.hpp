@@ -4,7 +4,8 @@
 // sends what it returns. It never includes tapd: the daemon tells it the
 // router ports (TAP ifindex -> switch port, router MAC).
 //
-// OpenFlow 1.3 (FIB table `fib_table`, reached from tapd's router-MAC flow):
+// OpenFlow 1.3 (FIB table `fib_table`, reached from tapd's router-MAC flow;
+// priorities and cookies: pipeline.hpp, priority::fib and cookie::kRoute...):
 //   priority 1000 + 2*len      a route's prefix (eth_type + ipv4_dst/ipv6_dst masked)
 //                              -> group, CONTROLLER or drop (see below);
 //   priority 1000 + 2*len + 1  a resolved neighbour in a connected subnet of
@@ -83,27 +84,11 @@
 #include <vector>
 
 #include "tapflow/netns/ip.hpp"
-#include "tapflow/netns/netlink_watcher.hpp"
+#include "tapflow/netns/kernel_state.hpp"
 #include "tapflow/openflow/messages.hpp"
+#include "tapflow/pipeline/pipeline.hpp"
 
 namespace tapflow::routing {
-
-// Cookies: class 0x726f ("ro") in the top 16 bits, sub-class in the next 8.
-inline constexpr std::uint64_t kCookieClass = 0x726f000000000000ULL;
-inline constexpr std::uint64_t kCookieClassMask = 0xffff000000000000ULL;
-inline constexpr std::uint64_t kCookieSubclassMask = 0xffffff0000000000ULL;
-inline constexpr std::uint64_t kRouteCookie = 0x726f010000000000ULL;  // a route's prefix
-inline constexpr std::uint64_t kHostCookie = 0x726f020000000000ULL;   // a connected host
-inline constexpr std::uint64_t kMissCookie = 0x726f030000000000ULL;   // FIB miss (1.3)
-
-namespace fib_priority {
-inline constexpr std::uint16_t kBase = 1000;
-inline constexpr std::uint16_t kMiss = 0;
-constexpr std::uint16_t route(unsigned len) { return static_cast<std::uint16_t>(kBase + 2 * len); }
-constexpr std::uint16_t host(unsigned subnet_len) {
-  return static_cast<std::uint16_t>(kBase + 2 * subnet_len + 1);
-}
-}  // namespace fib_priority
 
 // A switch port (per-port mode) or a VLAN (VLAN mode) backed by a TAP in the
 // router namespace.
@@ -125,7 +110,7 @@ struct L2Location {
 
 struct FibOptions {
   std::uint8_t version = openflow::kVersion13;
-  std::uint8_t fib_table = 1;                    // 1.3 only; 1.0 uses table 0
+  std::uint8_t fib_table = pipeline::table::kFib;  // 1.3 only; 1.0 uses table 0
   std::vector<std::uint32_t> tables{254};        // route tables followed, in precedence order
 };
 

@@ -51,9 +51,10 @@
 // that flow is not installed, the error is counted in `table_full` and
 // logged; the rest goes on; a reconcile later retries it.
 //
-// Groups have no cookie: groups whose id is in [group_id_min, group_id_max]
-// are this programmer's; reconcile deletes (or holds as stale, below) such
-// groups the FIB no longer needs and leaves others alone.
+// Groups have no cookie: groups whose id is in `options.groups` (the
+// pipeline's fib_groups) are this programmer's; reconcile deletes (or holds
+// as stale, below) such groups the FIB no longer needs and leaves others
+// alone.
 //
 // Group ids on the switch: the compiler numbers its groups itself, and a
 // restarted compiler numbers them afresh, so its ids say nothing about what
@@ -121,6 +122,7 @@
 #include "tapflow/controller/connection.hpp"
 #include "tapflow/openflow/messages.hpp"
 #include "tapflow/openflow/result.hpp"
+#include "tapflow/pipeline/pipeline.hpp"
 #include "tapflow/routing/fib_compiler.hpp"
 
 namespace tapflow::routing {
@@ -138,7 +140,8 @@ struct FibProgrammerOptions {
   std::chrono::milliseconds commit_timeout{120000};
   std::optional<std::uint32_t> table_capacity;  // FIB flows the switch takes; unset: ask (1.3)
   bool read_table_features = true;
-  std::uint32_t group_id_min = 1, group_id_max = 0xfffffeff;  // groups we own
+  // The group ids we own (the Router sets them from its pipeline).
+  pipeline::IdRange groups = pipeline::Pipeline::standard().fib_groups;
   std::size_t log_errors_per_batch = 20;
 };
 

@@ -17,13 +17,16 @@
 #include <vector>
 
 #include "tapflow/controller/app.hpp"
+#include "tapflow/netns/netlink_watcher.hpp"
 #include "tapflow/routing/fib_compiler.hpp"
 #include "tapflow/routing/fib_programmer.hpp"
 
 namespace tapflow::routing {
 
 struct RoutingConfig {
-  std::uint8_t fib_table = 1;                // OpenFlow 1.3 FIB table (tapd's flows jump there)
+  // The switches' layout: the FIB table (1.3; tapd's flows jump there) and
+  // the group ids routing owns (they override programmer.groups).
+  pipeline::Pipeline pipeline = pipeline::Pipeline::standard();
   std::vector<std::uint32_t> tables{254};    // kernel route tables, in precedence order
   FibProgrammerOptions programmer;
   // After a reconcile (tapflowd started, the switch reconnected) the switch's

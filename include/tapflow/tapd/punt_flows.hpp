@@ -2,7 +2,7 @@
 // derived from the router's ports and the namespace's addresses. Pure logic:
 // the same inputs always give the same flows.
 //
-// Table 0 (1.0: the only table), priorities high to low:
+// Table 0 (1.0: the only table), priorities high to low (pipeline::priority::punt):
 //   ARP to one of our IPv4 addresses; IPv4 link-local multicast 224.0.0.0/24
 //   (OSPF, RIP, VRRP, ...); IPv6 link-local multicast ff02::/16 (ND, OSPFv3,
 //   RIPng, ...); IPv4/IPv6 to one of our own addresses (BGP, ICMP, SSH, ...)
@@ -37,21 +37,10 @@
 
 #include "tapflow/netns/ip.hpp"
 #include "tapflow/openflow/messages.hpp"
+#include "tapflow/pipeline/pipeline.hpp"
 #include "tapflow/tapd/punt_class.hpp"
 
 namespace tapflow::tapd {
-
-// Cookies of tapd's flows: class 0x7461 ("ta") in the top 16 bits.
-inline constexpr std::uint64_t kPuntCookie = 0x7461000000000000ULL;
-inline constexpr std::uint64_t kCookieClassMask = 0xffff000000000000ULL;
-
-namespace punt_priority {
-inline constexpr std::uint16_t kRouting = 40100;   // with meters: the routing protocols
-inline constexpr std::uint16_t kControl = 40000;   // ARP/ND/routing-protocol multicast
-inline constexpr std::uint16_t kLocal = 39000;     // to our own addresses
-inline constexpr std::uint16_t kRouterMac = 100;   // to a port MAC: FIB or controller
-inline constexpr std::uint16_t kDrop = 0;
-}  // namespace punt_priority
 
 struct PuntPort {
   std::uint32_t port_no = 0;
@@ -74,28 +63,22 @@ struct PuntInputs {
   std::map<std::uint32_t, std::uint32_t> port_nd_meters;
 };
 
-// Meter ids tapd uses on a switch: one per punt class, from kPuntMeterBase.
-inline constexpr std::uint32_t kPuntMeterBase = 0x7461;  // "ta", like the cookies
+// The meter of a punt class on a switch (pipeline.hpp: its meter ids; a
+// port's own ARP/ND meter is pipeline::port_nd_meter_id).
 constexpr std::uint32_t punt_meter_id(PuntClass c) {
-  return kPuntMeterBase + static_cast<std::uint32_t>(c);
+  return pipeline::punt_meter_id(static_cast<std::size_t>(c));
 }
-// A port's own ARP/ND meter: kPortNdMeterBase + port number, for ports whose
-// id stays within `max_meter` (the switch's METER_FEATURES); nullopt beyond.
-inline constexpr std::uint32_t kPortNdMeterBase = 0x7480;
-constexpr std::optional<std::uint32_t> port_nd_meter_id(std::uint32_t port_no, std::uint32_t max_meter) {
-  if (port_no > max_meter || max_meter - port_no < kPortNdMeterBase) return std::nullopt;
-  return kPortNdMeterBase + port_no;
-}
+static_assert(pipeline::kPuntMeters.contains(pipeline::punt_meter_id(kPuntClasses - 1)));
 // The METER_MOD (pktps, burst, one DROP band) of a policer, for meter_id
-// (punt_meter_id, port_nd_meter_id); nullopt for rate 0 (not metered).
+// (punt_meter_id, pipeline::port_nd_meter_id); nullopt for rate 0 (not metered).
 std::optional<openflow::MeterMod> punt_meter(std::uint32_t meter_id, const PolicerConfig& policer,
                                              std::uint16_t command);
 
 // Where address punts go and what they match first: table 0 with nothing
 // (per-port mode), or a VLAN's eth_dst table with vlan_vid + router MAC.
 struct AddressPuntScope {
-  std::uint64_t cookie = kPuntCookie;
-  std::uint8_t table = 0;
+  std::uint64_t cookie = pipeline::cookie::kPunt;
+  std::uint8_t table = pipeline::table::kIngress;
   std::vector<openflow::OxmField> match;  // fields every flow starts with
 };
 
@@ -105,7 +88,7 @@ struct AddressPuntScope {
 std::vector<openflow::FlowMod> address_punts(const std::vector<netns::IpAddress>& addresses,
                                              const AddressPuntScope& scope, bool ipv6);
 
-// The desired flows, as FLOW_MOD ADDs in table 0 with cookie kPuntCookie,
+// The desired flows, as FLOW_MOD ADDs in table 0 with cookie pipeline::cookie::kPunt,
 // sorted by (priority desc, match). No duplicates.
 std::vector<openflow::FlowMod> punt_flows(const PuntInputs& in);
 

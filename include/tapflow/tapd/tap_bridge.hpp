@@ -25,6 +25,7 @@
 #include "tapflow/fdstore/fd_store.hpp"
 #include "tapflow/netns/ip.hpp"
 #include "tapflow/openflow/types.hpp"
+#include "tapflow/pipeline/pipeline.hpp"
 #include "tapflow/tapd/punt_class.hpp"
 #include "tapflow/tapd/tap_device.hpp"
 
@@ -90,13 +91,10 @@ struct TapBridgeConfig {
   bool local_port = false;  // also give the switch's LOCAL port a TAP
   bool forwarding = true;   // enable IPv4/IPv6 forwarding in the namespace
   std::size_t read_batch = 64;  // frames read from one TAP per wakeup
-  // 1.3: frames to a router MAC continue in this table (routing's FIB).
-  // Unset: they go to the controller and the kernel routes them.
-  std::optional<std::uint8_t> fib_table;
-  // VLAN mode: the learning (eth_src) table; l2_table + 1 is the eth_dst
-  // table. Both must lie between table 0 and fib_table (GotoTable only goes
-  // forward).
-  std::uint8_t l2_table = 1;
+  // The switches' tables: 1.3 frames to a router MAC continue in its FIB
+  // table (routing's; unset: they go to the controller and the kernel routes
+  // them); VLAN mode learns in its L2 tables.
+  pipeline::Pipeline pipeline = pipeline::Pipeline::standard();
   std::vector<SwitchConfig> switches;  // switches not listed get defaults
 };
 

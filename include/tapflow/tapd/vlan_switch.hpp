@@ -5,6 +5,8 @@
 //
 // Tables: 0 ingress, l2_table (eth_src: learning), l2_table + 1 (eth_dst),
 // then the FIB (fib_table > l2_table + 1: GotoTable only goes forward).
+// Priorities, cookies and flood group ids: pipeline.hpp (priority::vlan,
+// cookie::kVlan*/kLearned*, flood_group_id).
 //   table 0, 50000: untagged member p of VLAN v: in_port=p, no tag -> push tag v,
 //                   goto l2_table; tagged member: in_port=p, vid=v -> goto l2_table;
 //            49000: any member port: in_port=p -> drop (wrong or missing tag).
@@ -37,43 +39,9 @@
 
 #include "tapflow/netns/ip.hpp"
 #include "tapflow/openflow/messages.hpp"
+#include "tapflow/pipeline/pipeline.hpp"
 
 namespace tapflow::tapd {
-
-// Cookies: tapd's class 0x7461, sub-class in the next byte. Static VLAN flows
-// share the nibble 0x1 (one FlowSync), learned flows the nibble 0x2.
-inline constexpr std::uint64_t kVlanFlowsMask = 0xfffff00000000000ULL;
-inline constexpr std::uint64_t kVlanStaticCookie = 0x7461100000000000ULL;
-inline constexpr std::uint64_t kVlanClassifyCookie = 0x7461100000000000ULL;
-inline constexpr std::uint64_t kVlanRouterCookie = 0x7461110000000000ULL;
-inline constexpr std::uint64_t kVlanFloodCookie = 0x7461120000000000ULL;
-inline constexpr std::uint64_t kVlanLearnMissCookie = 0x7461130000000000ULL;
-inline constexpr std::uint64_t kLearnedCookie = 0x7461200000000000ULL;
-inline constexpr std::uint64_t kLearnedSrcCookie = 0x7461200000000000ULL;
-inline constexpr std::uint64_t kLearnedDstCookie = 0x7461210000000000ULL;
-inline constexpr std::uint64_t kSubclassMask = 0xffffff0000000000ULL;
-// The low 40 bits of a learned flow's cookie: the MAC table entry's generation.
-inline constexpr std::uint64_t kGenerationMask = 0x000000ffffffffffULL;
-
-// Flood group ids: 0x74000000 | vid << 1 | with-router. Disjoint from the
-// FIB's group ids (routing's programmer must not own this range).
-inline constexpr std::uint32_t kFloodGroupBase = 0x74000000;
-inline constexpr std::uint32_t kFloodGroupLast = kFloodGroupBase | (4095u << 1) | 1u;
-constexpr std::uint32_t flood_group_id(std::uint16_t vid, bool with_router) {
-  return kFloodGroupBase | (std::uint32_t{vid} << 1) | (with_router ? 1u : 0u);
-}
-
-namespace vlan_priority {
-inline constexpr std::uint16_t kClassify = 50000;
-inline constexpr std::uint16_t kClassifyDrop = 49000;
-inline constexpr std::uint16_t kRouterRoute = 30000;
-inline constexpr std::uint16_t kRouterOther = 29000;
-inline constexpr std::uint16_t kLearned = 20000;
-inline constexpr std::uint16_t kLearnedSrc = 100;
-inline constexpr std::uint16_t kFloodMulticast = 10;
-inline constexpr std::uint16_t kFloodUnknown = 5;
-inline constexpr std::uint16_t kLearnMiss = 0;
-}  // namespace vlan_priority
 
 // One VLAN as the switch has it now: member ports present on the switch.
 struct VlanMembers {
@@ -110,8 +78,8 @@ struct MacLocation {
 };
 
 // The flow pair of a learned MAC: eth_src in l2_table (idle timeout `aging`,
-// SEND_FLOW_REM, cookie kLearnedSrcCookie | generation) and eth_dst in
-// l2_table + 1 (cookie kLearnedDstCookie | generation).
+// SEND_FLOW_REM, cookie kLearnedSrc | generation) and eth_dst in
+// l2_table + 1 (cookie kLearnedDst | generation).
 std::pair<openflow::FlowMod, openflow::FlowMod> learned_flows(std::uint16_t vid,
                                                               const openflow::MacAddress& mac,
                                                               MacLocation where, std::uint16_t aging,
@@ -207,7 +175,8 @@ class MacTable {
   // process another start (e.g. the clock), so a FLOW_REMOVED for a flow an
   // earlier tapflowd installed never matches an entry of this one.
   explicit MacTable(std::size_t limit, std::uint64_t first_generation = 1)
-      : limit_(limit), next_generation_((first_generation & kGenerationMask) | 1) {}
+      : limit_(limit),
+        next_generation_((first_generation & pipeline::cookie::kGenerationMask) | 1) {}
 
   // A frame from `mac` arrived at `where` in VLAN `vid`. Multicast, zero and
   // the router's own MAC are never learned.
