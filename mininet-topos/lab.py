@@ -2,7 +2,7 @@
 """Runs one of tapflow's Mininet lab topologies end to end and checks it.
 
   /usr/bin/python3 mininet-topos/lab.py TOPOLOGY [--tapflowd PATH] [--failover link|silent|both] [--cli] [--keep]
-  TOPOLOGY: ospf, bgp, demo, two-switch (--list shows them)
+  TOPOLOGY: ospf, bgp, demo, two-switch, vlan-stick, ha (--list shows them)
 
 It starts a private Open vSwitch (userspace datapath) and tapflowd in a
 private network namespace, builds the Mininet network, starts BIRD/FRR in
@@ -15,6 +15,12 @@ counters) and not by the controller (tapflowd's PACKET_IN counter, beyond
 the routing protocols' idle rate). --failover (topologies with a backup
 path) takes a link to a legacy router down, or fails it silently, and
 measures how long BFD takes to notice and traffic to move.
+Topology ha (issue 16) tells another story: three etcd members and two
+tapflowd instances in a cluster for s1, r1's BIRD in each instance's
+namespace, rb announcing --routes /24s; h1 pings h2 every 10 ms while the
+master's server dies; the standby takes over (checked: no ping lost, the
+takeover within lease TTL + 1 s, the routes learnt again, the switch in
+sync) and a summary is printed.
 --cli stays in the Mininet CLI before tearing down. Exit status 0 only if
 every check held; everything it made is removed at the end.
 """
@@ -31,7 +37,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from tapflow_lab import (COOKIE_HOST, COOKIE_MISS, COOKIE_ROUTE, LAB_COOKIE, REPO, Lab, LabFailure, log,  # noqa: E402
-                         ping_stats, wait_until)
+                         ping_stats, run, wait_until)
 from topos import TOPOLOGIES  # noqa: E402
 
 
@@ -56,7 +62,14 @@ def build_net(lab, topo):
     mininet.net.fixLimits = lambda: None
     net = Mininet(topo=None, controller=None, build=False, autoSetMacs=False, autoStaticArp=False,
                   waitConnected=False)
-    net.addController('c0', controller=RemoteController, ip='127.0.0.1', port=lab.port)
+    if lab.instances:
+        # Cluster mode: the switches connect to every instance (OVS gets one
+        # controller target per instance).
+        for n, inst in enumerate(sorted(lab.instances)):
+            net.addController('c%d' % n, controller=RemoteController, ip='127.0.0.1',
+                              port=lab.instances[inst]['port'])
+    else:
+        net.addController('c0', controller=RemoteController, ip='127.0.0.1', port=lab.port)
     switch = partial(OVSSwitch, datapath='user', protocols='OpenFlow13', failMode='secure')
     for name, dpid in topo.switches:
         net.addSwitch(name, cls=switch, dpid='%016x' % dpid)
@@ -400,6 +413,138 @@ def measure_failover(lab, net, topo, mode):
                 prefixes=prefixes, bfd=t_bfd, bound=bound, why=why)
 
 
+def bulk_routes(n):
+    """BIRD static routes: n /24s from 100.0.0.0 up, one `route ... blackhole;` a line."""
+    return '\n'.join('  route %d.%d.%d.0/24 blackhole;' % (100 + i // 65536, i // 256 % 256, i % 256)
+                     for i in range(n))
+
+
+MASTER_RE = r'master of the switch, generation \d+'
+STANDBY_RE = r'cluster: standby for dpid 0000000000000001'
+
+
+def run_ha(lab, topo, args):
+    """The HA story (topology ha): three etcd members, two tapflowd instances
+    for s1 (a master, b standby), r1's BIRD in each instance's namespace, rb
+    with N routes; h1 pings h2 every 10 ms while a's server dies (SIGKILL to
+    tapflowd a and its BIRD; a's namespace goes with it). Checks: no echo
+    lost, b master within the bound, rb's session Established again and
+    every route in b's kernel, b in sync with nothing stale. Returns the
+    failures (empty: every check held)."""
+    ha = topo.ha
+    routes = args.routes if args.routes is not None else ha['routes']
+    lab.start_etcd(3)
+    for n, inst in enumerate(ha['instances'], 1):
+        lab.start_instance(inst, n, topo.tapflowd, ha['lease_ttl'])
+
+    def on_alarm(_signum, _frame):
+        raise LabFailure('Mininet did not build and start within 60 s')
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(60)
+    net = build_net(lab, topo)
+    lab.start_mininet(net)
+    signal.alarm(0)
+    # Both instances start together: either may win the election.
+    a = wait_until(30, 'an instance to be master of s1',
+                   lambda: next((i for i in ha['instances'] if lab.log_lines(i, MASTER_RE)), None))
+    b = next(i for i in ha['instances'] if i != a)
+    wait_until(30, 'instance %s to be standby for s1' % b, lambda: lab.log_lines(b, STANDBY_RE))
+    log('instance %s is master of s1, %s standby' % (a, b))
+    log('s1: %s' % ', '.join('%s %s' % kv for kv in sorted(lab.controller_roles('s1').items())))
+    configure(net, topo)
+    for inst in ha['instances']:
+        ns = lab.instances[inst]['netns']
+        wait_until(15, 'TAPs %s in %s' % (' '.join(ha['taps']), ns),
+                   lambda: all('state' in run(['ip', '-n', ns, 'link', 'show', t], check=False) for t in ha['taps']))
+        run(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'])
+        r = lab.router('r1' + inst, 'bird', netns=ns)
+        r.start_bird(ha['r1_conf'], args=['-R'])
+    rb = lab.router('rb', 'bird', node=net['rb'])
+    rb.start_bird(topo.legacy[0]['conf'], BULK_ROUTES=bulk_routes(routes))
+    r1a, r1b = lab.routers['r1' + a], lab.routers['r1' + b]
+
+    def learnt(r):
+        return int(r.sh('ip -4 -o route show root 64.0.0.0/2 | wc -l').strip() or 0)
+
+    def in_sync(inst):
+        m = lab.instance_metrics(inst)
+        return (m.get('tapflow_fib_synced') == 1 and m.get('tapflow_fib_programming') == 0 and
+                m.get('tapflow_fib_stale_flows', 0) == 0 and m.get('tapflow_fib_stale_groups', 0) == 0)
+
+    t0 = time.monotonic()
+    wait_until(60, 'r1 (%s) BGP Established with rb' % a,
+               lambda: r1a.bgp_sessions().get(ha['peer']) == 'Established')
+    wait_until(120, '%d routes in %s' % (routes, r1a.netns), lambda: learnt(r1a) >= routes)
+    wait_until(120, 'tapflowd %s in sync' % a, lambda: in_sync(a))
+    conv = time.monotonic() - t0
+    # Reachable before the story (h2's first ping may wait for ARP on both sides).
+    wait_until(15, '%s to reach %s (3 of 3 pings)' % (ha['src'], ha['dst_ip']),
+               lambda: (lambda r: r[0] and r[0] == r[1])(lab.ping(net[ha['src']], ha['dst_ip'], count=3)),
+               interval=0.5)
+    log('converged in %.1f s: %d routes in %s, s1 in sync' % (conv, learnt(r1a), r1a.netns))
+
+    # The story: a's server dies under pings.
+    m0 = lab.instance_metrics(b)
+    ping = net[ha['src']].popen(['ping', '-n', '-D', '-i', '0.01', '-W', '1', ha['dst_ip']],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    time.sleep(1.0)
+    log('killing instance %s (tapflowd and its BIRD, SIGKILL) while %s pings %s every 10 ms' % (
+        a, ha['src'], ha['dst_ip']))
+    t_kill = time.time()
+    lab.kill_instance(a)
+    r1a.kill()
+    wait_until(ha['lease_ttl'] + 15, 'instance %s to be master of s1' % b, lambda: lab.log_lines(b, MASTER_RE),
+               interval=0.05)
+    t_master = lab.log_time(lab.log_lines(b, MASTER_RE)[-1]) - t_kill
+    roles = wait_until(10, 'OVS to list %s as master' % b,
+                       lambda: (lambda r: r if r.get(b) == 'master' else None)(lab.controller_roles('s1')))
+    wait_until(60, 'r1 (%s) BGP Established with rb' % b,
+               lambda: r1b.bgp_sessions().get(ha['peer']) == 'Established', interval=0.1)
+    t_bgp = time.time() - t_kill
+    wait_until(120, '%d routes in %s' % (routes, r1b.netns), lambda: learnt(r1b) >= routes, interval=0.1)
+    t_routes = time.time() - t_kill
+    wait_until(120, 'tapflowd %s in sync, nothing stale' % b, lambda: in_sync(b), interval=0.1)
+    t_sync = time.time() - t_kill
+    time.sleep(1.0)
+    ping.send_signal(signal.SIGINT)
+    out = ping.communicate(timeout=10)[0]
+    out = out.decode() if isinstance(out, bytes) else out
+    sent, got = ping_stats(out)
+    stamps = [float(x) for x in re.findall(r'^\[(\d+\.\d+)\] \d+ bytes from', out, re.M)]
+    gap = max((y - x for x, y in zip(stamps, stamps[1:])), default=0.0)
+    m1 = lab.instance_metrics(b)
+    fm = int(m1.get('tapflow_fib_flow_mods_total', 0) - m0.get('tapflow_fib_flow_mods_total', 0))
+    gm = int(m1.get('tapflow_fib_group_mods_total', 0) - m0.get('tapflow_fib_group_mods_total', 0))
+    status = lab.stop_instance(b)
+
+    print('\n'.join([
+        '',
+        '================ tapflow lab: %s ================' % topo.name,
+        topo.title,
+        topo.picture.rstrip(),
+        '',
+        'converged in %.1f s: %d routes learnt by r1 (instance %s), every one a flow in s1' % (conv, routes, a),
+        '-- takeover: instance %s killed (tapflowd and its BIRD, SIGKILL)' % a,
+        '   %s master of s1 after %.2f s (bound %.1f s: lease TTL %d s + 1 s); OVS: %s' % (
+            b, t_master, ha['bound'], ha['lease_ttl'], ', '.join('%s %s' % kv for kv in sorted(roles.items()))),
+        '   rb\'s BGP session with r1 Established again after %.1f s (graceful restart: rb kept r1\'s routes)' % t_bgp,
+        '   %d routes in %s\'s kernel after %.1f s; %s in sync, stale entries swept after %.1f s' % (
+            routes, b, t_routes, b, t_sync),
+        '   FLOW_MODs / GROUP_MODs %s sent: %d / %d (the switch kept its %d+ flows)' % (b, fm, gm, routes),
+        '   %s -> %s every 10 ms: %d sent, %d lost, longest gap between replies %.0f ms' % (
+            ha['src'], ha['dst_ip'], sent, sent - got, gap * 1000),
+        '   tapflowd %s exited %s on SIGTERM (resigned, lease revoked)' % (b, status),
+    ]), flush=True)
+    failures = []
+    if sent - got:
+        failures.append('%d of %d pings lost across the takeover' % (sent - got, sent))
+    if t_master > ha['bound']:
+        failures.append('%s became master %.2f s after the kill, over the bound %.1f s' % (b, t_master, ha['bound']))
+    if status != 0:
+        failures.append('tapflowd %s exited %s on SIGTERM' % (b, status))
+    return failures
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('topology', nargs='?', choices=sorted(TOPOLOGIES))
@@ -411,6 +556,8 @@ def main():
     ap.add_argument('--keep', action='store_true', help='keep the run directory (logs, configs)')
     ap.add_argument('--timeout', type=int, default=60, help='seconds allowed for convergence')
     ap.add_argument('--list', action='store_true', help='list the topologies')
+    ap.add_argument('--routes', type=int, default=None,
+                    help='ha: /24s the legacy router announces (default: the topology\'s, 10000)')
     args = ap.parse_args()
     if args.list or not args.topology:
         for t in TOPOLOGIES.values():
@@ -432,6 +579,13 @@ def main():
     ok = False
     try:
         lab.start()
+        if topo.ha:
+            failures = run_ha(lab, topo, args)
+            if failures:
+                raise LabFailure('\n  '.join(failures))
+            ok = True
+            print('-- RESULT: every check held', flush=True)
+            return 0
         lab.start_tapflowd(topo.tapflowd)
         # A stuck Mininet step (it waits on its node shells) must fail, not hang.
         def on_alarm(_signum, _frame):

@@ -178,14 +178,18 @@ class Router:
     def where(self):
         return 'Mininet host %s' % self.node.name if self.node is not None else 'namespace %s' % self.netns
 
-    def start_bird(self, template):
-        conf = render(template, os.path.join(self.dir, 'bird.conf'), RUN_DIR=self.dir)
+    def start_bird(self, template, args=(), **subs):
+        """BIRD with the template rendered (RUN_DIR and subs filled in) and
+        any further options (args, e.g. ['-R'] for graceful restart recovery)."""
+        conf = render(template, os.path.join(self.dir, 'bird.conf'), RUN_DIR=self.dir, **subs)
         out = run(['bird', '-p', '-c', conf], check=False)
         if out.strip():
             raise LabFailure('BIRD config %s is invalid: %s' % (template, out.strip()))
         self.sock = os.path.join(self.dir, 'bird.ctl')
-        p = self._popen(['bird', '-f', '-c', conf, '-s', self.sock, '-P', os.path.join(self.dir, 'bird.pid')],
-                        'bird.out')
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.sock)
+        p = self._popen(['bird', '-f'] + list(args) + ['-c', conf, '-s', self.sock,
+                                                     '-P', os.path.join(self.dir, 'bird.pid')], 'bird.out')
         self.procs.append(('bird', p))
         self.lab.logs['%s bird' % self.name] = os.path.join(self.dir, 'bird.log')
         wait_until(10, 'BIRD of %s to answer' % self.name,
@@ -231,6 +235,16 @@ class Router:
             kill_pid(p.pid, 5)
             with contextlib.suppress(Exception):
                 p.wait(timeout=1)
+        self.procs = []
+
+    def kill(self):
+        """SIGKILL to every daemon of the router (its server died)."""
+        for _, p in self.procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(p.pid, signal.SIGKILL)
+        for _, p in self.procs:
+            with contextlib.suppress(Exception):
+                p.wait(timeout=5)
         self.procs = []
 
     def alive(self):
@@ -352,6 +366,8 @@ class Lab:
         self.net = None
         self.switch_protocols = {}
         self.dir = None
+        self.instances = {}      # cluster mode (topology ha): id -> Instance
+        self.etcd_ports = []     # [(client port, peer port)] of the etcd members
 
     # -- setup
 
@@ -443,6 +459,142 @@ class Lab:
             self.fdstore_pid = int(m[-1])
         log('tapflowd pid %d listening on 127.0.0.1:%d, metrics :%d (%s)' % (
             p.pid, self.port, self.metrics_port, os.path.relpath(template, REPO)))
+
+    # -- cluster mode (issue 16): etcd and several tapflowd instances
+
+    def start_etcd(self, members=3, heartbeat_ms=100, election_ms=500):
+        """etcd members on this namespace's loopback, each with its data dir
+        in the run dir; returns once all of them report healthy. Each member's
+        client port listens on 127.0.0.1 and on 127.0.N.1 for instance N (so
+        that one instance can be cut off from etcd alone). Raft timers: a
+        killed leader is replaced in ~0.5-1 s, inside a 2 s lease."""
+        for prog in ('etcd', 'etcdctl'):
+            if not shutil.which(prog):
+                raise LabFailure('%s not found: run scripts/setup.sh (etcd-server etcd-client)' % prog)
+        used = set()
+        for _ in range(members):
+            pair = []
+            while len(pair) < 2:
+                p = self.free_port()
+                if p not in used:
+                    used.add(p)
+                    pair.append(p)
+            self.etcd_ports.append(tuple(pair))
+        cluster = ','.join('m%d=http://127.0.0.1:%d' % (i + 1, peer) for i, (_, peer) in enumerate(self.etcd_ports))
+        for i, (client, peer) in enumerate(self.etcd_ports):
+            name = 'm%d' % (i + 1)
+            urls = ','.join('http://%s:%d' % (a, client) for a in ('127.0.0.1', '127.0.1.1', '127.0.2.1'))
+            self._spawn('etcd-' + name, [
+                'etcd', '--name', name, '--data-dir', os.path.join(self.dir, 'etcd', name),
+                '--listen-client-urls', urls, '--advertise-client-urls', 'http://127.0.0.1:%d' % client,
+                '--listen-peer-urls', 'http://127.0.0.1:%d' % peer,
+                '--initial-advertise-peer-urls', 'http://127.0.0.1:%d' % peer,
+                '--initial-cluster', cluster, '--initial-cluster-state', 'new',
+                '--initial-cluster-token', self.prefix + 'etcd',
+                '--heartbeat-interval', str(heartbeat_ms), '--election-timeout', str(election_ms), '--pre-vote'])
+            self.logs['etcd-' + name] = os.path.join(self.dir, 'etcd-%s.out' % name)
+        wait_until(30, 'etcd: %d members healthy' % members,
+                   lambda: self.etcdctl('endpoint', 'health').count('is healthy') == members)
+        log('etcd: %d members, client ports %s (heartbeat %d ms, election timeout %d ms)' % (
+            members, ' '.join(str(c) for c, _ in self.etcd_ports), heartbeat_ms, election_ms))
+
+    def etcd_endpoints(self, addr='127.0.0.1'):
+        return ['http://%s:%d' % (addr, c) for c, _ in self.etcd_ports]
+
+    def etcdctl(self, *args):
+        env = dict(os.environ, ETCDCTL_API='3')
+        return run(['etcdctl', '--endpoints=' + ','.join(self.etcd_endpoints()), '--dial-timeout=1s',
+                    '--command-timeout=2s'] + list(args), check=False, timeout=10, env=env)
+
+    def start_instance(self, inst, number, template, lease_ttl=2):
+        """tapflowd instance `inst` (cluster id; `number` picks its etcd
+        address 127.0.<number>.1) from template; returns once it listens."""
+        port, metrics = self.free_port(), self.free_port()
+        while metrics == port:
+            metrics = self.free_port()
+        eps = ', '.join('"%s"' % e for e in self.etcd_endpoints('127.0.%d.1' % number))
+        conf = render(template, os.path.join(self.dir, 'tapflowd-%s.yaml' % inst), LISTEN_PORT=port,
+                      METRICS_PORT=metrics, NETNS_PREFIX=self.prefix, INSTANCE=inst, ETCD_ENDPOINTS=eps,
+                      LEASE_TTL=lease_ttl)
+        with open(conf) as f:
+            netns = re.findall(r'netns:\s*"([^"]+)"', f.read())
+        self.namespaces += [n for n in netns if n not in self.namespaces]
+        logf = os.path.join(self.dir, 'tapflowd-%s.log' % inst)
+        name = 'tapflowd-' + inst
+        self.logs[name] = logf
+        out = open(logf, 'ab')
+        p = subprocess.Popen([self.tapflowd, '-c', conf], stdin=subprocess.DEVNULL, stdout=out,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+        out.close()
+        self.procs[name] = p
+        self.instances[inst] = dict(id=inst, port=port, metrics_port=metrics, log=logf,
+                                    netns=netns[0] if netns else None, proc=p, conf=conf)
+
+        def listening():
+            if p.poll() is not None:
+                raise LabFailure('tapflowd %s exited %s: %s' % (inst, p.returncode, self.tail(logf)))
+            with socket.socket() as s:
+                return s.connect_ex(('127.0.0.1', port)) == 0
+        wait_until(10, 'tapflowd %s to listen on 127.0.0.1:%d' % (inst, port), listening)
+        log('tapflowd %s: pid %d listening on 127.0.0.1:%d, metrics :%d (%s)' % (
+            inst, p.pid, port, metrics, os.path.relpath(template, REPO)))
+        return self.instances[inst]
+
+    def kill_instance(self, inst):
+        """SIGKILL to instance inst's tapflowd."""
+        i = self.instances[inst]
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(i['proc'].pid, signal.SIGKILL)
+        i['proc'].wait(timeout=5)
+        self.procs.pop('tapflowd-' + inst, None)
+
+    def stop_instance(self, inst, timeout=10):
+        """SIGTERM to instance inst's tapflowd; its exit status."""
+        i = self.instances[inst]
+        kill_pid(i['proc'].pid, timeout)
+        with contextlib.suppress(Exception):
+            i['proc'].wait(timeout=2)
+        self.procs.pop('tapflowd-' + inst, None)
+        return i['proc'].returncode
+
+    def instance_metrics(self, inst):
+        """{metric name: value} of instance inst (dpid 1's where labelled)."""
+        try:
+            with urllib.request.urlopen('http://127.0.0.1:%d/metrics' % self.instances[inst]['metrics_port'],
+                                        timeout=3) as r:
+                text = r.read().decode()
+        except OSError:
+            return {}
+        out = {}
+        for line in text.splitlines():
+            if line.startswith('#') or not line.strip():
+                continue
+            name = re.split(r'[{ ]', line, 1)[0]
+            if '{' in line and 'dpid="0000000000000001"' not in line and 'dpid=' in line:
+                continue
+            out.setdefault(name, float(line.split()[-1]))
+        return out
+
+    def log_lines(self, inst, pattern):
+        return [l for l in self.read(self.instances[inst]['log']).splitlines() if re.search(pattern, l)]
+
+    @staticmethod
+    def log_time(line):
+        """Epoch seconds of a tapflowd log line ("2026-12-06T03:44:06.123 info ...", local time)."""
+        stamp = line.split(' ', 1)[0]
+        return time.mktime(time.strptime(stamp[:19], '%Y-%m-%dT%H:%M:%S')) + float('0' + stamp[19:])
+
+    def controller_roles(self, switch):
+        """{instance id: OVS's role for its controller} ('master', 'slave', ...)."""
+        out = run(['ovs-vsctl', '--format=csv', '--no-headings', '--columns=target,role', 'list', 'controller'],
+                  check=False)
+        roles = {}
+        for line in out.splitlines():
+            target, _, role = line.replace('"', '').partition(',')
+            for inst, i in self.instances.items():
+                if target.endswith(':%d' % i['port']):
+                    roles[inst] = role
+        return roles
 
     def start_mininet(self, net):
         """net: a built Mininet whose switches use controller port self.port."""

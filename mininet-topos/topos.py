@@ -49,7 +49,7 @@ class Topology:
 
     def __init__(self, name, title, picture, tapflowd, switches, tapflow_routers, legacy, hosts, links,
                  ospf=(), bgp=(), routes=(), transit=(), extra_targets=(), failover=None, bridges=(),
-                 access_tags=None, host_flows=(), bfd=()):
+                 access_tags=None, host_flows=(), bfd=(), ha=None):
         self.name, self.title, self.picture = name, title, picture
         self.tapflowd = tapflowd
         self.switches = switches                  # [(name, dpid)]
@@ -67,6 +67,7 @@ class Topology:
         self.bridges = bridges                    # [(name, dpid)] plain L2 switches (OVS standalone)
         self.access_tags = access_tags or {}      # {bridge port: VLAN id} access ports of those
         self.host_flows = host_flows              # [(switch, host ip, out port, VLAN id pushed or 0)]
+        self.ha = ha                              # cluster mode (lab.py's run_ha): its story's parameters
 
 
 OSPF = Topology(
@@ -222,4 +223,29 @@ VLAN_STICK = Topology(
     # Routed to h10/h20: out of the trunk (port 1) with their VLAN's tag pushed.
     host_flows=[('s1', '10.10.0.10', 1, 10), ('s1', '10.20.0.10', 1, 20)])
 
-TOPOLOGIES = {t.name: t for t in (OSPF, BGP, DEMO, TWO_SWITCH, VLAN_STICK)}
+HA = Topology(
+    'ha', 'High availability: two tapflowd instances (etcd election) for s1, the master killed under pings',
+    """
+    h1 --- [ s1 = r1 ] --- rb (BIRD, AS 65002) --- h2
+    10.1.0.10   |  |       10.0.12.2                10.2.0.10
+                |  +-- tapflowd b: namespace rb, its own BIRD as r1 (AS 65001)
+                +----- tapflowd a: namespace ra, its own BIRD as r1 (AS 65001)
+    etcd: 3 members on the lab's loopback; one election for s1 (lease TTL 2 s): its winner
+    masters s1 and its BIRD peers; the other stands by (TAPs without carrier, BIRD waiting).
+    eBGP r1-rb with graceful restart; rb announces h2's LAN and N bulk /24s (--routes).
+    Story: h1 pings h2 every 10 ms, the master's server dies (tapflowd, BIRD), the standby takes over.""",
+    cfg('tapflowd-ha.yaml'), [('s1', 1)],
+    [],  # r1 runs once per instance: lab.py's run_ha starts it in each instance's namespace
+    [dict(name='rb', kind='bird', conf=cfg('ha', 'rb-bird.conf'), lo=['100.0.0.1/32'])],
+    [host('h1', '10.1.0.10/24', '10.1.0.1'), host('h2', '10.2.0.10/24', '10.2.0.1')],
+    [link('s1', 's1-eth1', None, 'h1', 'h1-eth0', None),
+     link('s1', 's1-eth2', None, 'rb', 'rb-eth0', '10.0.12.2/24'),
+     link('rb', 'rb-eth1', '10.2.0.1/24', 'h2', 'h2-eth0', None)],
+    ha=dict(instances=('a', 'b'), r1_conf=cfg('ha', 'r1-bird.conf'), taps=['eth1', 'eth2'], lease_ttl=2,
+            peer='10.0.12.2', r1_ip='10.0.12.1', src='h1', dst_ip='10.2.0.10', routes=10000,
+            # Kill -> the standby confirmed master: the lease TTL (the dead
+            # master's lease must run out) + 1 s for etcd's expiry check,
+            # the election and the switch's answer.
+            bound=3.0))
+
+TOPOLOGIES = {t.name: t for t in (OSPF, BGP, DEMO, TWO_SWITCH, VLAN_STICK, HA)}

@@ -63,7 +63,9 @@ sys__routers_diagnostics() {
     fi
     printf -- '-- %s: addresses and routes:\n' "$(sys_ns_name "$ns")"
     sys_ns "$ns" ip -br addr
-    sys_ns "$ns" ip route
+    # SYS_DIAG_ROUTE_LINES=N: only the first N routes (a test with a full
+    # table sets it; unset: all of them).
+    sys_ns "$ns" ip route | head -n "${SYS_DIAG_ROUTE_LINES:--0}"
   done 2>&1 | sed 's/^/   /'
 }
 SYS_DIAG_HOOKS+=(sys__routers_diagnostics)
@@ -107,18 +109,20 @@ sys__wait_pidfile() {
 
 # ---------------------------------------------------------------- BIRD
 
-# sys_bird_start NAME NS CONF : BIRD 2 in namespace NS (short name) with CONF,
-# control socket and pid file in the router dir. Checks the config first so a
-# syntax error reads as one.
+# sys_bird_start NAME NS CONF [BIRD_ARGS...] : BIRD 2 in namespace NS (short
+# name) with CONF, control socket and pid file in the router dir, and any
+# further options (e.g. -R, graceful restart recovery). Checks the config
+# first so a syntax error reads as one.
 sys_bird_start() {
   local name=$1 ns=$2 conf=$3 dir out pid
+  shift 3
   sys_require bird birdc
   [[ -r $conf ]] || sys_fail "BIRD config $conf not found"
   sys__router_new "$name" bird "$ns"
   dir=${SYS_ROUTER_DIR[$name]}
   rm -f "$dir/bird.pid" # a stale one (a restart) would pass for the new daemon's
   out=$(bird -p -c "$conf" 2>&1) || { printf '%s\n' "$out" >&2; sys_fail "BIRD config $conf is invalid"; }
-  timeout 30 ip netns exec "$(sys_ns_name "$ns")" bird -c "$conf" -s "$dir/bird.ctl" \
+  timeout 30 ip netns exec "$(sys_ns_name "$ns")" bird "$@" -c "$conf" -s "$dir/bird.ctl" \
     -P "$dir/bird.pid" >>"$dir/bird.out" 2>&1 </dev/null \
     || { cat "$dir/bird.out" >&2; sys_fail "bird ($name) did not start"; }
   pid=$(sys__wait_pidfile "$dir/bird.pid" 10)
@@ -127,7 +131,7 @@ sys_bird_start() {
   SYS_DAEMON_PID[$name]=$pid
   SYS_DAEMON_LOG[$name]=$dir/bird.log
   sys_wait_until 10 "bird ($name) to answer on $dir/bird.ctl" sys__bird_up "$name"
-  sys_log "bird $name: pid $pid in $(sys_ns_name "$ns") ($(bird --version 2>&1 | awk '{ print $NF }'), $conf)"
+  sys_log "bird $name: pid $pid in $(sys_ns_name "$ns") ($(bird --version 2>&1 | awk '{ print $NF }'), $conf${*:+, $*})"
 }
 
 sys__bird_up() { sys_birdc "$1" show status | grep -q 'Daemon is up and running'; }

@@ -33,7 +33,7 @@ sys__tapd_diagnostics() {
       ip -n "$ns" -d link show
       ip -n "$ns" addr show
       ip -n "$ns" neigh show
-      ip -n "$ns" route show
+      ip -n "$ns" route show | head -n "${SYS_DIAG_ROUTE_LINES:--0}"  # see routers.sh
     } 2>&1 | sed 's/^/   /'
   else
     printf '   (does not exist)\n'
