@@ -339,16 +339,32 @@ const PortConfig* TapBridge::port_config(const Switch& sw, const openflow::Port&
 
 // ---------------------------------------------------------------- datapath events
 
-void TapBridge::on_datapath_up(Datapath& dp) {
-  Switch* sw = nullptr;
+TapBridge::Switch* TapBridge::setup_switch(Datapath& dp) {
   try {
-    sw = &switch_for(dp);
+    return &switch_for(dp);
   } catch (const std::exception& e) {
     ++counters_.setup_errors;
     spdlog::error("{} tapd: cannot set up the namespace {}: {}", dp.log_name(),
                   namespace_for(dp.datapath_id()), e.what());
-    return;
+    return nullptr;
   }
+}
+
+void TapBridge::forget_session(Switch& sw) {
+  // What this connection told the switch, and replies still on the way.
+  sw.reconciled = false;
+  sw.punts.forget();
+  ++sw.epoch;
+  sw.vlan_static.forget();
+  sw.vlan_reconciled = false;
+  sw.groups_ready = false;
+  sw.groups_reading = false;
+  sw.groups.clear();
+}
+
+void TapBridge::on_datapath_up(Datapath& dp) {
+  Switch* sw = setup_switch(dp);
+  if (sw == nullptr) return;
   sw->dp = &dp;
   if (sw->standby) {
     sw->standby = false;
@@ -359,14 +375,7 @@ void TapBridge::on_datapath_up(Datapath& dp) {
     spdlog::info("{} tapd: switch back within the carrier hold: TAPs kept their carrier", sw->log);
     sw->holding = false;
   }
-  sw->reconciled = false;
-  sw->punts.forget();
-  ++sw->epoch;
-  sw->vlan_static.forget();
-  sw->vlan_reconciled = false;
-  sw->groups_ready = false;
-  sw->groups_reading = false;
-  sw->groups.clear();
+  forget_session(*sw);
   sw->vlan_mode = !sw->config.vlans.empty() && dp.version() == kVersion13;
   if (!sw->config.vlans.empty() && dp.version() != kVersion13) {
     ++counters_.vlan_setup_errors;
@@ -397,15 +406,8 @@ void TapBridge::on_datapath_up(Datapath& dp) {
 }
 
 void TapBridge::on_datapath_standby(Datapath& dp) {
-  Switch* sw = nullptr;
-  try {
-    sw = &switch_for(dp);
-  } catch (const std::exception& e) {
-    ++counters_.setup_errors;
-    spdlog::error("{} tapd: cannot set up the namespace {}: {}", dp.log_name(),
-                  namespace_for(dp.datapath_id()), e.what());
-    return;
-  }
+  Switch* sw = setup_switch(dp);
+  if (sw == nullptr) return;
   const bool demoted = sw->dp == &dp && !sw->standby;
   // The warm standby: namespace, TAPs, addresses and MACs as the master has
   // them, but no carrier, so the routing daemons here stay quiet until this
@@ -414,14 +416,7 @@ void TapBridge::on_datapath_standby(Datapath& dp) {
   sw->standby = true;
   sw->hold_timer->cancel();
   sw->holding = false;
-  sw->reconciled = false;
-  sw->punts.forget();
-  ++sw->epoch;
-  sw->vlan_static.forget();
-  sw->vlan_reconciled = false;
-  sw->groups_ready = false;
-  sw->groups_reading = false;
-  sw->groups.clear();
+  forget_session(*sw);
   sw->meters.reset();
   sw->meter_timer->cancel();
   sw->vlan_mode = !sw->config.vlans.empty() && dp.version() == kVersion13;
@@ -558,13 +553,7 @@ void TapBridge::on_datapath_down(std::uint64_t dpid, const std::string& reason) 
   const bool was_standby = sw.standby;
   sw.dp = nullptr;
   sw.standby = false;
-  sw.reconciled = false;
-  sw.punts.forget();
-  ++sw.epoch;
-  sw.vlan_static.forget();
-  sw.vlan_reconciled = false;
-  sw.groups_ready = false;
-  sw.groups_reading = false;
+  forget_session(sw);
   // The TAPs stay (their addresses and ifindex with them). The carrier
   // stays for the hold, so a brief reconnect does not tear down the routing
   // sessions; then it goes, and routing daemons see the links down until the

@@ -233,6 +233,10 @@ class TapBridge final : public controller::App {
   struct Port;
   struct Switch;
 
+  // switch_for, logging and counting a namespace that cannot be set up.
+  Switch* setup_switch(controller::Datapath& dp);
+  // Forgets what the last connection sent the switch (a new one reconciles).
+  void forget_session(Switch& sw);
   Switch& switch_for(controller::Datapath& dp);
   const SwitchConfig* config_for(std::uint64_t dpid) const;
   void sync_ports(Switch& sw);
