@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
+#include <memory>
 
 #include "tapflow/openflow/errors.hpp"
 
@@ -167,6 +169,17 @@ void Connection::handle_frame(std::span<const std::uint8_t> bytes) {
     spdlog::warn("{} bad message from switch (type {}, xid {}): {}", log_name_, int(h.type), h.xid,
                  describe(decoded.error()));
     send_error(decoded.error(), bytes, h.xid);
+    if (state_ == State::kProbing) {
+      // An answer to a probe we cannot read: that part stays unknown now
+      // rather than at its timeout (the only requests pending are probes).
+      if (auto it = requests_.find(h.xid); it != requests_.end()) {
+        Pending p = std::move(it->second);
+        requests_.erase(it);
+        OfError err = decoded.error();
+        err.detail = "undecodable reply: " + describe(err);
+        p.handler(std::move(err));
+      }
+    }
     return;
   }
   handle_message(rx_, bytes);
@@ -198,6 +211,7 @@ void Connection::handle_message(Message& msg, std::span<const std::uint8_t> byte
   }
   if (std::holds_alternative<EchoReply>(msg.body)) return;
   if (complete_request(msg)) return;
+  if (!stale_xids_.empty() && drop_stale_reply(msg)) return;
 
   if (const auto* f = std::get_if<FeaturesReply>(&msg.body)) {
     if (state_ == State::kFeatures) on_features(*f);
@@ -319,9 +333,11 @@ void Connection::on_features(const FeaturesReply& f) {
     close("datapath id not allowed by the configuration");
     return;
   }
+  caps_.version = version_;
+  caps_.n_tables = f.n_tables;
   if (version_ == kVersion10) {
     ports_ = f.ports;
-    configure();
+    probe();
     return;
   }
   state_ = State::kPortDesc;
@@ -340,8 +356,192 @@ void Connection::on_features(const FeaturesReply& f) {
         }
       }
     }
-    self->configure();
+    self->probe();
   });
+}
+
+// ------------------------------------------------------------------ capabilities
+
+namespace {
+
+constexpr std::uint16_t kTfptInstructions = 0, kTfptApplyActions = 6;  // OFPTFPT_*
+constexpr std::uint16_t kInstructionGotoTable = 1;                     // OFPIT_GOTO_TABLE
+constexpr std::uint16_t kActionDecNwTtl = 24;                          // OFPAT_DEC_NW_TTL
+
+bool lists(const TableFeatureProp& p, std::uint16_t id_type) {
+  return std::any_of(p.ids.begin(), p.ids.end(),
+                     [&](const TableFeatureId& id) { return id.type == id_type; });
+}
+
+// A DESC string fit for a one-line log: printable ASCII, trimmed.
+std::string printable(const std::string& s) {
+  std::string out;
+  for (char c : s) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  const auto b = out.find_first_not_of(' ');
+  if (b == std::string::npos) return {};
+  return out.substr(b, out.find_last_not_of(' ') - b + 1);
+}
+
+const char* yes_no(const std::optional<bool>& b) { return !b ? "unknown" : *b ? "yes" : "no"; }
+
+std::string capabilities_text(const pipeline::Capabilities& c) {
+  std::string s;
+  const std::string mfr = printable(c.manufacturer);
+  s += mfr.empty() ? std::string("(no DESC)") : "\"" + mfr + "\"";
+  const std::string hw = printable(c.hardware), sw = printable(c.software);
+  if (!hw.empty() || !sw.empty()) {
+    s += " (" + hw + (hw.empty() || sw.empty() ? "" : " ") + sw + ")";
+  }
+  s += " " + std::to_string(c.n_tables) + " tables";
+  s += std::string(", goto-table ") + yes_no(c.goto_table);
+  s += std::string(", dec_ttl ") + yes_no(c.dec_ttl);
+  s += ", groups ";
+  if (!c.group_indirect || !c.group_select) {
+    s += "unknown";
+  } else if (!*c.group_indirect && !*c.group_select) {
+    s += "none";
+  } else {
+    s += *c.group_indirect ? (*c.group_select ? "indirect+select" : "indirect") : "select";
+  }
+  const auto t0 = c.max_entries.find(0);
+  if (t0 == c.max_entries.end()) {
+    s += ", table 0 size unknown";
+  } else if (t0->second == 0 || t0->second == 0xffffffff) {
+    s += ", table 0 no flow limit given";
+  } else {
+    s += ", table 0 max " + std::to_string(t0->second) + " flows";
+  }
+  return s;
+}
+
+}  // namespace
+
+void Connection::probe() {
+  if (!options_.probe_capabilities) {
+    configure();
+    return;
+  }
+  state_ = State::kProbing;
+  // At most half of what is left of the handshake: a switch that ignores the
+  // probes still gets configured before the handshake timeout.
+  const auto left = options_.handshake_timeout -
+                    std::chrono::duration_cast<milliseconds>(Clock::now() - started_);
+  const milliseconds timeout = std::max(milliseconds(1), std::min(options_.request_timeout, left / 2));
+
+  ++probes_left_;  // held while the requests go out: none completes the stage early
+
+  auto desc = std::make_shared<DescStats>();
+  probe_one(
+      "DESC", DescStatsRequest{},
+      [desc](const Message& m) {
+        const auto* mp = std::get_if<MultipartReply>(&m.body);
+        if (const auto* d = mp ? std::get_if<DescStatsReply>(&mp->body) : nullptr) *desc = d->desc;
+      },
+      [this, desc] {
+        caps_.manufacturer = desc->mfr_desc;
+        caps_.hardware = desc->hw_desc;
+        caps_.software = desc->sw_desc;
+      },
+      timeout);
+
+  if (version_ == kVersion10) {
+    auto sizes = std::make_shared<std::map<std::uint8_t, std::uint32_t>>();
+    probe_one(
+        "TABLE stats", TableStatsRequest{},
+        [sizes](const Message& m) {
+          const auto* mp = std::get_if<MultipartReply>(&m.body);
+          if (const auto* ts = mp ? std::get_if<TableStatsReply>(&mp->body) : nullptr) {
+            for (const auto& t : ts->tables) (*sizes)[t.table_id] = t.max_entries;
+          }
+        },
+        [this, sizes] { caps_.max_entries = std::move(*sizes); }, timeout);
+  } else {
+    struct Tables {
+      std::map<std::uint8_t, std::uint32_t> sizes;
+      std::optional<bool> goto_table, dec_ttl;
+    };
+    auto tables = std::make_shared<Tables>();
+    // Parts are read as they arrive (OVS sends 255 tables' worth) and not kept.
+    probe_one(
+        "TABLE_FEATURES", TableFeaturesStatsRequest{},
+        [tables](const Message& m) {
+          const auto* mp = std::get_if<MultipartReply>(&m.body);
+          const auto* tf = mp ? std::get_if<TableFeaturesStatsReply>(&mp->body) : nullptr;
+          if (tf == nullptr) return;
+          for (const auto& t : tf->tables) {
+            tables->sizes[t.table_id] = t.max_entries;
+            if (t.table_id != 0) continue;
+            for (const auto& p : t.properties) {
+              if (p.type == kTfptInstructions) tables->goto_table = lists(p, kInstructionGotoTable);
+              if (p.type == kTfptApplyActions) tables->dec_ttl = lists(p, kActionDecNwTtl);
+            }
+          }
+        },
+        [this, tables] {
+          caps_.max_entries = std::move(tables->sizes);
+          caps_.goto_table = tables->goto_table;
+          caps_.dec_ttl = tables->dec_ttl;
+        },
+        timeout);
+
+    auto groups = std::make_shared<std::optional<GroupFeatures>>();
+    probe_one(
+        "GROUP_FEATURES", GroupFeaturesStatsRequest{},
+        [groups](const Message& m) {
+          const auto* mp = std::get_if<MultipartReply>(&m.body);
+          if (const auto* g = mp ? std::get_if<GroupFeaturesStatsReply>(&mp->body) : nullptr) {
+            *groups = g->features;
+          }
+        },
+        [this, groups] {
+          if (!*groups) return;
+          caps_.group_indirect = ((*groups)->types >> group_type::kIndirect & 1u) != 0;
+          caps_.group_select = ((*groups)->types >> group_type::kSelect & 1u) != 0;
+        },
+        timeout);
+  }
+
+  if (--probes_left_ == 0 && state_ == State::kProbing) probe_finished();
+}
+
+void Connection::probe_one(const char* what, MultipartRequestBody body, PartHandler on_part,
+                           std::function<void()> commit, milliseconds timeout) {
+  if (is_closed()) return;
+  const std::uint32_t xid = next_xid();
+  ++probes_left_;
+  auto self = shared_from_this();
+  request_streaming(
+      Message{version_, xid, MultipartRequest{0, std::move(body)}}, std::move(on_part),
+      [self, what, xid, commit = std::move(commit)](Result<Replies> r) {
+        if (self->is_closed() || self->state_ != State::kProbing) return;
+        if (r) {
+          commit();
+        } else {
+          spdlog::debug("{} capability probe {} failed, left unknown: {}", self->log_name_, what,
+                        describe(r.error()));
+          // Whatever still comes for it (a late reply, more parts) is dropped.
+          self->stale_xids_.push_back(xid);
+        }
+        if (--self->probes_left_ == 0) self->probe_finished();
+      },
+      timeout);
+}
+
+void Connection::probe_finished() {
+  spdlog::info("{} capabilities: {}", log_name_, capabilities_text(caps_));
+  configure();
+}
+
+bool Connection::drop_stale_reply(const Message& msg) {
+  auto it = std::find(stale_xids_.begin(), stale_xids_.end(), msg.xid);
+  if (it == stale_xids_.end()) return false;
+  const auto* mp = std::get_if<MultipartReply>(&msg.body);
+  const bool error = std::holds_alternative<Error>(msg.body);
+  if (mp == nullptr && !error) return false;
+  if (error || (mp->flags & multipart_flags::kMore) == 0) stale_xids_.erase(it);
+  spdlog::debug("{} dropping a late {} for an abandoned capability probe (xid {})", log_name_,
+                type_name(msg.body), msg.xid);
+  return true;
 }
 
 void Connection::configure() {

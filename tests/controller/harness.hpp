@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -148,6 +149,31 @@ class ControllerFixture {
   std::thread thread_;
 };
 
+// How a FakeSwitch answers one capability probe (ConnectionOptions::
+// probe_capabilities): with reply parts (kMore on all but the last), with an
+// ERROR, with raw bytes (one message, its xid filled in), or not at all.
+struct ProbeAnswer {
+  enum class Mode { kReply, kError, kRaw, kSilent };
+  Mode mode = Mode::kReply;
+  std::vector<MultipartReplyBody> parts;
+  std::uint16_t error_type = 0, error_code = 0;
+  Bytes raw;
+
+  static ProbeAnswer reply(std::vector<MultipartReplyBody> parts) {
+    return {Mode::kReply, std::move(parts), 0, 0, {}};
+  }
+  static ProbeAnswer error(std::uint16_t type, std::uint16_t code) {
+    return {Mode::kError, {}, type, code, {}};
+  }
+  static ProbeAnswer raw_bytes(Bytes bytes) { return {Mode::kRaw, {}, 0, 0, std::move(bytes)}; }
+  static ProbeAnswer silent() { return {Mode::kSilent, {}, 0, 0, {}}; }
+};
+// The answers to every probe; a probe without an answer here is not expected
+// (1.3: desc, table_features, group_features; 1.0: desc, table_stats).
+struct ProbeAnswers {
+  std::optional<ProbeAnswer> desc, table_features, group_features, table_stats;
+};
+
 // The switch side, blocking, with timeouts.
 class FakeSwitch {
  public:
@@ -205,6 +231,9 @@ class FakeSwitch {
         auto m = decode(f->bytes);
         EXPECT_TRUE(m.ok()) << "controller sent undecodable bytes: " << describe(m.error());
         if (!m.ok()) return std::nullopt;
+        if (const auto* mp = std::get_if<MultipartRequest>(&m->body)) {
+          multipart_requests_.push_back(mp->body.index());
+        }
         return *m;
       }
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -257,6 +286,20 @@ class FakeSwitch {
     return p;
   }
 
+  // Whether the controller sent a multipart request with a body of type T
+  // (at any time, whatever consumed it).
+  template <class T>
+  bool saw_multipart_request() const {
+    const std::size_t want = MultipartRequestBody(T{}).index();
+    return std::find(multipart_requests_.begin(), multipart_requests_.end(), want) !=
+           multipart_requests_.end();
+  }
+
+  // The capability probes of the handshake, answered per `probes` (set it
+  // before handshake()); unset: the controller is expected not to probe.
+  std::optional<ProbeAnswers> probes;
+  std::vector<Message> probe_requests;  // as received, in order
+
   // Plays the switch side of the handshake in `version`.
   // `table_miss`: the controller installs it (false with roles: the
   // standby it starts as sends no FLOW_MOD).
@@ -284,7 +327,8 @@ class FakeSwitch {
           std::get<MultipartRequest>(pd->body).body));
       send(Message{version, pd->xid, MultipartReply{0, PortDescStatsReply{ports}}});
     }
-    auto sc = expect<SetConfig>();
+    if (probes) answer_probes(version);
+    auto sc = expect<SetConfig>(probe_wait);
     ASSERT_TRUE(sc);
     EXPECT_EQ(std::get<SetConfig>(sc->body).miss_send_len, kControllerMaxLenNoBuffer);
     if (version != kVersion10 && table_miss) {
@@ -297,9 +341,66 @@ class FakeSwitch {
     send(Message{version, br->xid, BarrierReply{}});
   }
 
+  // How long handshake() waits for SET_CONFIG (after probes left unanswered).
+  std::chrono::milliseconds probe_wait = 2s;
+
  private:
+  // Receives the probes (all sent at once, before SET_CONFIG) and answers
+  // each as `probes` says.
+  void answer_probes(std::uint8_t version) {
+    const ProbeAnswers& pa = *probes;
+    const std::size_t expected = std::size_t{pa.desc.has_value()} + pa.table_features.has_value() +
+                                 pa.group_features.has_value() + pa.table_stats.has_value();
+    for (std::size_t i = 0; i < expected; ++i) {
+      auto req = expect<MultipartRequest>();
+      ASSERT_TRUE(req) << "probe " << i + 1 << " of " << expected << " did not arrive";
+      probe_requests.push_back(*req);
+      const auto& body = std::get<MultipartRequest>(req->body).body;
+      const std::optional<ProbeAnswer>* answer = nullptr;
+      if (std::holds_alternative<DescStatsRequest>(body)) {
+        answer = &pa.desc;
+      } else if (const auto* tf = std::get_if<TableFeaturesStatsRequest>(&body)) {
+        EXPECT_TRUE(tf->tables.empty()) << "TABLE_FEATURES probe must only read";
+        answer = &pa.table_features;
+      } else if (std::holds_alternative<GroupFeaturesStatsRequest>(body)) {
+        answer = &pa.group_features;
+      } else if (std::holds_alternative<TableStatsRequest>(body)) {
+        answer = &pa.table_stats;
+      }
+      ASSERT_TRUE(answer != nullptr && answer->has_value())
+          << "unexpected probe (multipart body " << body.index() << ")";
+      const ProbeAnswer& a = **answer;
+      switch (a.mode) {
+        case ProbeAnswer::Mode::kReply:
+          for (std::size_t p = 0; p < a.parts.size(); ++p) {
+            const std::uint16_t flags = p + 1 < a.parts.size() ? multipart_flags::kMore : 0;
+            send(Message{version, req->xid, MultipartReply{flags, a.parts[p]}});
+          }
+          break;
+        case ProbeAnswer::Mode::kError: {
+          Error e;
+          e.type = a.error_type;
+          e.code = a.error_code;
+          auto raw = encode(*req);
+          if (raw.ok()) e.data.assign(raw->begin(), raw->end());
+          send(Message{version, req->xid, e});
+          break;
+        }
+        case ProbeAnswer::Mode::kRaw: {
+          Bytes b = a.raw;
+          for (int k = 0; k < 4; ++k) b[4 + k] = static_cast<std::uint8_t>(req->xid >> (24 - 8 * k));
+          send_raw(b);
+          break;
+        }
+        case ProbeAnswer::Mode::kSilent:
+          break;
+      }
+    }
+  }
+
   int fd_ = -1;
   bool eof_ = false;
+  std::vector<std::size_t> multipart_requests_;  // body index of every multipart request seen
   Framer framer_;
   std::array<std::uint8_t, 65536> buf_{};
 };

@@ -1,6 +1,7 @@
 // Connection: one switch. Framing, version negotiation, the FEATURES /
-// PORT_DESC / SET_CONFIG handshake, echo keepalive, xid-matched requests with
-// multipart reassembly and timeouts, and a bounded, batching write queue.
+// PORT_DESC / (capability probes) / SET_CONFIG handshake, echo keepalive,
+// xid-matched requests with multipart reassembly and timeouts, and a bounded,
+// batching write queue.
 // Applications use it through its public methods (the Datapath alias).
 #pragma once
 
@@ -17,6 +18,7 @@
 #include "tapflow/openflow/codec.hpp"
 #include "tapflow/openflow/framer.hpp"
 #include "tapflow/openflow/messages.hpp"
+#include "tapflow/pipeline/profile.hpp"
 
 namespace tapflow::controller {
 
@@ -37,6 +39,12 @@ struct ConnectionOptions {
   // OpenFlow 1.3: install a priority-0 table-miss flow in table 0 that sends
   // whole packets to the controller (1.0 switches do that by themselves).
   bool install_table_miss = true;
+  // Ask the switch what it can do before configuring it: DESC, and
+  // TABLE_FEATURES + GROUP_FEATURES (1.3) or TABLE stats (1.0), in parallel
+  // (capabilities()). A part the switch refuses (ERROR) or does not answer
+  // within request_timeout (at most half of what is left of the handshake) is
+  // left unknown; it never fails the handshake.
+  bool probe_capabilities = false;
 };
 
 struct ConnectionCounters {
@@ -101,6 +109,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // "dpid=0000000000000001 peer=127.0.0.1:40000": the prefix of every log line.
   const std::string& log_name() const { return log_name_; }
   const ConnectionCounters& counters() const { return counters_; }
+  // What the switch said about itself: version and n_tables always (from
+  // FEATURES, once known); the rest only with probe_capabilities, and only
+  // what the switch answered.
+  const pipeline::Capabilities& capabilities() const { return caps_; }
 
   // ---- sending
   // Encodes and queues a message in the negotiated version (a message of
@@ -164,7 +176,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void install_table_miss();
 
  private:
-  enum class State { kStarting, kHello, kFeatures, kPortDesc, kConfiguring, kUp, kClosed };
+  enum class State {
+    kStarting, kHello, kFeatures, kPortDesc, kProbing, kConfiguring, kUp, kClosed
+  };
   struct Pending {
     Clock::time_point deadline;
     ReplyHandler handler;
@@ -180,6 +194,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool complete_request(openflow::Message& msg);
   void on_hello(const openflow::Message& msg);
   void on_features(const openflow::FeaturesReply& f);
+  void probe();
+  void probe_one(const char* what, openflow::MultipartRequestBody body, PartHandler on_part,
+                 std::function<void()> commit, milliseconds timeout);
+  void probe_finished();
+  bool drop_stale_reply(const openflow::Message& msg);
   void configure();
   void become_up();
   void send_error(const openflow::OfError& e, std::span<const std::uint8_t> offending,
@@ -202,7 +221,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::uint8_t version_ = openflow::kVersion13;  // negotiated (until then: highest we speak)
   openflow::FeaturesReply features_;
   std::vector<openflow::Port> ports_;
+  pipeline::Capabilities caps_;
   ConnectionCounters counters_;
+  // Capability probes still unanswered (kProbing), and the xids of probes
+  // given up on, whose late replies or errors are dropped.
+  unsigned probes_left_ = 0;
+  std::vector<std::uint32_t> stale_xids_;
 
   openflow::Framer framer_;
   std::array<std::uint8_t, 65536> read_buf_{};

@@ -255,7 +255,10 @@ struct Pipeline {
   std::uint8_t l2_table = table::kL2;
   bool l2_tables = false;  // the switch runs VLANs: the L2 tables are in use
   // The FIB (1.3; 1.0 puts it in table 0). Frames to a router MAC go on to it.
-  // Unset: no FIB (routing is off): they go to the controller.
+  // Unset: no FIB (routing is off): they go to the controller. Table 0: one
+  // table for everything (1.0, and profiles without goto-table): FIB flows sit
+  // in table 0 beside tapd's, and frames to a router MAC that match none go to
+  // the controller.
   std::optional<std::uint8_t> fib_table = table::kFib;
   // The group ids routing's programmer owns: its reconcile deletes (or holds
   // as stale) groups in here that the FIB does not need, never others.
@@ -263,7 +266,10 @@ struct Pipeline {
 
   // Today's layout: table 0, FIB in table 1, no VLANs.
   static constexpr Pipeline standard() { return {}; }
+  friend constexpr bool operator==(const Pipeline&, const Pipeline&) = default;
 
+  // The FIB shares table 0 with tapd's flows (no goto-table).
+  constexpr bool single_table() const { return fib_table && *fib_table == table::kIngress; }
   constexpr std::uint8_t l2_dst_table() const { return static_cast<std::uint8_t>(l2_table + 1); }
   // The lowest table the FIB may take (GotoTable only goes forward).
   constexpr unsigned first_fib_table() const {
@@ -275,7 +281,8 @@ struct Pipeline {
     if (l2_tables && (l2_table <= table::kIngress || l2_table >= table::kLast)) {
       return "the L2 tables must lie between table 0 and table 254";
     }
-    if (fib_table && (*fib_table < first_fib_table() || *fib_table > table::kLast)) {
+    if (single_table() && l2_tables) return "VLAN mode needs its L2 tables: the FIB cannot share table 0";
+    if (fib_table && !single_table() && (*fib_table < first_fib_table() || *fib_table > table::kLast)) {
       return "the FIB table must come after table 0 and the L2 tables";
     }
     if (fib_groups.empty() || fib_groups.first == 0 || fib_groups.last > group::kMax) {
