@@ -2,6 +2,8 @@
 // groups. See fib_compiler.hpp for the pipeline this builds.
 #include "tapflow/routing/fib_compiler.hpp"
 
+#include "tapflow/routing/fib_compress.hpp"
+
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
@@ -209,10 +211,21 @@ struct FibCompiler::Impl {
   std::map<std::uint32_t, GroupEntry> groups;
   std::map<std::uint32_t, std::optional<GroupEntry>> group_dirty;
   bool miss_installed = false;
+  // Compression (set_compress): the route flows on the switch are the
+  // compressor's entries, mirrored in `emitted` (prefix -> action key).
+  bool compressing = false;
+  PrefixCompressor compressor;
+  std::map<IpPrefix, ActionKey> emitted;
 
   Impl(const FibOptions& o, RouterPorts p) : opts(o), ports(usable_ports(std::move(p), o.version)) {}
 
   bool v10() const { return opts.version == kVersion10; }
+  // No GROUP_MODs: flows carry their next hop's actions (1.0, or a group-less profile).
+  bool inline_actions() const { return v10() || !opts.groups; }
+  // FIB flows in table 0, no miss flow (1.0, or a one-table profile).
+  bool single_table() const { return v10() || opts.fib_table == pipeline::table::kIngress; }
+  bool ipv6() const { return !v10() && opts.ipv6; }
+  bool dec_ttl() const { return !v10() && opts.dec_ttl; }
   bool table_followed(std::uint32_t t) const {
     return std::find(opts.tables.begin(), opts.tables.end(), t) != opts.tables.end();
   }
@@ -407,7 +420,7 @@ struct FibCompiler::Impl {
   }
 
   bool prefix_ignored(std::uint8_t family, const IpPrefix& p) const {
-    if (v10() && family == AF_INET6) return true;
+    if (!ipv6() && family == AF_INET6) return true;
     if (family != AF_INET && family != AF_INET6) return true;
     if (p.addr.is_multicast()) return true;
     return family == AF_INET6 && p.len >= 10 && p.addr.is_link_local();
@@ -447,7 +460,7 @@ struct FibCompiler::Impl {
     if (tos != 0 || !table_followed(table)) return;
     if (family == AF_INET) {
       apply_prefix(v4, key4, family, dst);
-    } else if (family == AF_INET6 && !v10()) {
+    } else if (family == AF_INET6 && ipv6()) {
       apply_prefix(v6, key6, family, dst);
     }
   }
@@ -495,7 +508,7 @@ struct FibCompiler::Impl {
     const auto& [ifindex, ip] = nk;
     std::optional<HostValue> nv;
     auto n = st->neighbours.find(nk);
-    if (n != st->neighbours.end() && neighbour_usable(n->second) && !(v10() && ip.is_v6())) {
+    if (n != st->neighbours.end() && neighbour_usable(n->second) && !(!ipv6() && ip.is_v6())) {
       if (auto len = connected_len(ifindex, ip)) {
         nv = HostValue{pipeline::priority::fib::host(*len),
                        acquire(indirect_key(ifindex, ip)).first};
@@ -578,6 +591,133 @@ struct FibCompiler::Impl {
     return d;
   }
 
+  // --- compression ---
+
+  // A connected subnet is pinned (its host flows sit just above it): its key
+  // is its own (bit 63, its length and a hash of it above the value's bits).
+  ActionKey key_of(const IpPrefix& p, const RouteValue& v) const {
+    ActionKey k = (ActionKey{v.action} << 32) | v.group;
+    if (connected.contains(p)) {
+      std::uint64_t h = p.len;
+      for (std::uint8_t b : p.addr.bytes) h = h * 131 + b;
+      k |= (ActionKey{1} << 63) | (ActionKey{p.len} << 40) | ((h & 0x7fff) << 48);
+    }
+    return k;
+  }
+  static RouteValue value_of(ActionKey k) {
+    return RouteValue{static_cast<std::uint32_t>(k), static_cast<std::uint8_t>(k >> 32)};
+  }
+  static bool pinned(ActionKey k) { return (k >> 63) != 0; }
+
+  // The route flows of `d` (route-level changes) go through the compressor;
+  // what the switch must change comes back in their place: the net effect of
+  // the batch on the compressed set. `flat` (inline actions): groups whose
+  // actions changed; the entries using them are rewritten.
+  void compress_flows(FibDiff& d, const std::set<std::uint32_t>& flat) {
+    if (!compressing) return;
+    std::map<IpPrefix, std::optional<ActionKey>> before;  // first sight in this batch
+    CompressDiff cd;
+    auto note = [&](const IpPrefix& p) {
+      if (before.contains(p)) return;
+      auto it = emitted.find(p);
+      before.emplace(p, it == emitted.end() ? std::nullopt : std::optional<ActionKey>(it->second));
+    };
+    auto absorb = [&] {
+      for (const auto& e : cd.added) { note(e.prefix); emitted[e.prefix] = e.action; }
+      for (const auto& e : cd.changed) { note(e.prefix); emitted[e.prefix] = e.action; }
+      for (const auto& p : cd.removed) { note(p); emitted.erase(p); }
+    };
+    auto take = [&](std::vector<FibFlow>& flows, bool remove) {
+      std::vector<FibFlow> keep;
+      for (const FibFlow& f : flows) {
+        if (f.kind != FibFlowKind::kRoute) {
+          keep.push_back(f);
+          continue;
+        }
+        const RouteValue v{f.group, static_cast<std::uint8_t>(f.action)};
+        if (remove) {
+          compressor.erase(f.prefix, cd);
+        } else {
+          const ActionKey k = key_of(f.prefix, v);
+          compressor.set(f.prefix, k, pinned(k), cd);
+        }
+        absorb();
+      }
+      flows = std::move(keep);
+    };
+    take(d.flows_removed, true);
+    take(d.flows_changed, false);
+    take(d.flows_added, false);
+    for (const auto& [p, old] : before) {
+      auto now = emitted.find(p);
+      if (now == emitted.end()) {
+        if (old) d.flows_removed.push_back(route_flow(p, value_of(*old)));
+      } else if (!old) {
+        d.flows_added.push_back(route_flow(p, value_of(now->second)));
+      } else if (*old != now->second) {
+        d.flows_changed.push_back(route_flow(p, value_of(now->second)));
+      } else if (flat.contains(value_of(now->second).group)) {
+        d.flows_changed.push_back(route_flow(p, value_of(now->second)));
+      }
+    }
+    if (!flat.empty()) {
+      for (const auto& [p, k] : emitted) {
+        const RouteValue v = value_of(k);
+        if (!before.contains(p) && v.action == static_cast<std::uint8_t>(FibAction::kGroup) &&
+            flat.contains(v.group)) {
+          d.flows_changed.push_back(route_flow(p, v));
+        }
+      }
+    }
+  }
+
+  template <typename F>
+  void for_each_route(F&& f) const {
+    v4.entries.for_each([&](V4Key k, const RouteValue& v) { f(prefix_of(k), v); });
+    v6.entries.for_each([&](const V6Key& k, const RouteValue& v) { f(prefix_of(k), v); });
+  }
+
+  // Compression on or off: the route flows the switch holds move from one
+  // form to the other (only what differs).
+  FibDiff set_compress(bool on) {
+    FibDiff d;
+    if (on == compressing) return d;
+    std::map<IpPrefix, RouteValue> routes;
+    for_each_route([&](const IpPrefix& p, const RouteValue& v) { routes.emplace(p, v); });
+    CompressDiff cd;
+    compressor.clear(cd);
+    std::map<IpPrefix, ActionKey> entries;
+    if (on) {
+      for (const auto& [p, v] : routes) {
+        const ActionKey k = key_of(p, v);
+        compressor.set(p, k, pinned(k), cd);
+      }
+      for (const CompressedEntry& e : compressor.entries()) entries.emplace(e.prefix, e.action);
+    }
+    std::map<IpPrefix, RouteValue> from, to;
+    for (const auto& [p, k] : entries) (on ? to : from).emplace(p, value_of(k));
+    if (!on) {
+      for (const auto& [p, k] : emitted) from.emplace(p, value_of(k));
+      to = routes;
+    } else {
+      from = routes;
+    }
+    for (const auto& [p, v] : to) {
+      auto it = from.find(p);
+      if (it == from.end()) {
+        d.flows_added.push_back(route_flow(p, v));
+      } else if (!(it->second == v)) {
+        d.flows_changed.push_back(route_flow(p, v));
+      }
+    }
+    for (const auto& [p, v] : from) {
+      if (!to.contains(p)) d.flows_removed.push_back(route_flow(p, v));
+    }
+    compressing = on;
+    emitted = on ? std::move(entries) : std::map<IpPrefix, ActionKey>{};
+    return d;
+  }
+
   void diff_hosts(FibDiff& d, const std::set<std::uint32_t>& flat) {
     for (const auto& [nk, old] : host_dirty) {
       auto cur = hosts.find(nk);
@@ -649,14 +789,14 @@ struct FibCompiler::Impl {
   }
 
   void finish_miss(FibDiff& d) {
-    if (v10() || miss_installed) return;
+    if (single_table() || miss_installed) return;
     miss_installed = true;
     d.flows_added.push_back(FibFlow{FibFlowKind::kMiss, IpPrefix{}, pipeline::priority::fib::kMiss,
                                     FibAction::kController, 0});
   }
 
-  void strip_groups_on_v10(FibDiff& d) const {
-    if (!v10()) return;
+  void strip_groups_when_inline(FibDiff& d) const {
+    if (!inline_actions()) return;
     d.groups_added.clear();
     d.groups_changed.clear();
     d.groups_removed.clear();
@@ -696,12 +836,13 @@ struct FibCompiler::Impl {
       apply_host(nk);
     }
     FibDiff d = finish_groups();
-    const std::set<std::uint32_t> flat = v10() ? flat_changed(d) : std::set<std::uint32_t>{};
+    const std::set<std::uint32_t> flat = inline_actions() ? flat_changed(d) : std::set<std::uint32_t>{};
     diff_dirty(v4, d, flat);
     diff_dirty(v6, d, flat);
     diff_hosts(d, flat);
+    compress_flows(d, flat);
     finish_miss(d);
-    strip_groups_on_v10(d);
+    strip_groups_when_inline(d);
     alloc.end_batch();
     st = nullptr;
     return d;
@@ -739,7 +880,7 @@ struct FibCompiler::Impl {
         c = one_table ? (prefix_ignored(family, dst) ? Compiled{} : compile_route(r))
                       : compile_prefix(family, dst);
         if (c.value.used()) v4.entries.set(key4(dst), c.value);
-      } else if (family == AF_INET6 && !v10()) {
+      } else if (family == AF_INET6 && ipv6()) {
         if (!one_table && v6.entries.find(key6(dst))) continue;
         c = one_table ? (prefix_ignored(family, dst) ? Compiled{} : compile_route(r))
                       : compile_prefix(family, dst);
@@ -759,12 +900,13 @@ struct FibCompiler::Impl {
     }
 
     FibDiff d = finish_groups();
-    const std::set<std::uint32_t> flat = v10() ? flat_changed(d) : std::set<std::uint32_t>{};
+    const std::set<std::uint32_t> flat = inline_actions() ? flat_changed(d) : std::set<std::uint32_t>{};
     diff_full(old4, v4.entries, d, flat);
     diff_full(old6, v6.entries, d, flat);
     diff_hosts(d, flat);
+    compress_flows(d, flat);
     finish_miss(d);
-    strip_groups_on_v10(d);
+    strip_groups_when_inline(d);
     alloc.end_batch();
     st = nullptr;
     return d;
@@ -772,14 +914,26 @@ struct FibCompiler::Impl {
 
   // --- rendering ---
 
+  // A resolved neighbour: rewrite the MACs, decrement the TTL (where the
+  // profile has it), tag (VLAN egress), out.
+  ActionList next_hop_actions(const GroupContent& c) const {
+    ActionList a{action::SetField{oxm::eth_src(c.src)}, action::SetField{oxm::eth_dst(c.dst)}};
+    if (dec_ttl()) a.push_back(action::DecNwTtl{});
+    if (c.push_vid != 0) {
+      a.push_back(action::PushVlan{0x8100});
+      a.push_back(action::SetField{oxm::vlan_vid(static_cast<std::uint16_t>(c.push_vid | kVlanPresent))});
+    }
+    a.push_back(action::Output{c.port, 0});
+    return a;
+  }
+
   ActionList flat_actions(std::uint32_t id) const {
     auto it = groups.find(id);
     if (it == groups.end()) return {to_controller()};
     const GroupContent& c = it->second.content;
     if (it->second.key.kind == GroupKey::kIndirect) {
       if (!c.resolved) return {to_controller()};
-      return {action::SetField{oxm::eth_src(c.src)}, action::SetField{oxm::eth_dst(c.dst)},
-              action::Output{c.port, 0}};
+      return next_hop_actions(c);
     }
     if (c.to_controller) return {to_controller()};
     if (c.members.empty()) return {};
@@ -814,7 +968,7 @@ FlowMod FibCompiler::render(const FibFlow& flow, std::uint8_t command) const {
   f.cookie = flow.kind == FibFlowKind::kRoute  ? pipeline::cookie::kRoute
              : flow.kind == FibFlowKind::kHost ? pipeline::cookie::kHost
                                                : pipeline::cookie::kFibMiss;
-  f.table_id = impl_->v10() ? pipeline::table::kIngress : options_.fib_table;
+  f.table_id = table_id();
   f.priority = flow.priority;
   f.buffer_id = kNoBuffer;
   const IpPrefix& p = flow.prefix;
@@ -847,7 +1001,7 @@ FlowMod FibCompiler::render(const FibFlow& flow, std::uint8_t command) const {
       break;
     case FibAction::kGroup:
       f.instructions = {instruction::ApplyActions{
-          impl_->v10() ? impl_->flat_actions(flow.group) : ActionList{action::Group{flow.group}}}};
+          impl_->inline_actions() ? impl_->flat_actions(flow.group) : ActionList{action::Group{flow.group}}}};
       break;
   }
   return f;
@@ -864,15 +1018,21 @@ GroupMod FibCompiler::render_group(std::uint32_t id, std::uint16_t command) cons
     g.type = group_type::kIndirect;
     Bucket b;
     if (c.resolved) {
-      b.actions = {action::SetField{oxm::eth_src(c.src)}, action::SetField{oxm::eth_dst(c.dst)},
-                   action::DecNwTtl{}};
-      if (c.push_vid != 0) {
-        b.actions.push_back(action::PushVlan{0x8100});
-        b.actions.push_back(action::SetField{oxm::vlan_vid(static_cast<std::uint16_t>(c.push_vid | kVlanPresent))});
-      }
-      b.actions.push_back(action::Output{c.port, 0});
+      b.actions = impl_->next_hop_actions(c);
     } else {
       b.actions = {to_controller()};
+    }
+    g.buckets.push_back(std::move(b));
+    return g;
+  }
+  if (!options_.select_groups) {
+    // No select groups: chained to the first next hop's group.
+    g.type = group_type::kIndirect;
+    Bucket b;
+    if (c.to_controller) {
+      b.actions = {to_controller()};
+    } else if (!c.members.empty()) {
+      b.actions = {action::Group{c.members.front().first}};
     }
     g.buckets.push_back(std::move(b));
     return g;
@@ -908,11 +1068,12 @@ std::vector<FibFlow> FibCompiler::flows() const {
     out.push_back(FibFlow{FibFlowKind::kMiss, IpPrefix{}, pipeline::priority::fib::kMiss,
                           FibAction::kController, 0});
   }
-  impl_->v4.entries.for_each(
-      [&](V4Key k, const RouteValue& v) { out.push_back(Impl::route_flow(prefix_of(k), v)); });
-  impl_->v6.entries.for_each([&](const V6Key& k, const RouteValue& v) {
-    out.push_back(Impl::route_flow(prefix_of(k), v));
-  });
+  if (impl_->compressing) {
+    for (const auto& [p, k] : impl_->emitted) out.push_back(Impl::route_flow(p, Impl::value_of(k)));
+  } else {
+    impl_->for_each_route(
+        [&](const IpPrefix& p, const RouteValue& v) { out.push_back(Impl::route_flow(p, v)); });
+  }
   for (const auto& [nk, v] : impl_->hosts) out.push_back(Impl::host_flow(nk, v));
   std::sort(out.begin(), out.end(), [](const FibFlow& a, const FibFlow& b) {
     if (a.priority != b.priority) return a.priority > b.priority;
@@ -923,7 +1084,7 @@ std::vector<FibFlow> FibCompiler::flows() const {
 
 FibSnapshot FibCompiler::snapshot() const {
   FibSnapshot s;
-  if (!impl_->v10()) {
+  if (!impl_->inline_actions()) {
     for (const auto& [id, g] : impl_->groups) s.groups.emplace(id, render_group(id));
   }
   for (const FibFlow& f : flows()) s.flows.push_back(render(f));
@@ -932,7 +1093,7 @@ FibSnapshot FibCompiler::snapshot() const {
 
 std::vector<std::uint32_t> FibCompiler::group_ids() const {
   std::vector<std::uint32_t> ids;
-  if (impl_->v10()) return ids;
+  if (impl_->inline_actions()) return ids;
   ids.reserve(impl_->groups.size());
   for (const auto& [id, g] : impl_->groups) ids.push_back(id);
   std::sort(ids.begin(), ids.end());
@@ -940,16 +1101,42 @@ std::vector<std::uint32_t> FibCompiler::group_ids() const {
 }
 
 std::size_t FibCompiler::flow_count() const {
+  const std::size_t routes =
+      impl_->compressing ? impl_->emitted.size() : impl_->v4.entries.size() + impl_->v6.entries.size();
+  return routes + impl_->hosts.size() + (impl_->miss_installed ? 1 : 0);
+}
+
+std::size_t FibCompiler::uncompressed_flow_count() const {
   return impl_->v4.entries.size() + impl_->v6.entries.size() + impl_->hosts.size() +
          (impl_->miss_installed ? 1 : 0);
 }
 
-std::size_t FibCompiler::group_count() const { return impl_->v10() ? 0 : impl_->groups.size(); }
+std::size_t FibCompiler::route_count() const {
+  return impl_->v4.entries.size() + impl_->v6.entries.size();
+}
+
+bool FibCompiler::compressing() const { return impl_->compressing; }
+
+FibDiff FibCompiler::set_compress(bool on) { return impl_->set_compress(on); }
+
+std::size_t FibCompiler::group_count() const {
+  return impl_->inline_actions() ? 0 : impl_->groups.size();
+}
+
+std::uint8_t FibCompiler::table_id() const {
+  return impl_->single_table() ? pipeline::table::kIngress : options_.fib_table;
+}
+
+bool FibCompiler::uses_groups() const { return !impl_->inline_actions(); }
 
 std::size_t FibCompiler::memory_bytes() const {
   // std::map nodes: about 48 bytes of node and allocator overhead besides the value.
   constexpr std::size_t kNode = 48;
   std::size_t n = impl_->v4.entries.memory_bytes() + impl_->v6.entries.memory_bytes();
+  if (impl_->compressing) {
+    n += impl_->compressor.memory_bytes() +
+         impl_->emitted.size() * (kNode + sizeof(IpPrefix) + sizeof(ActionKey));
+  }
   n += impl_->connected.size() * (kNode + sizeof(IpPrefix) + sizeof(int));
   n += impl_->hosts.size() * (kNode + sizeof(NeighbourKey) + sizeof(HostValue));
   n += impl_->l2.size() * (kNode + sizeof(std::pair<int, MacAddress>) + sizeof(L2Location));

@@ -165,6 +165,7 @@ FibProgrammer::FibProgrammer(const FibCompiler& compiler, FibProgrammerOptions o
     : compiler_(compiler),
       options_(std::move(options)),
       capacity_(options_.table_capacity),
+      configured_capacity_(options_.table_capacity),
       alive_(std::make_shared<bool>(true)) {
   options_.bundle_max = std::max<std::size_t>(options_.bundle_max, 1);
   options_.batch_size = std::max<std::size_t>(options_.batch_size, 1);
@@ -184,7 +185,9 @@ void FibProgrammer::push_flow(const FibFlow& f, std::uint8_t command) {
   Op op;
   op.flow = f;
   op.command = command;
-  if (version_ == kVersion10) op.body = std::make_unique<MessageBody>(body_of(op));
+  // Inline next-hop actions are rendered now: they follow the compiler's
+  // groups, which later diffs change.
+  if (!compiler_.uses_groups()) op.body = std::make_unique<MessageBody>(body_of(op));
   queue_.push_back(std::move(op));
 }
 
@@ -336,18 +339,41 @@ void FibProgrammer::queue_diff(const FibDiff& diff) {
   }
 
   std::vector<FibFlow> adds = diff.flows_added;
+  // Flows left out (withheld) are not on the switch: removing one sends
+  // nothing, changing one keeps it out.
+  std::vector<FibFlow> removed;
+  removed.reserve(diff.flows_removed.size());
+  for (const FibFlow& f : diff.flows_removed) {
+    if (!withheld_set_.empty() && withheld_set_.erase(withheld_key(f)) > 0) continue;
+    removed.push_back(f);
+  }
+  std::vector<FibFlow> changed;
+  changed.reserve(diff.flows_changed.size());
+  for (const FibFlow& f : diff.flows_changed) {
+    if (!withheld_set_.empty() && withheld_set_.contains(withheld_key(f))) continue;
+    changed.push_back(f);
+  }
+  // Room short: the deletes go first (a switch counts its table message by
+  // message, even inside an atomic bundle, where the order costs nothing).
+  const bool room_first =
+      capacity_ && installed_flows_ + adds.size() > *capacity_ && !removed.empty();
+  if (room_first) {
+    for (const FibFlow& f : removed) push_flow(f, flow_mod_command::kDeleteStrict);
+  }
   if (capacity_) {
     const std::uint64_t after =
-        installed_flows_ + adds.size() -
-        std::min<std::uint64_t>(installed_flows_, diff.flows_removed.size());
+        installed_flows_ + adds.size() - std::min<std::uint64_t>(installed_flows_, removed.size());
     if (after > *capacity_) {
       // Keep the longest prefixes of this diff (see the header's policy).
       std::stable_sort(adds.begin(), adds.end(), [](const FibFlow& a, const FibFlow& b) {
         return a.priority > b.priority;
       });
       const std::uint64_t excess = std::min<std::uint64_t>(after - *capacity_, adds.size());
+      for (std::size_t i = adds.size() - excess; i < adds.size(); ++i) {
+        withheld_set_.insert(withheld_key(adds[i]));
+      }
       adds.resize(adds.size() - excess);
-      withheld_ += excess;
+      if (excess > 0) refit_ = true;
       if (!over_capacity_logged_) {
         over_capacity_logged_ = true;
         spdlog::warn(
@@ -365,10 +391,13 @@ void FibProgrammer::queue_diff(const FibDiff& diff) {
     if (!adopt_or_unstale(w)) push_flow(w, flow_mod_command::kAdd);
   };
   for (const FibFlow& f : adds) add(f);
-  for (const FibFlow& f : diff.flows_changed) add(f);
-  for (const FibFlow& f : diff.flows_removed) push_flow(f, flow_mod_command::kDeleteStrict);
+  for (const FibFlow& f : changed) add(f);
+  if (!room_first) {
+    for (const FibFlow& f : removed) push_flow(f, flow_mod_command::kDeleteStrict);
+  }
   installed_flows_ += adds.size();
-  installed_flows_ -= std::min<std::uint64_t>(installed_flows_, diff.flows_removed.size());
+  installed_flows_ -= std::min<std::uint64_t>(installed_flows_, removed.size());
+  withheld_ = withheld_set_.size();
   if (capacity_ && installed_flows_ < *capacity_ && withheld_ == 0) over_capacity_logged_ = false;
 
   // Groups removed: the compiler already lists select before indirect (it
@@ -602,6 +631,40 @@ void FibProgrammer::confirm(std::uint64_t seq) {
   fire_dones();
   if (!*alive) return;
   pump();
+  if (!*alive) return;
+  if (idle() && !refit_) in_refit_ = false;
+  (void)maybe_refit();  // too soon: the Router asks again (Router::send)
+}
+
+void FibProgrammer::update_capacity() {
+  capacity_ = configured_capacity_;
+  if (learned_capacity_ && (!capacity_ || *learned_capacity_ < *capacity_)) capacity_ = learned_capacity_;
+}
+
+void FibProgrammer::set_table_capacity(std::optional<std::uint32_t> capacity) {
+  if (configured_capacity_ == capacity) return;
+  configured_capacity_ = capacity;
+  update_capacity();
+  if (withheld_ > 0 || (capacity_ && installed_flows_ > *capacity_)) refit_ = true;
+}
+
+std::optional<std::chrono::milliseconds> FibProgrammer::maybe_refit() {
+  if (!refit_ || !idle()) return std::nullopt;
+  auto dp = dp_.lock();
+  if (!dp || dp->is_closed()) return std::nullopt;
+  const auto now = controller::Clock::now();
+  if (now - last_refit_ < options_.min_refit_interval) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(options_.min_refit_interval -
+                                                                 (now - last_refit_)) +
+           std::chrono::milliseconds(1);
+  }
+  last_refit_ = now;
+  refit_ = false;
+  in_refit_ = true;
+  ++counters_.refits;
+  spdlog::info("FIB: refit: reconciling with the switch to keep exactly the longest prefixes");
+  reconcile(*dp, nullptr, false);
+  return std::nullopt;
 }
 
 void FibProgrammer::fire_dones() {
@@ -640,12 +703,20 @@ bool FibProgrammer::on_error(const OfError& error, std::uint32_t xid) {
   }
   ++counters_.errors;
   const bool full = error.type == error_type::kFlowModFailed && error.code == flow_mod_failed::kTableFull;
-  if (full) ++counters_.table_full;
+  if (full) {
+    ++counters_.table_full;
+    if (!refit_) {
+      spdlog::warn("FIB: the switch's FIB table is full: once the batches in flight are "
+                   "confirmed, its flows are read back and the longest prefixes kept");
+    }
+    refit_ = true;
+    // Refused during a refit, which makes room first: the switch holds
+    // all it can, so what it holds then is the table's real size.
+    if (in_refit_) refit_learn_ = true;
+  }
   if (++b->errors <= options_.log_errors_per_batch) {
     spdlog::warn("FIB: switch rejected {}: {}{}", describe_op(op), describe(error),
-                 full ? " (table full: this route stays out, its packets follow a shorter "
-                        "installed route or the miss flow)"
-                      : "");
+                 full ? " (table full: refit follows)" : "");
   }
   return true;
 }
@@ -793,10 +864,10 @@ void FibProgrammer::reconcile(Datapath& dp, Done done, bool hold_stale) {
   // 1.0 has no cookie filter: finish_reconcile filters again.
   fr.cookie = pipeline::cookie::kRouting;
   fr.cookie_mask = pipeline::cookie::kClassMask;
-  read->pending = 1 + (version_ != kVersion10 ? 1 : 0) + (features != nullptr ? 1 : 0);
+  read->pending = 1 + (compiler_.uses_groups() ? 1 : 0) + (features != nullptr ? 1 : 0);
 
   if (features != nullptr) {
-    const std::uint8_t fib_table = compiler_.options().fib_table;
+    const std::uint8_t fib_table = compiler_.table_id();
     dp.request(MultipartRequest{0, TableFeaturesStatsRequest{}},
                [this, alive = alive_, read, features_replies, fib_table](Result<Replies> r) {
                  if (!*alive || read->generation != generation_) return;
@@ -822,8 +893,7 @@ void FibProgrammer::reconcile(Datapath& dp, Done done, bool hold_stale) {
   }
   // Streamed: each FLOW_STATS part is boiled down to HaveFlows as it arrives,
   // so reading back a million flows never holds them decoded.
-  const std::uint8_t want_table =
-      version_ == kVersion10 ? pipeline::table::kIngress : compiler_.options().fib_table;
+  const std::uint8_t want_table = compiler_.table_id();
   dp.request_streaming(
       Message{version_, 0, MultipartRequest{0, fr}},
       [this, alive = alive_, read, want_table](const Message& m) {
@@ -854,16 +924,29 @@ void FibProgrammer::reconcile(Datapath& dp, Done done, bool hold_stale) {
         }
       },
       handler(nullptr, false));
-  if (version_ != kVersion10) {
+  if (compiler_.uses_groups()) {
     dp.request(MultipartRequest{0, GroupDescStatsRequest{}}, handler(&read->groups, false));
   }
 }
 
 void FibProgrammer::finish_reconcile(ReconcileRead& r) {
   reconciling_ = false;
+  if (refit_learn_ && !r.error) {
+    // After a TABLE_FULL the switch holds what fits.
+    refit_learn_ = false;
+    const std::size_t holds = r.flows.size();
+    if (holds > 0 && (!capacity_ || holds < *capacity_)) {
+      learned_capacity_ = static_cast<std::uint32_t>(holds);
+      update_capacity();
+      spdlog::warn("FIB: the switch refused flows with {} FIB flows in its table after making "
+                   "room: its FIB table holds {} from now on",
+                   holds, holds);
+    }
+  }
   if (r.capacity) {
-    capacity_ = r.capacity;
-    spdlog::info("FIB: the switch's FIB table {} holds {} flows", compiler_.options().fib_table,
+    configured_capacity_ = r.capacity;
+    update_capacity();
+    spdlog::info("FIB: the switch's FIB table {} holds {} flows", compiler_.table_id(),
                  *capacity_);
   }
   if (r.error) {
@@ -880,6 +963,7 @@ void FibProgrammer::finish_reconcile(ReconcileRead& r) {
   std::vector<FibFlow> want = compiler_.flows();
   // Capacity: keep the highest-priority flows and the miss flow.
   withheld_ = 0;
+  withheld_set_.clear();
   over_capacity_logged_ = false;
   if (capacity_ && want.size() > *capacity_) {
     std::optional<FibFlow> miss;
@@ -898,6 +982,7 @@ void FibProgrammer::finish_reconcile(ReconcileRead& r) {
           *capacity_, want.size() + (miss ? 1 : 0), withheld_, first_out.priority,
           to_text(first_out.match));
       over_capacity_logged_ = true;
+      for (std::size_t i = keep; i < want.size(); ++i) withheld_set_.insert(withheld_key(want[i]));
       want.resize(keep);
       want.shrink_to_fit();
     }

@@ -21,11 +21,17 @@ struct Router::Switch {
   // kept while it is away, so its snapshot stays current for the reconcile.
   std::unique_ptr<FibCompiler> compiler;
   std::unique_ptr<FibProgrammer> programmer;
+  std::optional<std::uint32_t> capacity;  // the FIB table's size the programmer was made with
+  std::optional<std::uint32_t> shared_table_size;  // one table: table 0's size (profile)
+  std::string profile, profile_summary;   // the profile's name and summary, for status and metrics
+  bool near_full = false;                 // warned: the FIB needs more than 90% of the table
   bool reconcile_pending = false;  // up, but the kernel state is not dumped yet
   bool l2_pending = false;         // up with VLAN ports, tapd's learned MACs not read back yet
   bool l2_ready = false;           // tapd said so for this connection (maybe before we heard of it)
   // Stale hold (RoutingConfig::stale_quiet/stale_max).
   std::unique_ptr<boost::asio::steady_timer> stale_timer;
+  std::unique_ptr<boost::asio::steady_timer> refit_timer;  // FibProgrammer::maybe_refit, when too soon
+  bool refit_armed = false;
   controller::Clock::time_point hold_since{}, last_change{};
 
   explicit Switch(netns::NetNamespace n) : ns(std::move(n)) {}
@@ -37,6 +43,7 @@ Router::Router(boost::asio::io_context& io, RoutingConfig config)
 Router::~Router() {
   for (auto& [dpid, sw] : switches_) {
     if (sw->stale_timer) sw->stale_timer->cancel();
+    if (sw->refit_timer) sw->refit_timer->cancel();
     if (sw->watcher) sw->watcher->stop();
     if (sw->programmer) sw->programmer->stop();
   }
@@ -51,6 +58,7 @@ void Router::set_ports(std::uint64_t dpid, const std::string& netns_name, Router
       sw->log = fmt::format("dpid={:016x} netns={}", dpid, netns_name);
       sw->ports = std::move(ports);
       sw->stale_timer = std::make_unique<boost::asio::steady_timer>(io_);
+      sw->refit_timer = std::make_unique<boost::asio::steady_timer>(io_);
       Switch* raw = sw.get();
       sw->watcher = std::make_unique<netns::NetlinkWatcher>(
           io_, sw->ns, netns::NetlinkWatcher::kAll,
@@ -110,15 +118,99 @@ void Router::on_kernel_change(Switch& sw, const netns::KernelState& state,
     ++counters_.updates;
     diff = sw.compiler->update(state, ch);
   }
-  if (!diff.empty()) sw.last_change = t0;
+  const FibDiff refit = fit(sw);
+  if (!diff.empty() || !refit.empty()) sw.last_change = t0;
   if (sw.reconcile_pending) {
     if (!sw.l2_pending) start_programming(sw);
     return;
   }
   send(sw, diff, t0);
+  send(sw, refit, t0);
+}
+
+void Router::schedule_refit(Switch& sw) {
+  if (!sw.programmer) return;
+  const auto wait = sw.programmer->maybe_refit();
+  if (!wait || sw.refit_armed) return;
+  sw.refit_armed = true;
+  sw.refit_timer->expires_after(*wait);
+  sw.refit_timer->async_wait([this, raw = &sw](const boost::system::error_code& ec) {
+    if (ec) return;
+    raw->refit_armed = false;
+    schedule_refit(*raw);
+  });
+}
+
+FibDiff Router::fit(Switch& sw) {
+  if (!sw.compiler) return {};
+  if (sw.programmer) sw.programmer->set_table_capacity(room(sw));
+  bool on = sw.compiler->compressing();
+  switch (config_.compress) {
+    case RoutingConfig::Compress::kAlways: on = true; break;
+    case RoutingConfig::Compress::kNever: on = false; break;
+    case RoutingConfig::Compress::kAuto: {
+      const auto cap = capacity_of(sw);
+      if (!cap) {
+        on = false;
+        break;
+      }
+      const double need = static_cast<double>(sw.compiler->uncompressed_flow_count());
+      if (!on && need > *cap) on = true;
+      if (on && need < 0.8 * *cap) on = false;
+      break;
+    }
+  }
+  if (on == sw.compiler->compressing()) return {};
+  const std::size_t before = sw.compiler->flow_count();
+  FibDiff d = sw.compiler->set_compress(on);
+  spdlog::info("{} FIB: compression {}: {} routes, {} FIB flows (were {}); {} flow changes", sw.log,
+               on ? "on" : "off", sw.compiler->route_count(), sw.compiler->flow_count(), before,
+               d.size());
+  return d;
+}
+
+std::optional<std::uint32_t> Router::room(const Switch& sw) const {
+  if (sw.shared_table_size && config_.ingress_flows) {
+    std::size_t tapd = config_.ingress_flows(sw.dpid);
+    if (tapd == 0) tapd = pipeline::kIngressReserve;  // not installed yet
+    return *sw.shared_table_size > tapd ? static_cast<std::uint32_t>(*sw.shared_table_size - tapd)
+                                        : 1u;
+  }
+  return sw.capacity;
+}
+
+std::optional<std::uint32_t> Router::capacity_of(const Switch& sw) const {
+  // The programmer's: room() as last given, or what a TABLE_FULL taught it.
+  if (sw.programmer) return sw.programmer->table_capacity();
+  return room(sw);
+}
+
+void Router::check_room(Switch& sw) {
+  const auto capacity = capacity_of(sw);
+  if (!capacity || !sw.compiler) return;
+  const std::size_t want = sw.compiler->flow_count();
+  const double cap = *capacity;
+  // Warned at 90%, again only after dropping below 85% (no flapping log).
+  if (!sw.near_full && static_cast<double>(want) >= 0.9 * cap) {
+    sw.near_full = true;
+    if (want > *capacity) {
+      spdlog::error("{} FIB: needs {} flows{}, the switch's FIB table holds {}: the shortest "
+                    "prefixes are left to the kernel (slow path)",
+                    sw.log, want, sw.compiler->compressing() ? " compressed" : "", *capacity);
+    } else {
+      spdlog::warn("{} FIB: {} flows{} of the switch's {} ({:.0f}%): nearly full", sw.log, want,
+                   sw.compiler->compressing() ? " compressed" : "", *capacity,
+                   100.0 * static_cast<double>(want) / cap);
+    }
+  } else if (sw.near_full && static_cast<double>(want) < 0.85 * cap) {
+    sw.near_full = false;
+    spdlog::info("{} FIB: {} flows of the switch's {}: room again", sw.log, want, *capacity);
+  }
 }
 
 void Router::send(Switch& sw, const FibDiff& diff, controller::Clock::time_point t0) {
+  if (sw.programmer) sw.programmer->set_table_capacity(room(sw));
+  check_room(sw);
   if (diff.empty() || sw.dp == nullptr || !sw.programmer) return;
   // From the kernel's change (as read from netlink) to the switch's
   // confirmation (bundle commit or barrier reply): the figure operators
@@ -129,9 +221,10 @@ void Router::send(Switch& sw, const FibDiff& diff, controller::Clock::time_point
   const bool loud = groups > 0 || n >= 10000;
   spdlog::debug("{} FIB: {} changes", sw.log, n);
   // The programmer never calls back once destroyed (it is the Router's).
-  sw.programmer->apply(diff, [this, log = sw.log, t0, n, groups,
+  sw.programmer->apply(diff, [this, raw = &sw, log = sw.log, t0, n, groups,
                               loud](openflow::Status st) {
     if (!st) return;  // errors are counted and logged by the programmer
+    schedule_refit(*raw);
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                         controller::Clock::now() - t0)
                         .count();
@@ -150,6 +243,7 @@ void Router::send(Switch& sw, const FibDiff& diff, controller::Clock::time_point
 
 void Router::start_programming(Switch& sw) {
   sw.reconcile_pending = false;
+  sw.programmer->set_table_capacity(room(sw));
   ++counters_.reconciles;
   const std::string log = sw.log;
   const std::size_t flows = sw.compiler->flow_count();
@@ -221,11 +315,29 @@ void Router::on_datapath_up(Datapath& dp) {
   }
   Switch& sw = *it->second;
   sw.dp = &dp;
-  if (!sw.compiler || sw.compiler->options().version != dp.version()) {
-    FibOptions fo;
-    fo.version = dp.version();
-    fo.fib_table = config_.pipeline.fib_table.value_or(pipeline::table::kFib);
-    fo.tables = config_.tables;
+  pipeline::SwitchProfile profile;
+  profile.pipeline = config_.pipeline;
+  if (config_.profile_for) profile = config_.profile_for(dp);
+  FibOptions fo;
+  fo.version = dp.version();
+  fo.fib_table = profile.pipeline.fib_table.value_or(pipeline::table::kFib);
+  fo.tables = config_.tables;
+  fo.groups = profile.groups;
+  fo.select_groups = profile.select_groups;
+  fo.dec_ttl = profile.dec_ttl;
+  fo.ipv6 = profile.ipv6;
+  // The FIB's size: the configuration's, else the profile's (what the switch reports).
+  std::optional<std::uint32_t> capacity = config_.programmer.table_capacity;
+  if (!capacity) capacity = profile.fib_capacity;
+  sw.shared_table_size =
+      config_.programmer.table_capacity ? std::nullopt : profile.shared_table_size;
+  sw.profile = std::string(pipeline::profile_name(profile.kind));
+  sw.profile_summary = profile.summary();
+  if (!sw.compiler || !(sw.compiler->options() == fo) || sw.capacity != capacity) {
+    if (sw.compiler) {
+      spdlog::info("{} routing: the switch's profile changed: FIB compiled anew", sw.log);
+    }
+    sw.capacity = capacity;
     sw.programmer.reset();
     sw.compiler = std::make_unique<FibCompiler>(fo, sw.ports);
     // Before any group exists: only records the locations.
@@ -235,11 +347,16 @@ void Router::on_datapath_up(Datapath& dp) {
       }
     }
     FibProgrammerOptions po = config_.programmer;
-    po.groups = config_.pipeline.fib_groups;
+    po.groups = profile.pipeline.fib_groups;
+    po.table_capacity = capacity;
+    // The profile read the switch's table sizes in the handshake.
+    if (config_.profile_for) po.read_table_features = false;
     sw.programmer = std::make_unique<FibProgrammer>(*sw.compiler, po);
+    if (config_.compress == RoutingConfig::Compress::kAlways) (void)sw.compiler->set_compress(true);
     if (sw.watcher->synced()) {
       ++counters_.compiles;
       (void)sw.compiler->compile(sw.watcher->state());
+      (void)fit(sw);  // the reconcile sends the snapshot: compressed if it must be
     }
   }
   // Never reconcile against an empty snapshot: it would delete what the
@@ -275,6 +392,8 @@ void Router::on_datapath_down(std::uint64_t dpid, const std::string& reason) {
   sw.reconcile_pending = false;
   sw.l2_pending = sw.l2_ready = false;
   sw.stale_timer->cancel();
+  sw.refit_timer->cancel();
+  sw.refit_armed = false;
   if (sw.programmer) sw.programmer->stop();
   spdlog::info("{} routing: switch away ({}); the FIB stays compiled", sw.log, reason);
 }
@@ -293,6 +412,13 @@ std::vector<Router::SwitchView> Router::switches() const {
     v.netns = sw->ns.name();
     v.synced = sw->watcher && sw->watcher->synced();
     if (sw->watcher) v.watcher = sw->watcher->counters();
+    if (sw->compiler) {
+      v.compressing = sw->compiler->compressing();
+      v.uncompressed_flows = sw->compiler->uncompressed_flow_count();
+    }
+    v.profile = sw->profile;
+    v.profile_summary = sw->profile_summary;
+    v.fib_capacity = capacity_of(*sw);
     if (v.synced) v.routes = sw->watcher->state().routes.size();
     if (sw->compiler) {
       v.flows = sw->compiler->flow_count();

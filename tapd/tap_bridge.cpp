@@ -178,7 +178,9 @@ struct TapBridge::Switch {
   std::vector<TapPort> published_ports;
 
   // VLAN mode.
-  bool vlan_mode = false;  // VLANs configured and the switch speaks 1.3
+  bool vlan_mode = false;  // VLANs configured, the switch speaks 1.3 and its profile has the tables
+  // This connection's layout (TapBridgeConfig::pipeline_for; else the config's).
+  pipeline::Pipeline pipeline;
   std::map<std::uint16_t, std::unique_ptr<Port>> vlan_taps;  // by VLAN id
   std::vector<VlanMembers> members;         // per configured VLAN: ports present now
   std::map<std::uint32_t, bool> member_up;  // every member port -> link up
@@ -350,6 +352,19 @@ TapBridge::Switch* TapBridge::setup_switch(Datapath& dp) {
   }
 }
 
+void TapBridge::choose_pipeline(Switch& sw, const Datapath& dp) {
+  sw.pipeline = config_.pipeline_for ? config_.pipeline_for(dp) : config_.pipeline;
+  const bool vlans = !sw.config.vlans.empty();
+  sw.vlan_mode = vlans && dp.version() == kVersion13 && sw.pipeline.l2_tables;
+  if (vlans && !sw.vlan_mode) {
+    ++counters_.vlan_setup_errors;
+    spdlog::error("{} tapd: VLANs need OpenFlow 1.3 with groups, push/pop VLAN and several tables; "
+                  "this switch ({}) has not: the VLAN member ports get no TAP, the other ports "
+                  "stay in per-port mode",
+                  dp.log_name(), dp.version() == kVersion13 ? "its profile" : "OpenFlow 1.0");
+  }
+}
+
 void TapBridge::forget_session(Switch& sw) {
   // What this connection told the switch, and replies still on the way.
   sw.reconciled = false;
@@ -376,14 +391,7 @@ void TapBridge::on_datapath_up(Datapath& dp) {
     sw->holding = false;
   }
   forget_session(*sw);
-  sw->vlan_mode = !sw->config.vlans.empty() && dp.version() == kVersion13;
-  if (!sw->config.vlans.empty() && dp.version() != kVersion13) {
-    ++counters_.vlan_setup_errors;
-    spdlog::error("{} tapd: VLANs need OpenFlow 1.3 (groups, push/pop VLAN, several tables); this "
-                  "switch speaks 1.0: the VLAN member ports get no TAP, the other ports stay in "
-                  "per-port mode",
-                  dp.log_name());
-  }
+  choose_pipeline(*sw, dp);
   resolve_vlans(*sw, true);
   if (sw->vlan_mode) {
     // The switch's learned flows (of an earlier connection, or of a
@@ -419,7 +427,7 @@ void TapBridge::on_datapath_standby(Datapath& dp) {
   forget_session(*sw);
   sw->meters.reset();
   sw->meter_timer->cancel();
-  sw->vlan_mode = !sw->config.vlans.empty() && dp.version() == kVersion13;
+  choose_pipeline(*sw, dp);
   resolve_vlans(*sw, !demoted);
   forget_macs(*sw);
   sync_ports(*sw);
@@ -1021,7 +1029,7 @@ void TapBridge::sync_punts(Switch& sw) {
   const netns::KernelState& ks = sw.watcher->state();
   PuntInputs in;
   in.version = sw.dp->version();
-  if (in.version == kVersion13) in.fib_table = config_.pipeline.fib_table;
+  if (in.version == kVersion13) in.fib_table = sw.pipeline.fib_table;
   in.meters = sw.meters;
   if (sw.meters) ensure_port_meters(sw, in.port_nd_meters);
   for (const auto& [no, port] : sw.ports) {
@@ -1219,7 +1227,7 @@ void TapBridge::sync_vlan_pipeline(Switch& sw) {
   VlanPipelineInputs in;
   in.vlans = sw.members;
   in.l2_table = config_.pipeline.l2_table;
-  in.fib_table = config_.pipeline.fib_table;
+  in.fib_table = sw.pipeline.fib_table;
   in.clear_in_port = sw.open_vswitch;
   if (sw.watcher && sw.watcher->synced()) {
     for (const auto& [key, a] : sw.watcher->state().addresses) {
@@ -1462,6 +1470,11 @@ bool TapBridge::send_from_vlan_tap(Switch& sw, Port& port, std::span<const std::
 }
 
 // ---------------------------------------------------------------- status
+
+std::size_t TapBridge::table0_flows(std::uint64_t dpid) const {
+  auto it = switches_.find(dpid);
+  return it == switches_.end() ? 0 : it->second->punts.installed_count();
+}
 
 std::vector<PuntView> TapBridge::punt() const {
   std::vector<PuntView> out;

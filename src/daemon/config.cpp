@@ -245,7 +245,22 @@ void parse_router(const Reader& r, const YAML::Node& n, DaemonConfig& cfg) {
   r.only_keys(n, "router", {"netns_prefix", "mtu", "persist_taps", "local_port", "read_batch",
                             "switches", "routing", "route_tables", "fib_table", "bundles",
                             "table_capacity", "forwarding", "l2_table", "carrier_hold",
-                            "fd_store", "stale_hold", "punt_policer", "bundle_max"});
+                            "fd_store", "stale_hold", "punt_policer", "bundle_max", "profile",
+                            "compress"});
+  if (auto c = n["compress"]) {
+    const std::string v = r.str(c, "router.compress");
+    using C = routing::RoutingConfig::Compress;
+    if (v == "auto") cfg.routing_config.compress = C::kAuto;
+    else if (v == "always") cfg.routing_config.compress = C::kAlways;
+    else if (v == "never") cfg.routing_config.compress = C::kNever;
+    else r.fail(c, "router.compress", "must be auto, always or never");
+  }
+  auto profile_of = [&r](const YAML::Node& v, const std::string& key) {
+    const auto k = pipeline::parse_profile(r.str(v, key));
+    if (!k) r.fail(v, key, "must be auto, ovs, mikrotik, generic-of13 or generic-of10");
+    return *k;
+  };
+  if (n["profile"]) cfg.profile = profile_of(n["profile"], "router.profile");
   if (n["forwarding"]) rc.forwarding = r.boolean(n["forwarding"], "router.forwarding");
   if (n["routing"]) cfg.routing = r.boolean(n["routing"], "router.routing");
   auto& rt = cfg.routing_config;
@@ -320,7 +335,8 @@ void parse_router(const Reader& r, const YAML::Node& n, DaemonConfig& cfg) {
     for (std::size_t i = 0; i < s.size(); ++i) {
       const auto& item = s[i];
       const std::string where = "router.switches[" + std::to_string(i) + "]";
-      r.only_keys(item, where, {"dpid", "name", "netns", "ports", "vlans", "mac_table_size", "mac_aging"});
+      r.only_keys(item, where, {"dpid", "name", "netns", "ports", "vlans", "mac_table_size", "mac_aging",
+                                "profile", "table_capacity"});
       tapd::SwitchConfig sc;
       if (!item["dpid"]) r.fail(item, where, "needs dpid");
       try {
@@ -349,6 +365,14 @@ void parse_router(const Reader& r, const YAML::Node& n, DaemonConfig& cfg) {
         sc.mac_table_size = r.number<std::size_t>(item["mac_table_size"], where + ".mac_table_size", 1, 1000000);
       }
       if (item["mac_aging"]) sc.mac_aging = r.number<std::uint16_t>(item["mac_aging"], where + ".mac_aging", 1, 65535);
+      if (item["profile"] || item["table_capacity"]) {
+        ProfileConfig& pc = cfg.profiles[sc.dpid];
+        if (item["profile"]) pc.kind = profile_of(item["profile"], where + ".profile");
+        if (item["table_capacity"]) {
+          pc.table_capacity = r.number<std::uint32_t>(item["table_capacity"], where + ".table_capacity", 1,
+                                                      0xffffffff);
+        }
+      }
       rc.switches.push_back(std::move(sc));
     }
   }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -12,6 +13,7 @@
 #include "tapflow/pipeline/pipeline.hpp"
 #include "tapflow/routing/router.hpp"
 #include "tapflow/tapd/tap_bridge.hpp"
+#include "profiles.hpp"
 
 namespace tapflow::daemon {
 
@@ -39,6 +41,10 @@ struct DaemonConfig {
   // The router app's switch pipeline (router.fib_table, router.l2_table):
   // tapflowd hands it to tapd (router) and routing (routing_config).
   pipeline::Pipeline pipeline = pipeline::Pipeline::standard();
+  // Switch profiles (router.profile, router.switches[].profile and
+  // .table_capacity): what tapflow may use on each switch.
+  pipeline::ProfileKind profile = pipeline::ProfileKind::kAuto;
+  std::map<std::uint64_t, ProfileConfig> profiles;
   std::string log_level = "info";
   std::optional<std::string> metrics_listen;  // "ADDR:PORT" of /metrics; unset: no metrics
   std::optional<ClusterConfig> cluster;

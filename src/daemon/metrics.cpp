@@ -431,6 +431,24 @@ MetricFamilies routing_metrics(const routing::RouterCounters& router,
       {"tapflow_fib_withheld_flows",
        "FIB flows left out because the switch's FIB table is full (the kernel forwards them)", G,
        [](const SV& v) { return static_cast<double>(v.withheld_flows); }},
+      {"tapflow_fib_capacity_flows",
+       "Flows the switch's FIB table holds (its profile, TABLE_FEATURES or table_capacity); 0: no "
+       "limit known",
+       G, [](const SV& v) { return static_cast<double>(v.fib_capacity.value_or(0)); }},
+      {"tapflow_fib_compressing",
+       "1 while the FIB's route flows are compressed (same next hop merged, covered prefixes "
+       "dropped) to fit the switch's table",
+       G, [](const SV& v) { return v.compressing ? 1.0 : 0.0; }},
+      {"tapflow_fib_uncompressed_flows", "FIB flows the switch would need without compression", G,
+       [](const SV& v) { return static_cast<double>(v.uncompressed_flows); }},
+      {"tapflow_fib_table_utilization",
+       "FIB flows wanted / the FIB table's size (above 0.9: nearly full, logged; above 1: the "
+       "shortest prefixes go to the kernel); 0: no limit known",
+       G, [](const SV& v) {
+         return v.fib_capacity && *v.fib_capacity > 0
+                    ? static_cast<double>(v.flows) / static_cast<double>(*v.fib_capacity)
+                    : 0.0;
+       }},
       {"tapflow_fib_programming",
        "1 while FIB changes are queued or not yet confirmed by the switch (0: it holds them all)", G,
        [](const SV& v) { return v.programming ? 1.0 : 0.0; }},
@@ -506,6 +524,20 @@ MetricFamilies routing_metrics(const routing::RouterCounters& router,
     }
     out.push_back(std::move(f));
   }
+  auto info = family("tapflow_switch_profile_info",
+                     "1 per switch: the profile it runs with (what tapflow uses on it)",
+                     MetricType::Gauge);
+  for (const auto& v : switches) {
+    if (v.profile.empty()) continue;
+    ClientMetric m;
+    m.label = {{"dpid", dpid_label(v.dpid)},
+               {"netns", v.netns},
+               {"profile", v.profile},
+               {"summary", v.profile_summary}};
+    m.gauge.value = 1;
+    info.metric.push_back(std::move(m));
+  }
+  out.push_back(std::move(info));
   return out;
 }
 

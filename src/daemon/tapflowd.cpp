@@ -90,6 +90,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<controller::App> app;
   // Declared before the bridge, which uses it until its destructor.
   std::unique_ptr<fdstore::FdStoreClient> fd_store;
+  std::unique_ptr<daemon::ProfileBook> profiles;  // tapd's and routing's, per switch
   std::unique_ptr<tapd::TapBridge> bridge;
   std::unique_ptr<routing::Router> router;
   if (cfg.app == "router") {
@@ -106,6 +107,23 @@ int main(int argc, char** argv) {
     // alike. Without routing there is no FIB: tapd punts routed traffic.
     cfg.router.pipeline = cfg.routing_config.pipeline = cfg.pipeline;
     if (!cfg.routing) cfg.router.pipeline.fib_table.reset();
+    // Per switch: its profile (ovs, mikrotik, generic-of13/of10) narrowed by
+    // what it reports in the handshake; tapd and routing get the same answer.
+    cfg.controller.connection.probe_capabilities = true;
+    pipeline::ProfileRequest base;
+    base.kind = cfg.profile;
+    base.pipeline = cfg.pipeline;
+    base.routing = cfg.routing;
+    base.fib_capacity = cfg.routing_config.programmer.table_capacity;
+    profiles = std::make_unique<daemon::ProfileBook>(base, cfg.profiles);
+    cfg.router.pipeline_for = [p = profiles.get()](const controller::Datapath& dp) {
+      return p->resolve(dp).pipeline;
+    };
+    cfg.routing_config.profile_for = [p = profiles.get()](const controller::Datapath& dp) {
+      return p->resolve(dp);
+    };
+    // The profile's (or router.table_capacity's) size wins per switch.
+    cfg.routing_config.programmer.table_capacity.reset();
     // The TAP descriptors outlive this process in the store, so a restart
     // keeps the carriers; never fatal: without it the TAPs still persist.
     if (cfg.fd_store && cfg.router.persist_taps) {
@@ -115,6 +133,10 @@ int main(int argc, char** argv) {
     auto chain = std::make_unique<controller::AppChain>();
     chain->add(*bridge);  // first: a switch's TAPs exist before routing looks at them
     if (cfg.routing) {
+      // One-table profiles: the FIB gets table 0 less tapd's flows there.
+      cfg.routing_config.ingress_flows = [b = bridge.get()](std::uint64_t dpid) {
+        return b->table0_flows(dpid);
+      };
       router = std::make_unique<routing::Router>(io, cfg.routing_config);
       bridge->set_ports_listener([r = router.get()](std::uint64_t dpid, const std::string& ns,
                                                     const std::vector<tapd::TapPort>& taps) {

@@ -143,6 +143,38 @@ router:
   EXPECT_EQ(d.routing_config.tables, (std::vector<std::uint32_t>{254}));
 }
 
+TEST(Config, ProfilesAndCompression) {
+  auto c = parse_config(R"(
+app: router
+router:
+  profile: generic-of13
+  compress: always
+  switches:
+    - dpid: 0x1
+      profile: mikrotik
+      table_capacity: 4000
+    - dpid: 0x2
+)",
+                        "t.yaml");
+  EXPECT_EQ(c.profile, pipeline::ProfileKind::kGenericOf13);
+  EXPECT_EQ(c.routing_config.compress, routing::RoutingConfig::Compress::kAlways);
+  ASSERT_EQ(c.profiles.size(), 1u);
+  EXPECT_EQ(c.profiles.at(1).kind, pipeline::ProfileKind::kMikrotik);
+  EXPECT_EQ(c.profiles.at(1).table_capacity, 4000u);
+  auto d = parse_config("app: router", "t.yaml");
+  EXPECT_EQ(d.profile, pipeline::ProfileKind::kAuto);
+  EXPECT_EQ(d.routing_config.compress, routing::RoutingConfig::Compress::kAuto);
+  EXPECT_TRUE(d.profiles.empty());
+  EXPECT_NE(error_of("router: {profile: cisco}").find("t.yaml:1:19: router.profile: must be auto, ovs, mikrotik"),
+            std::string::npos)
+      << error_of("router: {profile: cisco}");
+  EXPECT_NE(error_of("router: {compress: maybe}").find("router.compress: must be auto, always or never"),
+            std::string::npos);
+  EXPECT_NE(error_of("router: {switches: [{dpid: 1, table_capacity: 0}]}")
+                .find("router.switches[0].table_capacity: must be a number from 1"),
+            std::string::npos);
+}
+
 TEST(Config, StaleHold) {
   auto d = parse_config("app: router", "t.yaml");
   EXPECT_EQ(d.routing_config.stale_quiet, std::chrono::milliseconds(5000));

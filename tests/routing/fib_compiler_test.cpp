@@ -11,7 +11,9 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "../netns/netlink_message_builder.hpp"
@@ -434,6 +436,74 @@ TEST_F(FibCompilerTest, OpenFlow10FlattensIntoTableZero) {
   EXPECT_TRUE(update(c).empty());
 }
 
+// Profiles on 1.3 (pipeline/profile.hpp): one table (MikroTik's fast path),
+// no groups, no TTL decrement, no select groups.
+TEST_F(FibCompilerTest, OneTableGroupLessProfileInlinesIntoTableZeroWithoutTtl) {
+  add_route({.dst = "10.0.1.0/24", .hops = {{kTap1}}});
+  add_route({.dst = "10.8.0.0/16", .hops = {{kTap2, "10.0.2.1", 1}, {kTap1, "10.0.1.1", 3}}});
+  add_route({.dst = "2001:db8:1::/48", .hops = {{kTap1, "fe80::1"}}});
+  neigh(kTap1, "10.0.1.1", "aa:00:00:00:00:11", NUD_REACHABLE);
+  neigh(kTap1, "fe80::1", "aa:00:00:00:00:61", NUD_REACHABLE);
+  FibCompiler c({.fib_table = 0, .groups = false, .dec_ttl = false}, kPorts);
+  const FibDiff d = compile(c);
+  EXPECT_TRUE(d.groups_added.empty());
+  EXPECT_EQ(c.group_count(), 0u);
+  EXPECT_FALSE(c.uses_groups());
+  EXPECT_EQ(c.table_id(), 0);
+  EXPECT_TRUE(c.snapshot().groups.empty());
+  // Table 0, no miss flow (tapd's router-MAC flow catches the rest), IPv6 kept (1.3 matches it).
+  EXPECT_EQ(flow_texts(c), (std::vector<std::string>{
+      "table=0 prio=1096 cookie=0x726f01 eth_type=0x86dd,ipv6_dst=2001:db8:1::/ffff:ffff:ffff:: -> apply(set_field:eth_src=02:00:00:00:00:01,set_field:eth_dst=aa:00:00:00:00:61,output:1)",
+      "table=0 prio=1049 cookie=0x726f02 eth_type=0x0800,ipv4_dst=10.0.1.1 -> apply(set_field:eth_src=02:00:00:00:00:01,set_field:eth_dst=aa:00:00:00:00:11,output:1)",
+      "table=0 prio=1048 cookie=0x726f01 eth_type=0x0800,ipv4_dst=10.0.1.0/255.255.255.0 -> apply(output:controller)",
+      "table=0 prio=1032 cookie=0x726f01 eth_type=0x0800,ipv4_dst=10.8.0.0/255.255.0.0 -> apply(set_field:eth_src=02:00:00:00:00:01,set_field:eth_dst=aa:00:00:00:00:11,output:1)"}));
+  // A MAC change rewrites the flows that inline it.
+  neigh(kTap1, "10.0.1.1", "aa:00:00:00:00:12", NUD_REACHABLE);
+  const FibDiff m = update(c);
+  EXPECT_TRUE(m.groups_changed.empty());
+  EXPECT_EQ(m.flows_changed.size(), 2u);
+}
+
+TEST_F(FibCompilerTest, GroupLessProfileKeepsTheTtlDecrementWhereTheSwitchHasIt) {
+  add_route({.dst = "10.0.1.0/24", .hops = {{kTap1}}});
+  add_route({.dst = "10.9.0.0/16", .hops = {{kTap1, "10.0.1.1"}}});
+  neigh(kTap1, "10.0.1.1", "aa:00:00:00:00:11", NUD_REACHABLE);
+  FibCompiler c({.groups = false}, kPorts);
+  compile(c);
+  EXPECT_EQ(c.table_id(), 1);
+  const auto flows = flow_texts(c);
+  ASSERT_EQ(flows.size(), 4u);  // host, subnet, route, miss (two tables: the miss stays)
+  EXPECT_EQ(flows[2],
+            "table=1 prio=1032 cookie=0x726f01 eth_type=0x0800,ipv4_dst=10.9.0.0/255.255.0.0 -> apply(set_field:eth_src=02:00:00:00:00:01,set_field:eth_dst=aa:00:00:00:00:11,dec_ttl,output:1)");
+  EXPECT_EQ(flows[3], kMiss);
+}
+
+TEST_F(FibCompilerTest, NoTtlProfileLeavesDecTtlOutOfGroups) {
+  add_route({.dst = "10.0.1.0/24", .hops = {{kTap1}}});
+  add_route({.dst = "10.9.0.0/16", .hops = {{kTap1, "10.0.1.1"}}});
+  neigh(kTap1, "10.0.1.1", "aa:00:00:00:00:11", NUD_REACHABLE);
+  FibCompiler c({.dec_ttl = false}, kPorts);
+  compile(c);
+  EXPECT_EQ(group_texts(c).at(1),
+            "indirect [set_field:eth_src=02:00:00:00:00:01,set_field:eth_dst=aa:00:00:00:00:11,output:1]");
+}
+
+TEST_F(FibCompilerTest, WithoutSelectGroupsMultipathChainsToTheFirstNextHop) {
+  add_route({.dst = "10.0.1.0/24", .hops = {{kTap1}}});
+  add_route({.dst = "10.0.2.0/24", .hops = {{kTap2}}});
+  add_route({.dst = "10.8.0.0/16", .hops = {{kTap2, "10.0.2.1", 1}, {kTap1, "10.0.1.1", 3}}});
+  neigh(kTap2, "10.0.2.1", "aa:00:00:00:00:21", NUD_REACHABLE);
+  neigh(kTap1, "10.0.1.1", "aa:00:00:00:00:11", NUD_REACHABLE);
+  FibCompiler c({.select_groups = false}, kPorts);
+  compile(c);
+  int chained = 0;
+  for (const auto& [id, g] : group_texts(c)) {
+    EXPECT_EQ(g.rfind("indirect [", 0), 0u) << g;  // never select
+    if (g.find("group:") != std::string::npos) ++chained;
+  }
+  EXPECT_EQ(chained, 1);
+}
+
 TEST_F(FibCompilerTest, GroupIdsStayStableAcrossRecompilesAndAreReusedAfterABatch) {
   add_route({.dst = "10.1.0.0/16", .hops = {{kTap1, "10.0.1.1"}}});
   add_route({.dst = "10.2.0.0/16", .hops = {{kTap1, "10.0.1.2"}}});
@@ -528,8 +598,50 @@ std::vector<std::string> canonical(const FibCompiler& c) {
   return out;
 }
 
-void check_incremental_equals_full(std::uint8_t version) {
-  std::mt19937 rng(20240605);
+// The flow a packet to `a` hits: the highest priority containing it (the
+// switch's view; FibFlows of one priority never overlap).
+std::optional<FibFlow> lookup(const std::vector<FibFlow>& flows, const IpAddress& a) {
+  std::optional<FibFlow> best;
+  for (const FibFlow& f : flows) {
+    if (f.kind == FibFlowKind::kMiss || f.prefix.addr.family != a.family || !f.prefix.contains(a)) continue;
+    if (!best || f.priority > best->priority) best = f;
+  }
+  return best;
+}
+
+// Compression never changes where a packet goes: every prefix's first and
+// last address, and the address just past it, hit the same action.
+void expect_same_forwarding(const FibCompiler& plain, const FibCompiler& packed, int round) {
+  const auto a = plain.flows();
+  const auto b = packed.flows();
+  for (const FibFlow& f : a) {
+    if (f.kind == FibFlowKind::kMiss) continue;
+    std::vector<IpAddress> probes{f.prefix.network().addr};
+    IpAddress last = f.prefix.network().addr;
+    const unsigned bits = last.is_v4() ? 32 : 128;
+    for (unsigned i = f.prefix.len; i < bits; ++i) last.bytes[i / 8] |= static_cast<std::uint8_t>(0x80 >> (i % 8));
+    probes.push_back(last);
+    IpAddress next = last;
+    for (int i = static_cast<int>(last.size()) - 1; i >= 0 && ++next.bytes[static_cast<std::size_t>(i)] == 0; --i) {}
+    probes.push_back(next);
+    for (const IpAddress& p : probes) {
+      const auto x = lookup(a, p);
+      const auto y = lookup(b, p);
+      ASSERT_EQ(x.has_value(), y.has_value()) << p.to_string() << " round " << round;
+      if (!x) continue;
+      ASSERT_EQ(x->action, y->action) << p.to_string() << " round " << round;
+      ASSERT_EQ(x->group, y->group) << p.to_string() << " round " << round;
+      // A host flow stays itself (its priority sits just above its subnet).
+      if (x->kind == FibFlowKind::kHost) {
+        ASSERT_EQ(y->kind, FibFlowKind::kHost);
+      }
+    }
+  }
+  EXPECT_LE(b.size(), a.size());
+}
+
+void check_incremental_equals_full(std::uint8_t version, bool compress = false) {
+  std::mt19937 rng(compress ? 20261206 : 20240605);
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
   const std::vector<const char*> gws4 = {"10.0.1.1", "10.0.1.2", "10.0.2.1", "10.0.2.2"};
   const std::vector<const char*> gws6 = {"fe80::1", "fe80::2", "2001:db8:ff::1"};
@@ -544,8 +656,14 @@ void check_incremental_equals_full(std::uint8_t version) {
   SwitchModel sw;
   std::string error;
   sw.apply(inc, inc.compile(st), &error);
+  if (compress) sw.apply(inc, inc.set_compress(true), &error);
 
   for (int round = 0; round < 300; ++round) {
+    if (compress && round % 50 == 49) {
+      // Off and on again: each move takes the switch to the other form exactly.
+      sw.apply(inc, inc.set_compress(!inc.compressing()), &error);
+      ASSERT_EQ(error, "") << "round " << round;
+    }
     netns::Changes ch;
     const int ops = 1 + pick(6);
     for (int op = 0; op < ops; ++op) {
@@ -620,8 +738,17 @@ void check_incremental_equals_full(std::uint8_t version) {
     ASSERT_EQ(error, "") << "round " << round;
 
     FibCompiler full({.version = version}, kPorts);
+    if (inc.compressing()) (void)full.set_compress(true);
     full.compile(st);
     ASSERT_EQ(canonical(inc), canonical(full)) << "round " << round;
+    if (compress) {
+      FibCompiler plain({.version = version}, kPorts), packed({.version = version}, kPorts);
+      plain.compile(st);
+      (void)packed.set_compress(true);
+      packed.compile(st);
+      expect_same_forwarding(plain, packed, round);
+      if (testing::Test::HasFatalFailure()) return;
+    }
 
     std::map<std::pair<std::uint16_t, std::string>, std::string> want;
     for (const auto& f : inc.snapshot().flows) {
@@ -639,6 +766,57 @@ TEST(FibCompilerProperty, IncrementalEqualsFullCompileOpenFlow13) {
 }
 TEST(FibCompilerProperty, IncrementalEqualsFullCompileOpenFlow10) {
   check_incremental_equals_full(openflow::kVersion10);
+}
+TEST(FibCompilerProperty, CompressedIncrementalEqualsFullAndForwardsTheSame) {
+  check_incremental_equals_full(openflow::kVersion13, true);
+}
+TEST(FibCompilerProperty, CompressedOpenFlow10) {
+  check_incremental_equals_full(openflow::kVersion10, true);
+}
+
+TEST_F(FibCompilerTest, CompressionMergesSameNextHopAndKeepsConnectedSubnets) {
+  add_route({.dst = "10.0.1.0/24", .hops = {{kTap1}}});
+  for (const char* dst : {"20.0.0.0/24", "20.0.1.0/24", "20.0.2.0/23", "20.0.4.0/24"}) {
+    add_route({.dst = dst, .hops = {{kTap1, "10.0.1.1"}}});
+  }
+  add_route({.dst = "20.0.0.0/16", .hops = {{kTap1, "10.0.1.1"}}});  // covers them all
+  add_route({.dst = "20.0.9.0/24", .hops = {{kTap1, "10.0.1.2"}}});   // another next hop
+  neigh(kTap1, "10.0.1.1", "aa:00:00:00:00:11", NUD_REACHABLE);
+  FibCompiler c({}, kPorts);
+  compile(c);
+  EXPECT_EQ(c.flow_count(), 9u);  // 7 routes, 1 host, the miss
+  const FibDiff on = c.set_compress(true);
+  EXPECT_TRUE(c.compressing());
+  // The four specifics under the /16 of the same next hop go; nothing is added.
+  EXPECT_EQ(on.flows_removed.size(), 4u);
+  EXPECT_TRUE(on.flows_added.empty());
+  EXPECT_EQ(c.flow_count(), 5u);
+  EXPECT_EQ(c.uncompressed_flow_count(), 9u);
+  EXPECT_EQ(c.route_count(), 7u);
+  // A new specific of the same next hop costs nothing.
+  add_route({.dst = "20.0.7.0/24", .hops = {{kTap1, "10.0.1.1"}}});
+  EXPECT_TRUE(update(c).empty());
+  // ... merged with its sibling of that next hop: 20.0.8.0/23 replaces 20.0.9.0/24.
+  add_route({.dst = "20.0.8.0/24", .hops = {{kTap1, "10.0.1.2"}}});
+  FibDiff d = update(c);
+  ASSERT_EQ(d.flows_added.size(), 1u);
+  EXPECT_EQ(d.flows_added[0].prefix, pfx("20.0.8.0/23"));
+  ASSERT_EQ(d.flows_removed.size(), 1u);
+  EXPECT_EQ(d.flows_removed[0].prefix, pfx("20.0.9.0/24"));
+  EXPECT_EQ(d.size(), 2u);
+  // The /16 gone: its specifics come back (merged where they can be).
+  del_route({.dst = "20.0.0.0/16", .hops = {{kTap1, "10.0.1.1"}}});
+  d = update(c);
+  EXPECT_EQ(d.flows_removed.size(), 1u);
+  std::set<std::string> added;
+  for (const FibFlow& f : d.flows_added) added.insert(f.prefix.to_string());
+  // 20.0.0.0/24 + 20.0.1.0/24 + 20.0.2.0/23 = 20.0.0.0/22; then /24s 4 and 7.
+  EXPECT_EQ(added, (std::set<std::string>{"20.0.0.0/22", "20.0.4.0/24", "20.0.7.0/24"}));
+  // Off again: every route as itself.
+  const FibDiff off = c.set_compress(false);
+  EXPECT_FALSE(c.compressing());
+  EXPECT_EQ(c.flow_count(), c.uncompressed_flow_count());
+  EXPECT_FALSE(off.flows_added.empty());
 }
 
 

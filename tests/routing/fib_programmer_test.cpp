@@ -85,6 +85,7 @@ struct SwitchModel {
   std::uint8_t version = kVersion13;
   bool bundles = true;
   std::function<bool(const FlowMod&)> reject;  // answered with FLOW_MOD_FAILED/TABLE_FULL
+  std::size_t limit = 0;  // flows the table holds (0: no limit): a new one beyond is TABLE_FULL
   std::map<std::string, FlowMod> flows;
   std::map<std::uint32_t, GroupMod> groups;
   std::vector<std::string> log;  // what arrived, in order
@@ -94,7 +95,13 @@ struct SwitchModel {
 
   // Applies one FLOW_MOD/GROUP_MOD; false if the switch rejects it.
   bool check(const Message& m) const {
-    if (const auto* f = std::get_if<FlowMod>(&m.body)) return !(reject && f->command == flow_mod_command::kAdd && reject(*f));
+    if (const auto* f = std::get_if<FlowMod>(&m.body)) {
+      if (limit != 0 && f->command == flow_mod_command::kAdd && !flows.contains(flow_id(*f, version)) &&
+          flows.size() >= limit) {
+        return false;
+      }
+      return !(reject && f->command == flow_mod_command::kAdd && reject(*f));
+    }
     return true;
   }
   void apply(const Message& m) {
@@ -447,6 +454,10 @@ class Lab {
         }
         // In parts of up to 3 flows, as a switch splits a long dump: the
         // programmer must take them as they come.
+        if (read_model) {  // what the switch holds now
+          preexisting_flows.clear();
+          for (const auto& [id, fm] : model.flows) preexisting_flows.push_back(stats_of(fm));
+        }
         const std::size_t n = preexisting_flows.size();
         for (std::size_t i = 0; i == 0 || i < n; i += 3) {
           const std::size_t end = std::min(n, i + 3);
@@ -525,6 +536,7 @@ class Lab {
   SwitchModel model;
   std::unique_ptr<FibCompiler> compiler;
   std::unique_ptr<FibProgrammer> prog;
+  bool read_model = false;  // FLOW_STATS answered from the model (else preexisting_flows)
   std::vector<FlowStats> preexisting_flows;
   std::vector<GroupDesc> preexisting_groups;
   std::uint32_t table_max_entries = 0xffffffff;
@@ -782,6 +794,46 @@ TEST(FibProgrammer, ReconcileKeepsTheLongestPrefixesWhenTheTableIsTooSmall) {
   EXPECT_EQ(prios.front(), 0);  // the miss flow stays
   EXPECT_EQ(prios.back(), pipeline::priority::fib::route(24));
   EXPECT_EQ(lab.f.run([&] { return lab.prog->withheld(); }), 9u - 5u + 0u);
+  EXPECT_EQ(lab.model.order_violations, 0);
+}
+
+// A switch whose table holds less than anyone said (no size known here):
+// TABLE_FULL, a refit that makes room first, a TABLE_FULL within it, and the
+// next refit learns the real size and keeps exactly the highest priorities
+// (the longest prefixes) and the miss flow.
+TEST(FibProgrammer, HardTableLimitIsLearntAndTheLongestPrefixesKept) {
+  FibProgrammerOptions o;
+  o.use_bundles = false;
+  o.read_table_features = false;
+  o.min_refit_interval = std::chrono::milliseconds(0);
+  Lab lab(kVersion13, o);
+  lab.model.limit = 6;
+  lab.read_model = true;
+  auto s = base_state(6);
+  put_route(s, "10.0.1.0/24", {{kTap1, "192.0.2.1"}});
+  lab.bind();
+  auto fut = lab.compile_and_apply(s);
+  lab.serve_until(fut);
+  // The refits run on their own once each batch is confirmed.
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < deadline &&
+         !lab.f.run([&] { return lab.prog->idle() && lab.prog->table_capacity().has_value(); })) {
+    (void)lab.step(50ms);
+  }
+  const auto c = lab.counters();
+  EXPECT_GT(c.table_full, 0u);
+  EXPECT_GE(c.refits, 2u);
+  EXPECT_EQ(lab.f.run([&] { return lab.prog->table_capacity(); }), std::optional<std::uint32_t>(6));
+  std::vector<std::uint16_t> want;
+  for (const FibFlow& f : lab.f.run([&] { return lab.compiler->flows(); })) want.push_back(f.priority);
+  ASSERT_GT(want.size(), 6u);
+  std::vector<std::uint16_t> keep(want.begin(), want.begin() + 5);  // sorted by priority, highest first
+  keep.push_back(0);                                                 // and the miss flow
+  std::vector<std::uint16_t> have;
+  for (const auto& [id, f] : lab.model.flows) have.push_back(f.priority);
+  std::sort(have.rbegin(), have.rend());
+  EXPECT_EQ(have, keep);
+  EXPECT_EQ(lab.f.run([&] { return lab.prog->withheld(); }), want.size() - 6);
   EXPECT_EQ(lab.model.order_violations, 0);
 }
 

@@ -67,6 +67,14 @@
 // The 1.3 miss flow is not installed on 1.0: tapd's router-MAC flow already
 // sends the rest to the controller.
 //
+// Switch profiles (FibOptions, from pipeline/profile.hpp) take 1.3 switches
+// part of the way there: fib_table 0 is the one-table layout above (flows in
+// table 0 matching no router MAC, no miss flow) for switches whose fast path
+// ends at goto-table; groups false inlines the first next hop's actions in
+// each flow (with dec_nw_ttl and VLAN tagging where they apply); dec_ttl
+// false leaves the TTL alone; select_groups false chains a multipath route's
+// group to its first next hop's.
+//
 // Scale: per route the compiler keeps a 16-byte (IPv4) or 32-byte (IPv6) slot
 // in an open-addressing table ({prefix, group id, action}); FlowMods are
 // rendered on demand. Changes apply incrementally and yield a FibDiff. VLAN
@@ -108,10 +116,24 @@ struct L2Location {
   friend bool operator==(const L2Location&, const L2Location&) = default;
 };
 
+// What the switch's profile (pipeline/profile.hpp) lets the FIB use. On 1.0
+// the compiler always works as if fib_table were 0, groups, dec_ttl and ipv6
+// false.
 struct FibOptions {
   std::uint8_t version = openflow::kVersion13;
-  std::uint8_t fib_table = pipeline::table::kFib;  // 1.3 only; 1.0 uses table 0
+  // 1.3: the FIB table; 0: one table for everything (the 1.0 layout: flows in
+  // table 0 beside tapd's, no miss flow, tapd's router-MAC flow catches the rest).
+  std::uint8_t fib_table = pipeline::table::kFib;
   std::vector<std::uint32_t> tables{254};        // route tables followed, in precedence order
+  // false: no GROUP_MODs; every flow carries its first next hop's actions
+  // inline (as on 1.0), so a neighbour's MAC change rewrites its routes' flows.
+  bool groups = true;
+  // false (groups true): a multipath route's group (inline ECMP or a nexthop
+  // object) is an INDIRECT group chained to its first next hop's group.
+  bool select_groups = true;
+  bool dec_ttl = true;  // DEC_NW_TTL before output (1.3)
+  bool ipv6 = true;     // IPv6 routes and hosts become flows (never on 1.0)
+  friend bool operator==(const FibOptions&, const FibOptions&) = default;
 };
 
 enum class FibAction : std::uint8_t { kGroup = 1, kController = 2, kDrop = 3 };
@@ -210,6 +232,17 @@ class FibCompiler {
   // Ids of every group the switch should hold (1.3; empty on 1.0), ascending.
   std::vector<std::uint32_t> group_ids() const;
   std::size_t flow_count() const;
+  std::uint8_t table_id() const;  // the table FIB flows go to (0 in the one-table layout)
+  // Compression (fib_compress.hpp): the route flows become the smallest set
+  // of prefixes this compressor finds that forwards exactly as the routes do
+  // (same next hop merged, covered prefixes dropped; connected subnets kept
+  // as they are, for their host flows). Kept up to date by every later diff.
+  // The diff moves the switch from one form to the other.
+  FibDiff set_compress(bool on);
+  bool compressing() const;
+  std::size_t route_count() const;              // route flows before compression
+  std::size_t uncompressed_flow_count() const;  // flow_count() were compression off
+  bool uses_groups() const;       // GROUP_MODs are sent (1.3 with groups)
   std::size_t group_count() const;  // groups the switch holds (0 on 1.0)
   std::size_t memory_bytes() const;  // approximate heap used by the compiler's state
   const FibOptions& options() const { return options_; }

@@ -49,7 +49,16 @@
 // many flows are out). Logged once per over-capacity episode. A switch that
 // still answers TABLE_FULL (capacity unknown or shared with other flows):
 // that flow is not installed, the error is counted in `table_full` and
-// logged; the rest goes on; a reconcile later retries it.
+// logged; the rest goes on. Either way (flows withheld by apply(), or a
+// TABLE_FULL) the programmer reconciles on its own once idle ("refit"): the
+// exact policy again, so no long prefix stays out while a shorter one
+// covering it is in (its packets would take that route: wrong forwarding);
+// a refit makes room first (deletes before adds), so a TABLE_FULL during a
+// refit means the switch holds all it can: the table's size becomes the FIB
+// flows it holds at the next refit, if smaller than what was known (a table
+// shared with other flows). When room is short, apply() too sends a diff's
+// deletes before its adds (the switch counts its table message by message,
+// even inside a bundle).
 //
 // Groups have no cookie: groups whose id is in `options.groups` (the
 // pipeline's fib_groups) are this programmer's; reconcile deletes (or holds
@@ -138,6 +147,7 @@ struct FibProgrammerOptions {
   std::size_t batch_size = 1000;           // messages per barrier-paced batch
   std::size_t max_inflight_batches = 2;    // barrier-paced batches awaiting their barrier
   std::chrono::milliseconds commit_timeout{120000};
+  std::chrono::milliseconds min_refit_interval{1000};  // between two refits (full read-backs)
   std::optional<std::uint32_t> table_capacity;  // FIB flows the switch takes; unset: ask (1.3)
   bool read_table_features = true;
   // The group ids we own (the Router sets them from its pipeline).
@@ -151,6 +161,7 @@ struct FibProgrammerCounters {
   std::uint64_t retried = 0;      // messages resent one by one after a failed bundle
   std::uint64_t errors = 0;       // entries the switch rejected (or we could not send)
   std::uint64_t table_full = 0;   // of which TABLE_FULL
+  std::uint64_t refits = 0;       // reconciles after withholding or TABLE_FULL (exact policy)
   std::uint64_t reconciles = 0;
   std::uint64_t reconcile_errors = 0;
   std::uint64_t groups_adopted = 0;        // switch groups kept by content at a reconcile
@@ -205,10 +216,18 @@ class FibProgrammer {
   void set_progress(Progress p) { progress_ = std::move(p); }
 
   bool idle() const { return queue_.empty() && inflight_.empty() && !reconciling_; }
+  // A refit is due (flows withheld, or a TABLE_FULL): it runs once the
+  // programmer is idle, at most once a second (min_refit_interval); this
+  // returns how long until it may, if it is due and could not run now.
+  std::optional<std::chrono::milliseconds> maybe_refit();
   bool reconciling() const { return reconciling_; }
   BundleSupport bundle_support() const { return bundles_; }
   // The FIB table's capacity in flows, if known (configured or read).
   std::optional<std::uint32_t> table_capacity() const { return capacity_; }
+  // A new size for the FIB table (the Router's: the profile's, or table 0
+  // less tapd's flows in the one-table layout); a refit follows if the FIB
+  // no longer fits as installed.
+  void set_table_capacity(std::optional<std::uint32_t> capacity);
   std::uint64_t withheld() const { return withheld_; }
   std::uint64_t installed_flows() const { return installed_flows_; }
   std::size_t queued() const { return queue_.size(); }
@@ -286,10 +305,24 @@ class FibProgrammer {
   std::weak_ptr<controller::Datapath> dp_;
   std::uint8_t version_ = openflow::kVersion13;
   BundleSupport bundles_ = BundleSupport::kUnknown;
+  // The FIB table's size: the smaller of what it was told (options,
+  // set_table_capacity, TABLE_FEATURES) and what a refit learnt.
   std::optional<std::uint32_t> capacity_;
+  std::optional<std::uint32_t> configured_capacity_, learned_capacity_;
+  bool in_refit_ = false;  // the batches in flight come from a refit
+  void update_capacity();
   bool capacity_read_ = false;  // TABLE_FEATURES asked on this datapath
   bool over_capacity_logged_ = false;
-  std::uint64_t withheld_ = 0;
+  // Withheld or refused flows: once idle, a reconcile applies the exact
+  // policy (refit_); after a TABLE_FULL it also learns the table's real size
+  // from the flows the switch holds (refit_learn_).
+  bool refit_ = false, refit_learn_ = false;
+  controller::Clock::time_point last_refit_{};
+  std::uint64_t withheld_ = 0;  // withheld_set_.size()
+  // The flows left out for lack of room, by (priority, prefix): never on the switch.
+  using WithheldKey = std::pair<std::uint16_t, netns::IpPrefix>;
+  static WithheldKey withheld_key(const FibFlow& f) { return {f.priority, f.prefix}; }
+  std::set<WithheldKey> withheld_set_;
   std::uint64_t installed_flows_ = 0;
 
   // Compiler group id -> switch group id, where they differ or were

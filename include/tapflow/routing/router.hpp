@@ -10,6 +10,7 @@
 #include <boost/asio.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -18,6 +19,7 @@
 
 #include "tapflow/controller/app.hpp"
 #include "tapflow/netns/netlink_watcher.hpp"
+#include "tapflow/pipeline/profile.hpp"
 #include "tapflow/routing/fib_compiler.hpp"
 #include "tapflow/routing/fib_programmer.hpp"
 
@@ -27,7 +29,19 @@ struct RoutingConfig {
   // The switches' layout: the FIB table (1.3; tapd's flows jump there) and
   // the group ids routing owns (they override programmer.groups).
   pipeline::Pipeline pipeline = pipeline::Pipeline::standard();
+  // Per connection: what the switch's profile lets the FIB use (tables,
+  // groups, TTL, size; the daemon resolves it, pipeline/profile.hpp). Unset:
+  // `pipeline` with everything for every switch.
+  std::function<pipeline::SwitchProfile(const controller::Datapath&)> profile_for;
+  // One-table layout: the flows tapd keeps in table 0 of a switch (by dpid),
+  // taken off the table's size to give the FIB's room.
+  std::function<std::size_t(std::uint64_t)> ingress_flows;
   std::vector<std::uint32_t> tables{254};    // kernel route tables, in precedence order
+  // FIB compression (FibCompiler::set_compress): kAuto compresses while the
+  // FIB would not fit the switch's table (on above its size, off again below
+  // 80% of it); kAlways whatever the size; kNever not at all.
+  enum class Compress : std::uint8_t { kAuto, kAlways, kNever };
+  Compress compress = Compress::kAuto;
   FibProgrammerOptions programmer;
   // After a reconcile (tapflowd started, the switch reconnected) the switch's
   // flows and groups that the namespace's FIB does not have are held as
@@ -94,6 +108,11 @@ class Router final : public controller::App {
     bool programming = false;           // changes queued or not yet confirmed by the switch
     std::size_t stale_flows = 0, stale_groups = 0;  // held since the last reconcile
     netns::WatcherCounters watcher;  // its namespace's netlink watcher
+    std::string profile;          // its connection's profile: ovs, mikrotik, generic-of13, ...
+    std::string profile_summary;  // SwitchProfile::summary()
+    std::optional<std::uint32_t> fib_capacity;  // flows its FIB table holds; unset: no limit known
+    bool compressing = false;                   // the route flows are compressed
+    std::size_t uncompressed_flows = 0;         // flows the FIB would need uncompressed
   };
   std::vector<SwitchView> switches() const;
 
@@ -102,6 +121,18 @@ class Router final : public controller::App {
   using L2Map = std::map<std::pair<int, openflow::MacAddress>, L2Location>;
   void on_kernel_change(Switch& sw, const netns::KernelState& state, const netns::Changes& ch);
   void start_programming(Switch& sw);
+  // Logs when the FIB nears (90%) or exceeds the switch's table, and when it fits again.
+  void check_room(Switch& sw);
+  // Turns compression on or off as RoutingConfig::compress says for the FIB's
+  // size now; the diff that moves the switch there (empty: no change).
+  FibDiff fit(Switch& sw);
+  // Lets the programmer refit (withheld flows, TABLE_FULL), now or when it may.
+  void schedule_refit(Switch& sw);
+  // The FIB's room as the profile (or the config) gives it; one table: table
+  // 0's size less tapd's flows there.
+  std::optional<std::uint32_t> room(const Switch& sw) const;
+  // What the programmer works with: room(), or what a TABLE_FULL showed if smaller.
+  std::optional<std::uint32_t> capacity_of(const Switch& sw) const;
   // Sweeps the stale flows and groups once the hold is over, else looks again later.
   void check_stale(Switch& sw);
   // `t0`: when the change that caused `diff` was read (for the confirm time).

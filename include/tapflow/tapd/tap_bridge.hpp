@@ -95,6 +95,9 @@ struct TapBridgeConfig {
   // table (routing's; unset: they go to the controller and the kernel routes
   // them); VLAN mode learns in its L2 tables.
   pipeline::Pipeline pipeline = pipeline::Pipeline::standard();
+  // Per connection: the layout the switch's profile allows (the daemon
+  // resolves it, pipeline/profile.hpp); unset: `pipeline` for every switch.
+  std::function<pipeline::Pipeline(const controller::Datapath&)> pipeline_for;
   std::vector<SwitchConfig> switches;  // switches not listed get defaults
 };
 
@@ -225,6 +228,8 @@ class TapBridge final : public controller::App {
   std::size_t learned_macs(std::uint64_t dpid) const;
   std::vector<PortStatusView> ports() const;
   std::vector<PuntView> punt() const;
+  // Flows tapd keeps in table 0 of this switch (punts), as installed; 0 if unknown.
+  std::size_t table0_flows(std::uint64_t dpid) const;
   const BridgeCounters& counters() const { return counters_; }
   // The namespace a datapath uses (configured or default name).
   std::string namespace_for(std::uint64_t dpid) const;
@@ -270,6 +275,8 @@ class TapBridge final : public controller::App {
   void ensure_vlan_taps(Switch& sw);
   void update_vlan_carriers(Switch& sw);
   void sync_vlan_pipeline(Switch& sw);
+  // This connection's pipeline (profile) and whether VLAN mode runs on it.
+  void choose_pipeline(Switch& sw, const controller::Datapath& dp);
   void send_vlan_groups(Switch& sw, const std::set<std::uint32_t>& existing);
   void learn(Switch& sw, const openflow::PacketIn& pi);
   void flush_port_macs(Switch& sw, std::uint32_t port_no);
