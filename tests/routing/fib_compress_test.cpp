@@ -362,7 +362,8 @@ class Harness {
     c_.set(p, r.action, r.pinned, diff_);
     replay();
   }
-  void erase(const IpPrefix& p) {
+  // By value: callers pass keys of routes_, which the erase frees.
+  void erase(IpPrefix p) {
     routes_.erase(p);
     c_.erase(p, diff_);
     replay();
