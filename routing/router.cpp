@@ -143,7 +143,7 @@ void Router::schedule_refit(Switch& sw) {
 
 FibDiff Router::fit(Switch& sw) {
   if (!sw.compiler) return {};
-  if (sw.programmer) sw.programmer->set_table_capacity(room(sw));
+  give_room(sw);
   bool on = sw.compiler->compressing();
   switch (config_.compress) {
     case RoutingConfig::Compress::kAlways: on = true; break;
@@ -167,6 +167,12 @@ FibDiff Router::fit(Switch& sw) {
                on ? "on" : "off", sw.compiler->route_count(), sw.compiler->flow_count(), before,
                d.size());
   return d;
+}
+
+void Router::give_room(Switch& sw) {
+  // Without profiles (a Router outside tapflowd) the programmer keeps what
+  // it was made with and what it reads from TABLE_FEATURES itself.
+  if (sw.programmer && config_.profile_for) sw.programmer->set_table_capacity(room(sw));
 }
 
 std::optional<std::uint32_t> Router::room(const Switch& sw) const {
@@ -209,7 +215,7 @@ void Router::check_room(Switch& sw) {
 }
 
 void Router::send(Switch& sw, const FibDiff& diff, controller::Clock::time_point t0) {
-  if (sw.programmer) sw.programmer->set_table_capacity(room(sw));
+  give_room(sw);
   check_room(sw);
   if (diff.empty() || sw.dp == nullptr || !sw.programmer) return;
   // From the kernel's change (as read from netlink) to the switch's
@@ -243,7 +249,7 @@ void Router::send(Switch& sw, const FibDiff& diff, controller::Clock::time_point
 
 void Router::start_programming(Switch& sw) {
   sw.reconcile_pending = false;
-  sw.programmer->set_table_capacity(room(sw));
+  give_room(sw);
   ++counters_.reconciles;
   const std::string log = sw.log;
   const std::size_t flows = sw.compiler->flow_count();

@@ -13,6 +13,7 @@ using namespace testing;
 ControllerConfig probing_config() {
   auto cfg = ControllerFixture::fast_config();
   cfg.connection.probe_capabilities = true;
+  cfg.connection.probe_group_features = true;
   return cfg;
 }
 

@@ -131,6 +131,8 @@ class Router final : public controller::App {
   // The FIB's room as the profile (or the config) gives it; one table: table
   // 0's size less tapd's flows there.
   std::optional<std::uint32_t> room(const Switch& sw) const;
+  // Hands room() to the programmer (with profiles, i.e. in tapflowd).
+  void give_room(Switch& sw);
   // What the programmer works with: room(), or what a TABLE_FULL showed if smaller.
   std::optional<std::uint32_t> capacity_of(const Switch& sw) const;
   // Sweeps the stale flows and groups once the hold is over, else looks again later.
