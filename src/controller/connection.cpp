@@ -485,10 +485,8 @@ void Connection::probe() {
         },
         timeout);
 
-    // GROUP_FEATURES only where asked for: on Open vSwitch 3.1 asking for it
-    // left the switch's FLOW_MOD rate a third lower for the rest of the
-    // connection (a 100k-route failover took 3.3 s instead of 2.2, and BFD
-    // flapped during a 1M-route install; without it, both pass).
+    // GROUP_FEATURES only where asked for (probe_group_features); unasked,
+    // groups count as unknown: assumed present, errors tell.
     auto groups = std::make_shared<std::optional<GroupFeatures>>();
     if (options_.probe_group_features) probe_one(
         "GROUP_FEATURES", GroupFeaturesStatsRequest{},

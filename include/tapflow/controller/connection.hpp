@@ -45,8 +45,8 @@ struct ConnectionOptions {
   // within request_timeout (at most half of what is left of the handshake) is
   // left unknown; it never fails the handshake.
   bool probe_capabilities = false;
-  // Also GROUP_FEATURES (see connection.cpp: it slowed Open vSwitch down);
-  // unset, groups count as unknown (assumed present, errors tell).
+  // Also GROUP_FEATURES; unset, groups count as unknown (assumed present,
+  // errors tell).
   bool probe_group_features = false;
 };
 
