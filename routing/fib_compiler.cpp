@@ -694,14 +694,11 @@ struct FibCompiler::Impl {
       }
       for (const CompressedEntry& e : compressor.entries()) entries.emplace(e.prefix, e.action);
     }
-    std::map<IpPrefix, RouteValue> from, to;
-    for (const auto& [p, k] : entries) (on ? to : from).emplace(p, value_of(k));
-    if (!on) {
-      for (const auto& [p, k] : emitted) from.emplace(p, value_of(k));
-      to = routes;
-    } else {
-      from = routes;
-    }
+    // The route flows the switch holds now, and those it must hold.
+    std::map<IpPrefix, RouteValue> compressed;
+    for (const auto& [p, k] : on ? entries : emitted) compressed.emplace(p, value_of(k));
+    const std::map<IpPrefix, RouteValue>& from = on ? routes : compressed;
+    const std::map<IpPrefix, RouteValue>& to = on ? compressed : routes;
     for (const auto& [p, v] : to) {
       auto it = from.find(p);
       if (it == from.end()) {
