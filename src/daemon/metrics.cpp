@@ -174,6 +174,42 @@ MetricFamilies controller_metrics(const controller::Controller& ctl) {
   return controller_metrics(ctl.counters(), ctl.connection_count(), datapath_metrics(ctl));
 }
 
+MetricFamilies loop_metrics(const controller::LoopLagStats& s) {
+  MetricFamilies out;
+  auto lag = family("tapflow_event_loop_lag_seconds",
+                    "How late the event loop ran a 10 ms timer: what a PACKET_IN or a TAP "
+                    "frame waits for at worst",
+                    MetricType::Histogram);
+  ClientMetric m;
+  for (std::size_t i = 0; i < s.below.size(); ++i) {
+    m.histogram.bucket.push_back({s.below[i], controller::LoopLagStats::kBounds[i]});
+  }
+  m.histogram.bucket.push_back({s.ticks, std::numeric_limits<double>::infinity()});
+  m.histogram.sample_count = s.ticks;
+  m.histogram.sample_sum = s.lag_sum_seconds;
+  lag.metric.push_back(std::move(m));
+  out.push_back(std::move(lag));
+  out.push_back(single_counter("tapflow_event_loop_stalls_total",
+                               "Times the event loop was held longer than 100 ms", s.stalls));
+  auto secs = family("tapflow_event_loop_stall_seconds_total",
+                     "Time the event loop was held in stalls; cpu=on: of it, tapflowd's thread "
+                     "was on the CPU (its own work), cpu=off: waiting or short of CPU",
+                     MetricType::Counter);
+  ClientMetric on, off;
+  on.label = {{"cpu", "on"}};
+  on.counter.value = s.stall_on_cpu_seconds;
+  off.label = {{"cpu", "off"}};
+  off.counter.value = std::max(0.0, s.stall_seconds - s.stall_on_cpu_seconds);
+  secs.metric.push_back(std::move(on));
+  secs.metric.push_back(std::move(off));
+  out.push_back(std::move(secs));
+  auto worst = family("tapflow_event_loop_max_lag_seconds",
+                      "The longest the event loop was held since start", MetricType::Gauge);
+  worst.metric.push_back(gauge({}, s.max_lag_seconds));
+  out.push_back(std::move(worst));
+  return out;
+}
+
 MetricFamilies tap_metrics(const std::vector<tapd::PortStatusView>& ports,
                            const tapd::BridgeCounters& bridge, LatencyBuckets bounds) {
   auto frames = family("tapflow_tap_frames_total",

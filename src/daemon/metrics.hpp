@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tapflow/controller/controller.hpp"
+#include "tapflow/controller/loop_monitor.hpp"
 #include "tapflow/routing/router.hpp"
 #include "tapflow/tapd/tap_bridge.hpp"
 
@@ -57,6 +58,8 @@ MetricFamilies controller_metrics(const controller::ControllerCounters& counters
 std::vector<DatapathMetrics> datapath_metrics(const controller::Controller& ctl);
 // Everything a controller exposes; call on its event loop.
 MetricFamilies controller_metrics(const controller::Controller& ctl);
+// tapflow_event_loop_*: the loop's lateness and stalls (LoopMonitor).
+MetricFamilies loop_metrics(const controller::LoopLagStats& stats);
 
 // tapflow_tap_* (per port) and tapflow_bridge_* families.
 MetricFamilies tap_metrics(const std::vector<tapd::PortStatusView>& ports,

@@ -15,6 +15,7 @@
 #include "tapflow/apps/learning_switch.hpp"
 #include "tapflow/controller/app_chain.hpp"
 #include "tapflow/controller/controller.hpp"
+#include "tapflow/controller/loop_monitor.hpp"
 #include "tapflow/fdstore/client.hpp"
 #include "tapflow/netns/namespace.hpp"
 #include "tapflow/routing/router.hpp"
@@ -174,11 +175,17 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // Stalls of the event loop (where every PACKET_IN and TAP frame waits) are
+  // logged and exposed, told apart as tapflowd's own work or off the CPU.
+  controller::LoopMonitor loop_monitor(io);
+  loop_monitor.start();
+
   // Scrapes run on this event loop, where the counters live (no locks).
   std::unique_ptr<daemon::MetricsServer> metrics;
   if (cfg.metrics_listen) {
     std::vector<daemon::MetricsServer::Collector> collectors{
-        [&ctl] { return daemon::controller_metrics(ctl); }};
+        [&ctl] { return daemon::controller_metrics(ctl); },
+        [&loop_monitor] { return daemon::loop_metrics(loop_monitor.stats()); }};
     if (bridge) {
       collectors.push_back(
           [b = bridge.get()] { return daemon::tap_metrics(b->ports(), b->counters()); });
@@ -224,6 +231,7 @@ int main(int argc, char** argv) {
       });
       return;
     }
+    loop_monitor.stop();
     ctl.stop();
     io.stop();
   });
