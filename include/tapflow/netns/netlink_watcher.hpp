@@ -32,6 +32,7 @@ struct WatcherCounters {
 struct WatcherOptions {
   int receive_buffer_bytes = 64 << 20;  // SO_RCVBUFFORCE, else SO_RCVBUF (capped by rmem_max)
   unsigned max_recvs_per_batch = 256;   // (or 1 MiB) then the loop gets a turn before reading on
+  unsigned recvs_per_call = 16;         // datagrams per recvmmsg() (1..16; 1: one system call each)
 };
 
 class NetlinkWatcher {
