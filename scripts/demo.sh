@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README demo: Open vSwitch routed by tapflowd next to legacy BIRD and
 # FRR routers, in Mininet (mininet-topos/, topology "demo"):
-#   1. installs what is missing (scripts/setup.sh) and builds (scripts/build.sh);
+#   1. installs what is missing (scripts/setup.sh) and builds what the demo
+#      runs (scripts/build.sh --demo: tapflowd, tapflow-fdstore, tapflowctl;
+#      the tests and benchmarks are scripts/test.sh's);
 #   2. checks the OpenFlow codec on a recorded session (one line);
 #   3. runs the demo topology: a private Open vSwitch (userspace datapath)
 #      and tapflowd in a private network namespace, BIRD in tapflowd's
@@ -21,7 +23,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-scripts/build.sh -DTAPFLOW_BENCH=OFF
+scripts/build.sh --demo
 
 sample=tests/data/sample-session.hex
 n=$(build/src/daemon/tapflowctl decode --hex "$sample" | grep -c '^[A-Z]')

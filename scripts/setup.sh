@@ -15,6 +15,9 @@ PACKAGES=(
   iputils-ping ethtool iperf3 tcpdump mininet bird2 frr python3-os-ken nftables
   # high availability: the coordination service the instances elect masters in
   etcd-server etcd-client
+  # dashboards: Prometheus (and promtool) for configs/prometheus/ and the
+  # dashboard test; PyYAML for its rule files
+  prometheus python3-yaml
 )
 
 missing=()
