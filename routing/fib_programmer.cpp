@@ -87,11 +87,9 @@ bool contiguous_v6(const ValueBytes& mask, std::uint8_t& len) {
   return true;
 }
 
-// The FibFlow identity of a switch flow with one of our cookies, if it has
-// exactly the shape FibCompiler::render() gives: eth_type and, for a non-zero
-// length, ipv4_dst / ipv6_dst with a contiguous mask; the miss flow matches
-// nothing. Anything else (an older tapflow's flows, someone else's edits)
-// is not ours to keep and is deleted as the switch spelled it.
+}  // namespace
+
+// See fib_programmer.hpp: the shape FibCompiler::render() gives, read back.
 std::optional<FibFlow> parse_fib_flow(std::uint64_t cookie, std::uint16_t priority,
                                       const Match& match) {
   FibFlow f;
@@ -147,8 +145,6 @@ std::optional<FibFlow> parse_fib_flow(std::uint64_t cookie, std::uint16_t priori
   f.prefix = f.prefix.network();
   return f;
 }
-
-}  // namespace
 
 struct FibProgrammer::ReconcileRead {
   std::uint64_t generation = 0;

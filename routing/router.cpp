@@ -33,6 +33,10 @@ struct Router::Switch {
   std::unique_ptr<boost::asio::steady_timer> refit_timer;  // FibProgrammer::maybe_refit, when too soon
   bool refit_armed = false;
   controller::Clock::time_point hold_since{}, last_change{};
+  bool fib_in_place = false;  // reconciled with the switch on this connection
+  std::unique_ptr<boost::asio::steady_timer> progress_timer;  // watch_progress
+  bool progress_armed = false;
+  controller::Clock::time_point progress_since{};
 
   explicit Switch(netns::NetNamespace n) : ns(std::move(n)) {}
 };
@@ -44,6 +48,7 @@ Router::~Router() {
   for (auto& [dpid, sw] : switches_) {
     if (sw->stale_timer) sw->stale_timer->cancel();
     if (sw->refit_timer) sw->refit_timer->cancel();
+    if (sw->progress_timer) sw->progress_timer->cancel();
     if (sw->watcher) sw->watcher->stop();
     if (sw->programmer) sw->programmer->stop();
   }
@@ -59,6 +64,7 @@ void Router::set_ports(std::uint64_t dpid, const std::string& netns_name, Router
       sw->ports = std::move(ports);
       sw->stale_timer = std::make_unique<boost::asio::steady_timer>(io_);
       sw->refit_timer = std::make_unique<boost::asio::steady_timer>(io_);
+      sw->progress_timer = std::make_unique<boost::asio::steady_timer>(io_);
       Switch* raw = sw.get();
       sw->watcher = std::make_unique<netns::NetlinkWatcher>(
           io_, sw->ns, netns::NetlinkWatcher::kAll,
@@ -245,10 +251,45 @@ void Router::send(Switch& sw, const FibDiff& diff, controller::Clock::time_point
       spdlog::debug("{} FIB update confirmed by the switch in {} us: {} changes", log, us, n);
     }
   });
+  watch_progress(sw);
+}
+
+void Router::watch_progress(Switch& sw) {
+  if (sw.progress_armed || !sw.programmer || sw.programmer->idle()) return;
+  sw.progress_since = controller::Clock::now();
+  log_progress_later(sw);
+}
+
+void Router::log_progress_later(Switch& sw) {
+  sw.progress_armed = true;
+  sw.progress_timer->expires_after(kProgressLogInterval);
+  sw.progress_timer->async_wait([this, raw = &sw](const boost::system::error_code& ec) {
+    if (ec) return;
+    Switch& s = *raw;
+    s.progress_armed = false;
+    if (!s.programmer || s.dp == nullptr || s.programmer->idle()) return;
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(controller::Clock::now() -
+                                                                       s.progress_since)
+                          .count();
+    // Long operations only (a full sync, a big reconcile): the usual update
+    // is confirmed well within the interval and logs nothing here.
+    if (s.programmer->reconciling()) {
+      spdlog::info("{} FIB programming: reading the switch's FIB back ({} s)", s.log, secs);
+    } else {
+      const std::uint64_t done = s.programmer->confirmed_messages();
+      const std::uint64_t total = s.programmer->queued_messages();
+      spdlog::info("{} FIB programming: {}/{} messages confirmed by the switch ({:.0f}%, {} s)",
+                   s.log, done, total,
+                   total > 0 ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 0.0,
+                   secs);
+    }
+    log_progress_later(s);
+  });
 }
 
 void Router::start_programming(Switch& sw) {
   sw.reconcile_pending = false;
+  sw.fib_in_place = false;
   give_room(sw);
   ++counters_.reconciles;
   const std::string log = sw.log;
@@ -268,6 +309,7 @@ void Router::start_programming(Switch& sw) {
           spdlog::warn("{} FIB reconcile: {}", log, openflow::describe(st.error()));
           return;
         }
+        raw->fib_in_place = true;
         spdlog::info("{} FIB in place: {} flows, {} groups (reconciled in {} ms)", log, flows,
                      groups, ms);
         if (raw->programmer->stale_flows() + raw->programmer->stale_groups() > 0) {
@@ -281,6 +323,7 @@ void Router::start_programming(Switch& sw) {
         }
       },
       hold);
+  watch_progress(sw);
 }
 
 void Router::check_stale(Switch& sw) {
@@ -321,6 +364,7 @@ void Router::on_datapath_up(Datapath& dp) {
   }
   Switch& sw = *it->second;
   sw.dp = &dp;
+  sw.fib_in_place = false;
   pipeline::SwitchProfile profile;
   profile.pipeline = config_.pipeline;
   if (config_.profile_for) profile = config_.profile_for(dp);
@@ -400,6 +444,9 @@ void Router::on_datapath_down(std::uint64_t dpid, const std::string& reason) {
   sw.stale_timer->cancel();
   sw.refit_timer->cancel();
   sw.refit_armed = false;
+  sw.progress_timer->cancel();
+  sw.progress_armed = false;
+  sw.fib_in_place = false;
   if (sw.programmer) sw.programmer->stop();
   spdlog::info("{} routing: switch away ({}); the FIB stays compiled", sw.log, reason);
 }
@@ -417,6 +464,8 @@ std::vector<Router::SwitchView> Router::switches() const {
     v.dpid = dpid;
     v.netns = sw->ns.name();
     v.synced = sw->watcher && sw->watcher->synced();
+    v.connected = sw->dp != nullptr;
+    v.fib_in_place = sw->fib_in_place;
     if (sw->watcher) v.watcher = sw->watcher->counters();
     if (sw->compiler) {
       v.compressing = sw->compiler->compressing();
@@ -438,10 +487,29 @@ std::vector<Router::SwitchView> Router::switches() const {
       v.programming = !sw->programmer->idle();
       v.stale_flows = sw->programmer->stale_flows();
       v.stale_groups = sw->programmer->stale_groups();
+      v.reading_back = sw->programmer->reconciling();
+      v.progress_done = sw->programmer->confirmed_messages();
+      v.progress_total = sw->programmer->queued_messages();
     }
     out.push_back(v);
   }
   return out;
+}
+
+const netns::KernelState* Router::kernel_state(std::uint64_t dpid) const {
+  auto it = switches_.find(dpid);
+  if (it == switches_.end() || !it->second->watcher || !it->second->watcher->synced()) return nullptr;
+  return &it->second->watcher->state();
+}
+
+const FibCompiler* Router::compiler(std::uint64_t dpid) const {
+  auto it = switches_.find(dpid);
+  return it == switches_.end() ? nullptr : it->second->compiler.get();
+}
+
+const FibProgrammer* Router::programmer(std::uint64_t dpid) const {
+  auto it = switches_.find(dpid);
+  return it == switches_.end() ? nullptr : it->second->programmer.get();
 }
 
 }  // namespace tapflow::routing

@@ -287,6 +287,11 @@ std::string TapBridge::namespace_for(std::uint64_t dpid) const {
   return config_.netns_prefix + name;
 }
 
+std::string TapBridge::switch_name(std::uint64_t dpid) const {
+  const SwitchConfig* c = config_for(dpid);
+  return c != nullptr && !c->name.empty() ? c->name : dpid_hex(dpid);
+}
+
 TapBridge::Switch& TapBridge::switch_for(Datapath& dp) {
   const std::uint64_t dpid = dp.datapath_id();
   if (auto it = switches_.find(dpid); it != switches_.end()) return *it->second;

@@ -17,6 +17,7 @@ namespace {
 
 const std::set<std::string> kLogLevels = {"trace", "debug", "info", "warn", "error", "off"};
 const std::set<std::string> kApps = {"learning-switch", "router"};
+const std::set<std::string> kLogFormats = {"text", "json"};
 
 class Reader {
  public:
@@ -25,11 +26,14 @@ class Reader {
   [[noreturn]] void fail(const YAML::Node& n, const std::string& key, const std::string& what) const {
     std::ostringstream s;
     s << name_;
+    int line = 0, column = 0;
     if (n.IsDefined() && n.Mark().line >= 0) {
-      s << ":" << n.Mark().line + 1 << ":" << n.Mark().column + 1;
+      line = n.Mark().line + 1;
+      column = n.Mark().column + 1;
+      s << ":" << line << ":" << column;
     }
     s << ": " << key << ": " << what;
-    throw ConfigError(s.str());
+    throw ConfigError(s.str(), line, column);
   }
 
   void only_keys(const YAML::Node& map, const std::string& where,
@@ -480,6 +484,29 @@ std::uint64_t parse_datapath_id(const std::string& text) {
   return v;
 }
 
+// control: false, or a map with the socket's path and group.
+void parse_control(const Reader& r, const YAML::Node& n, ControlConfig& c) {
+  if (n.IsScalar()) {
+    if (r.boolean(n, "control")) r.fail(n, "control", "is false or a map (socket, group)");
+    c.enabled = false;
+    return;
+  }
+  r.only_keys(n, "control", {"socket", "group"});
+  if (n["socket"]) {
+    c.socket = r.str(n["socket"], "control.socket");
+    // sockaddr_un holds 107 bytes and a NUL.
+    if (c.socket.empty() || c.socket.front() != '/' || c.socket.size() > 107 ||
+        c.socket.back() == '/') {
+      r.fail(n["socket"], "control.socket", "must be an absolute path of a file (at most 107 bytes)");
+    }
+    c.explicit_socket = true;
+  }
+  if (n["group"]) {
+    c.group = r.str(n["group"], "control.group");
+    if (c.group.empty()) r.fail(n["group"], "control.group", "must not be empty");
+  }
+}
+
 // cluster: etcd endpoints (and TLS), this instance's id, the lease TTL, the
 // key prefix.
 void parse_cluster(const Reader& r, const YAML::Node& n, DaemonConfig& cfg) {
@@ -547,12 +574,13 @@ DaemonConfig parse_config(const std::string& yaml, const std::string& name) {
     root = YAML::Load(yaml);
   } catch (const YAML::Exception& e) {
     throw ConfigError(name + ":" + std::to_string(e.mark.line + 1) + ":" +
-                      std::to_string(e.mark.column + 1) + ": " + e.msg);
+                          std::to_string(e.mark.column + 1) + ": " + e.msg,
+                      e.mark.line + 1, e.mark.column + 1);
   }
   DaemonConfig cfg;
   if (!root || root.IsNull()) return cfg;
-  r.only_keys(root, "", {"listen", "tls", "app", "log_level", "keepalive", "datapaths", "limits",
-                          "router", "metrics", "cluster"});
+  r.only_keys(root, "", {"listen", "tls", "app", "log_level", "log_format", "keepalive", "datapaths",
+                          "limits", "router", "metrics", "cluster", "control"});
 
   if (auto n = root["listen"]) {
     if (!n.IsSequence() || n.size() == 0) r.fail(n, "listen", "must be a non-empty list");
@@ -597,6 +625,11 @@ DaemonConfig parse_config(const std::string& yaml, const std::string& name) {
       r.fail(n, "log_level", "must be trace, debug, info, warn, error or off");
     }
   }
+  if (auto n = root["log_format"]) {
+    cfg.log_format = r.str(n, "log_format");
+    if (kLogFormats.count(cfg.log_format) == 0) r.fail(n, "log_format", "must be text or json");
+  }
+  if (auto n = root["control"]) parse_control(r, n, cfg.control);
   if (auto n = root["keepalive"]) {
     r.only_keys(n, "keepalive", {"echo_interval", "echo_misses", "handshake_timeout",
                                  "request_timeout"});

@@ -28,6 +28,17 @@ struct ClusterConfig {
   std::chrono::milliseconds request_timeout{500};
 };
 
+// control: the operator's Unix socket (tapflowctl status / show ...).
+struct ControlConfig {
+  static constexpr const char* kDefaultSocket = "/run/tapflow/tapflowd.sock";
+  bool enabled = true;  // control: false turns it off
+  std::string socket = kDefaultSocket;
+  std::string group = "tapflow";  // the socket's group (mode 0660), if it exists
+  // Set in the config or on the command line: failing to serve it is fatal
+  // (the default path only warns: another tapflowd may hold it).
+  bool explicit_socket = false;
+};
+
 struct DaemonConfig {
   controller::ControllerConfig controller;
   std::string app = "learning-switch";  // learning-switch | router
@@ -46,14 +57,24 @@ struct DaemonConfig {
   pipeline::ProfileKind profile = pipeline::ProfileKind::kAuto;
   std::map<std::uint64_t, ProfileConfig> profiles;
   std::string log_level = "info";
+  std::string log_format = "text";  // text | json (one object per line)
+  ControlConfig control;
   std::optional<std::string> metrics_listen;  // "ADDR:PORT" of /metrics; unset: no metrics
   std::optional<ClusterConfig> cluster;
 };
 
-// A configuration error: "FILE:LINE:COLUMN: KEY: what is wrong".
+// A configuration error: "FILE:LINE:COLUMN: KEY: what is wrong", and where
+// (the offending YAML node's mark, 1-based; 0 where there is no node).
 class ConfigError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+  ConfigError(const std::string& what, int line, int column)
+      : std::runtime_error(what), line_(line), column_(column) {}
+  int line() const { return line_; }
+  int column() const { return column_; }
+
+ private:
+  int line_ = 0, column_ = 0;
 };
 
 // Reads a YAML config file. Unknown keys are errors (they are usually typos).

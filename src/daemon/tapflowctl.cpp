@@ -1,8 +1,10 @@
-// tapflowctl: command-line tools for tapflow. For now: `decode`.
+// tapflowctl: command-line tools for tapflow: decode OpenFlow messages,
+// inspect a running tapflowd (status, show ...), check a config file.
 #include <CLI/CLI.hpp>
 
 #include <iostream>
 
+#include "ctl_commands.hpp"
 #include "decode_command.hpp"
 
 int main(int argc, char** argv) {
@@ -22,8 +24,50 @@ int main(int argc, char** argv) {
                 "re-encode every message and check the bytes are the same");
   cmd->add_option("FILE", decode.files, "input files, '-' for standard input")->required();
 
+  // status and show: one request to tapflowd's control socket.
+  tapflow::ctl::ControlOptions control;
+  std::size_t limit = 0;
+  auto add_control_options = [&](CLI::App* c) {
+    c->add_option("--socket", control.socket, "tapflowd's control socket")
+        ->capture_default_str();
+    c->add_flag("--json", control.json, "print tapflowd's JSON reply as it is");
+  };
+  std::vector<std::string> status_args;
+  auto* status = app.add_subcommand(
+      "status", "Per switch: connected, OpenFlow version, role, FIB synced, routes, flows, "
+                "withheld flows, programming progress. Exit status 3 when tapflowd cannot be "
+                "reached, 1 when it answers with an error.");
+  add_control_options(status);
+  status->add_option("SWITCH", status_args, "a switch's name, datapath id or namespace");
+  std::vector<std::string> show_args;
+  auto* show = app.add_subcommand(
+      "show",
+      "show switches | ports [SWITCH] | routes [SWITCH] [PREFIX|ADDRESS] | neighbors [SWITCH] | "
+      "groups [SWITCH] | flows [SWITCH] [--diff] | taps [SWITCH] | punt [SWITCH] | ha");
+  add_control_options(show);
+  show->add_flag("--diff", control.diff,
+                 "show flows: only flows missing from the switch, extra or different");
+  show->add_option("--limit", limit, "at most this many rows per switch (default 100000)");
+  show->add_option("VIEW", show_args, "the view and its arguments")->required();
+
+  std::string check_file;
+  auto* config = app.add_subcommand("config", "tapflowd configuration files");
+  config->require_subcommand(1);
+  auto* check = config->add_subcommand(
+      "check", "Validate a tapflowd config file as tapflowd reads it: errors as "
+               "FILE:LINE:COLUMN: message (exit 1), else a one-line summary (exit 0)");
+  check->add_option("FILE", check_file, "the YAML file")->required();
+
   CLI11_PARSE(app, argc, argv);
 
   if (*cmd) return tapflow::ctl::run_decode(decode, std::cin, std::cout, std::cerr);
+  if (*status || *show) {
+    control.words = *status ? std::vector<std::string>{"status"} : std::vector<std::string>{"show"};
+    const auto& args = *status ? status_args : show_args;
+    control.words.insert(control.words.end(), args.begin(), args.end());
+    if (limit > 0) control.limit = limit;
+    return tapflow::ctl::run_control(control, std::cout, std::cerr);
+  }
+  if (*check) return tapflow::ctl::run_config_check(check_file, std::cout, std::cerr);
   return 2;
 }

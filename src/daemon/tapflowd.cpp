@@ -1,6 +1,5 @@
 // tapflowd: the OpenFlow controller daemon. Wiring only: config, logging,
 // signals, the controller core and the selected application.
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -11,6 +10,9 @@
 
 #include "cluster_driver.hpp"
 #include "config.hpp"
+#include "control_server.hpp"
+#include "control_service.hpp"
+#include "json_log.hpp"
 #include "metrics.hpp"
 #include "tapflow/apps/learning_switch.hpp"
 #include "tapflow/controller/app_chain.hpp"
@@ -29,11 +31,15 @@ int main(int argc, char** argv) {
   std::vector<std::string> listen;
   std::string app_name, log_level, tls_cert, tls_key, tls_ca;
   double echo_interval = 0;
-  std::string metrics_listen;
+  std::string metrics_listen, control_socket, log_format;
   cli.add_option("-c,--config", config_file, "YAML configuration file")->check(CLI::ExistingFile);
   cli.add_option("--listen", listen, "tcp:ADDR:PORT or tls:ADDR:PORT (repeatable; replaces the config's)");
   cli.add_option("--app", app_name, "application: learning-switch or router");
   cli.add_option("--log-level", log_level, "trace, debug, info, warn, error, off");
+  cli.add_option("--log-format", log_format, "text, or json (one object per line)")
+      ->check(CLI::IsMember({"text", "json"}));
+  cli.add_option("--control-socket", control_socket,
+                 "tapflowctl's Unix socket (default /run/tapflow/tapflowd.sock)");
   cli.add_option("--tls-cert", tls_cert, "controller certificate (PEM) for tls: listeners");
   cli.add_option("--tls-key", tls_key, "controller private key (PEM)");
   cli.add_option("--tls-ca", tls_ca, "CA that signs switch certificates (PEM)");
@@ -55,6 +61,13 @@ int main(int argc, char** argv) {
       }
     }
     if (!log_level.empty()) cfg.log_level = log_level;
+    if (!log_format.empty()) cfg.log_format = log_format;
+    if (!control_socket.empty()) {
+      if (control_socket.front() != '/') throw daemon::ConfigError("--control-socket: must be an absolute path");
+      cfg.control.enabled = true;
+      cfg.control.socket = control_socket;
+      cfg.control.explicit_socket = true;
+    }
     if (!tls_cert.empty() || !tls_key.empty()) {
       controller::TlsFiles t;
       t.cert_file = tls_cert;
@@ -80,12 +93,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  auto level = spdlog::level::from_str(cfg.log_level);
-  spdlog::set_default_logger(spdlog::stderr_color_mt("tapflowd"));
-  spdlog::set_level(level);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");
-  // Unbuffered enough for tests and operators that follow the log.
-  spdlog::flush_on(spdlog::level::info);
+  daemon::setup_logging(cfg.log_format, cfg.log_level);
 
   boost::asio::io_context io(1);
   std::unique_ptr<controller::App> app;
@@ -206,6 +214,33 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
       spdlog::error("{}", e.what());
       return 1;
+    }
+  }
+
+  // The operator's socket (tapflowctl status / show), on this event loop too.
+  std::unique_ptr<daemon::ControlService> control_service;
+  std::unique_ptr<daemon::ControlServer> control;
+  if (cfg.control.enabled) {
+    daemon::ControlSources sources{cfg.app, &ctl, bridge.get(), router.get(), profiles.get(), {}};
+    if (cluster) sources.cluster = [c = cluster.get()] { return c->metrics_view(); };
+    control_service = std::make_unique<daemon::ControlService>(std::move(sources));
+    control = std::make_unique<daemon::ControlServer>(
+        io, daemon::ControlServerOptions{cfg.control.socket, cfg.control.group},
+        [s = control_service.get()](const std::string& line, const daemon::ControlServer::Reply& reply) {
+          s->handle(line, reply);
+        });
+    try {
+      control->start();
+    } catch (const std::exception& e) {
+      // Asked for explicitly: fatal. The default path: another tapflowd may
+      // hold it; this one routes all the same.
+      if (cfg.control.explicit_socket) {
+        spdlog::error("{}", e.what());
+        return 1;
+      }
+      spdlog::warn("{}: tapflowctl cannot reach this tapflowd (set control.socket or --control-socket)",
+                   e.what());
+      control.reset();
     }
   }
 

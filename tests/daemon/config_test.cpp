@@ -255,6 +255,24 @@ namespace tapflow::daemon {
 namespace {
 
 // The example shipped in configs/ must load and mean what its comments say.
+TEST(Config, ControlSocketAndLogFormat) {
+  auto c = parse_config("", "t.yaml");
+  EXPECT_TRUE(c.control.enabled);
+  EXPECT_EQ(c.control.socket, "/run/tapflow/tapflowd.sock");
+  EXPECT_EQ(c.control.group, "tapflow");
+  EXPECT_FALSE(c.control.explicit_socket);
+  EXPECT_EQ(c.log_format, "text");
+  c = parse_config("control: { socket: /var/run/t/ctl.sock, group: ops }\nlog_format: json\n", "t.yaml");
+  EXPECT_EQ(c.control.socket, "/var/run/t/ctl.sock");
+  EXPECT_EQ(c.control.group, "ops");
+  EXPECT_TRUE(c.control.explicit_socket);
+  EXPECT_EQ(c.log_format, "json");
+  EXPECT_FALSE(parse_config("control: false\n", "t.yaml").control.enabled);
+  EXPECT_EQ(error_of("control: { sock: /x }\n"), "t.yaml:1:12: control.sock: unknown key (known: group, socket)");
+  EXPECT_EQ(error_of("control: { socket: /tmp/ }\n"),
+            "t.yaml:1:20: control.socket: must be an absolute path of a file (at most 107 bytes)");
+}
+
 TEST(Config, ShippedExampleLoads) {
   auto c = load_config(std::string(TAPFLOW_SOURCE_DIR) + "/configs/tapflowd.yaml");
   ASSERT_EQ(c.controller.listeners.size(), 1u);

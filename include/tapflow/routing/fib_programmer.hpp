@@ -173,6 +173,14 @@ struct FibProgrammerCounters {
   std::uint64_t stale_swept_groups = 0;
 };
 
+// The FibFlow identity (kind, priority, prefix) of a switch flow with one of
+// routing's cookies, if it has exactly the shape FibCompiler::render() gives:
+// eth_type and, for a non-zero length, ipv4_dst / ipv6_dst with a contiguous
+// mask; the miss flow matches nothing. Anything else (an older tapflow's
+// flows, someone else's edits) is not a FIB flow: reconcile deletes it.
+std::optional<FibFlow> parse_fib_flow(std::uint64_t cookie, std::uint16_t priority,
+                                      const openflow::Match& match);
+
 // Bundles: unknown until the first BUNDLE_OPEN of a datapath is answered.
 enum class BundleSupport : std::uint8_t { kUnknown, kYes, kNo };
 
@@ -229,6 +237,13 @@ class FibProgrammer {
   // no longer fits as installed.
   void set_table_capacity(std::optional<std::uint32_t> capacity);
   std::uint64_t withheld() const { return withheld_; }
+  // Whether this flow of the compiler is one of those left out for lack of room.
+  bool is_withheld(const FibFlow& f) const { return withheld_set_.contains(withheld_key(f)); }
+  // Messages the switch confirmed, and queued in total, since the last
+  // reconcile finished reading (what set_progress reports); both 0 while
+  // a reconcile reads the switch's FIB back.
+  std::uint64_t confirmed_messages() const { return confirmed_ops_; }
+  std::uint64_t queued_messages() const { return queued_ops_; }
   std::uint64_t installed_flows() const { return installed_flows_; }
   std::size_t queued() const { return queue_.size(); }
   std::size_t stale_flows() const { return stale_flow_count_; }

@@ -101,7 +101,14 @@ class Router final : public controller::App {
     std::string netns;
     std::size_t routes = 0, flows = 0, groups = 0;
     std::size_t compiler_bytes = 0;
-    bool synced = false;
+    bool synced = false;     // the namespace's kernel state is dumped (netlink)
+    bool connected = false;  // the switch is up for routing (master in cluster mode)
+    // The FIB was reconciled with the switch on this connection (then only
+    // differences follow); reading back: the reconcile reads the switch's FIB.
+    bool fib_in_place = false, reading_back = false;
+    // Messages the switch confirmed and queued since the last reconcile read
+    // (FibProgrammer::confirmed_messages / queued_messages).
+    std::uint64_t progress_done = 0, progress_total = 0;
     FibProgrammerCounters programmer;
     std::uint64_t installed_flows = 0;  // sent and not removed (withheld ones excluded)
     std::uint64_t withheld_flows = 0;   // left out: the switch's FIB table is full
@@ -115,6 +122,14 @@ class Router final : public controller::App {
     std::size_t uncompressed_flows = 0;         // flows the FIB would need uncompressed
   };
   std::vector<SwitchView> switches() const;
+  // For inspection (tapflowd's control socket), on the event loop: a
+  // datapath's namespace state as netlink gave it (nullptr until dumped), its
+  // compiler and programmer (nullptr until the switch first came up), and
+  // the kernel route tables followed.
+  const netns::KernelState* kernel_state(std::uint64_t dpid) const;
+  const FibCompiler* compiler(std::uint64_t dpid) const;
+  const FibProgrammer* programmer(std::uint64_t dpid) const;
+  const std::vector<std::uint32_t>& route_tables() const { return config_.tables; }
 
  private:
   struct Switch;
@@ -137,6 +152,10 @@ class Router final : public controller::App {
   std::optional<std::uint32_t> capacity_of(const Switch& sw) const;
   // Sweeps the stale flows and groups once the hold is over, else looks again later.
   void check_stale(Switch& sw);
+  // While the programmer works, logs its progress every kProgressLogInterval.
+  void watch_progress(Switch& sw);
+  void log_progress_later(Switch& sw);
+  static constexpr std::chrono::seconds kProgressLogInterval{5};
   // `t0`: when the change that caused `diff` was read (for the confirm time).
   void send(Switch& sw, const FibDiff& diff,
             controller::Clock::time_point t0 = controller::Clock::now());

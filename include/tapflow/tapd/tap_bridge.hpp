@@ -233,6 +233,8 @@ class TapBridge final : public controller::App {
   const BridgeCounters& counters() const { return counters_; }
   // The namespace a datapath uses (configured or default name).
   std::string namespace_for(std::uint64_t dpid) const;
+  // A datapath's name (router.switches[].name), else its id as 16 hex digits.
+  std::string switch_name(std::uint64_t dpid) const;
 
  private:
   struct Port;
