@@ -9,7 +9,7 @@ PACKAGES=(
   # libraries
   libboost-dev libnl-3-dev libnl-route-3-dev libgtest-dev libgmock-dev libbenchmark-dev
   libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libssl-dev
-  prometheus-cpp-dev
+  prometheus-cpp-dev libsystemd-dev
   # lab and test peers
   openvswitch-switch openvswitch-common openvswitch-testcontroller tshark iproute2
   iputils-ping ethtool iperf3 tcpdump mininet bird2 frr python3-os-ken nftables
@@ -18,6 +18,9 @@ PACKAGES=(
   # dashboards: Prometheus (and promtool) for configs/prometheus/ and the
   # dashboard test; PyYAML for its rule files
   prometheus python3-yaml
+  # the Debian package and its unit (scripts/build-deb.sh, system.package):
+  # systemd-analyze, manual pages, bash completion
+  systemd man-db bash-completion
 )
 
 missing=()

@@ -14,6 +14,7 @@
 #include "control_service.hpp"
 #include "json_log.hpp"
 #include "metrics.hpp"
+#include "service_notify.hpp"
 #include "tapflow/apps/learning_switch.hpp"
 #include "tapflow/controller/app_chain.hpp"
 #include "tapflow/controller/controller.hpp"
@@ -106,8 +107,10 @@ int main(int argc, char** argv) {
     // Namespaces, TAPs and mounts of /run/netns: fail now, clearly, rather
     // than at the first switch.
     if (!netns::have_required_capabilities()) {
-      spdlog::error("the router app needs CAP_NET_ADMIN and CAP_SYS_ADMIN (network namespaces, "
-                    "TAP devices): run tapflowd as root");
+      spdlog::error(
+          "the router app needs CAP_NET_ADMIN and CAP_SYS_ADMIN (network namespaces, "
+          "TAP devices): run tapflowd as root, or with both as ambient "
+          "capabilities (tapflowd.service)");
       return 1;
     }
     // tapd installs the flows of table 0 itself, a drop-all miss among them.
@@ -244,9 +247,16 @@ int main(int argc, char** argv) {
     }
   }
 
+  // systemd (Type=notify): READY once the listeners are up, STOPPING on the
+  // way out (nothing without NOTIFY_SOCKET); SIGHUP (ExecReload) re-reads the
+  // configuration's log level.
+  daemon::ServiceNotifier service(io);
+  daemon::ReloadOnHangup reload(io, service, config_file,
+                                log_level.empty() ? std::nullopt : std::optional(log_level));
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
+    service.stopping("stopping (signal " + std::to_string(sig) + ")");
     spdlog::info("signal {}: shutting down ({} connections)", sig, ctl.connection_count());
     if (cluster) {
       // Resign and revoke the lease first, so a standby takes over at once;
@@ -287,6 +297,10 @@ int main(int argc, char** argv) {
   wait_handover();
   std::signal(SIGPIPE, SIG_IGN);
   spdlog::info("tapflowd running app {}", cfg.app);
+  service.ready([&ctl, &cfg] {
+    return "app " + cfg.app + ", " + std::to_string(ctl.connection_count()) +
+           " switch connection(s)";
+  });
   io.run();
   spdlog::info("tapflowd stopped");
   return 0;

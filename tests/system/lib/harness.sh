@@ -74,7 +74,9 @@ declare -a SYS_NAMESPACES=() SYS_BG_PIDS=() SYS_BRIDGES=()
 # Daemons that detach (BIRD, FRR): not our children, killed by PID at
 # cleanup; directories made outside SYS_DIR, removed at cleanup; functions
 # that print more diagnostics on failure (lib/routers.sh adds one).
-declare -a SYS_DETACHED_PIDS=() SYS_CLEANUP_DIRS=() SYS_DIAG_HOOKS=()
+# SYS_CLEANUP_HOOKS: functions run at cleanup once every process is gone,
+# before the namespaces are (e.g. purging a package the test installed).
+declare -a SYS_DETACHED_PIDS=() SYS_CLEANUP_DIRS=() SYS_DIAG_HOOKS=() SYS_CLEANUP_HOOKS=()
 declare -A SYS_DAEMON_PID=() SYS_DAEMON_LOG=() SYS_BRIDGE_PROTOCOLS=() SYS_BRIDGE_PORTS=()
 declare -A SYS_HOST_MAC=() SYS_HOST_IP4=() SYS_HOST_IP6=() SYS_HOST_PORT=() SYS_HOST_OFPORT=()
 
@@ -392,6 +394,9 @@ sys__cleanup() {
     timeout 5 ovs-appctl -t "$SYS_OVS_DIR/ovsdb-server.ctl" exit >/dev/null 2>&1
     sys_wait_gone "$SYS_OVSDB_PID" 5 || sys_kill_pid "$SYS_OVSDB_PID" 2
   fi
+  for (( i = ${#SYS_CLEANUP_HOOKS[@]} - 1; i >= 0; i-- )); do
+    "${SYS_CLEANUP_HOOKS[i]}" || sys_log "cleanup: ${SYS_CLEANUP_HOOKS[i]} failed"
+  done
   # Anything still running inside our namespaces was started by this test.
   for (( i = ${#SYS_NAMESPACES[@]} - 1; i >= 0; i-- )); do
     ns=${SYS_NAMESPACES[i]}
