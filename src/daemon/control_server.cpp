@@ -2,6 +2,8 @@
 // sessions on the daemon's event loop (control_server.hpp).
 #include "control_server.hpp"
 
+#include "accept_loop.hpp"
+
 #include <fcntl.h>
 #include <grp.h>
 #include <spdlog/spdlog.h>
@@ -258,23 +260,13 @@ void ControlServer::start() {
 }
 
 void ControlServer::accept(const std::shared_ptr<State>& state) {
-  state->acceptor.async_accept([state](const boost::system::error_code& ec, local::socket socket) {
-    if (state->stopped) return;
-    if (ec) {
-      spdlog::warn("control: accept failed: {}", ec.message());
-      state->retry.expires_after(std::chrono::milliseconds(500));
-      state->retry.async_wait([state](const boost::system::error_code& wec) {
-        if (!wec && !state->stopped) accept(state);
-      });
-      return;
-    }
+  accept_loop(state, "control", [state](local::socket socket) {
     auto session = std::make_shared<Session>(state, std::move(socket));
     if (state->sessions.size() > state->options.max_clients) {
       session->refuse("too many clients (" + std::to_string(state->options.max_clients) + ")");
     } else {
       session->start();
     }
-    accept(state);
   });
 }
 

@@ -1,5 +1,7 @@
 #include "metrics.hpp"
 
+#include "accept_loop.hpp"
+
 #include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
 
@@ -715,16 +717,7 @@ void MetricsServer::start() {
 }
 
 void MetricsServer::accept(const std::shared_ptr<State>& state) {
-  state->acceptor.async_accept([state](const boost::system::error_code& ec, tcp::socket socket) {
-    if (state->stopped) return;
-    if (ec) {
-      spdlog::warn("metrics: accept failed: {}", ec.message());
-      state->retry.expires_after(std::chrono::milliseconds(500));
-      state->retry.async_wait([state](const boost::system::error_code& wec) {
-        if (!wec && !state->stopped) accept(state);
-      });
-      return;
-    }
+  accept_loop(state, "metrics", [state](tcp::socket socket) {
     if (state->sessions.size() >= state->options.max_sessions) {
       // Too many scrapers at once: drop this one; it retries next interval.
       boost::system::error_code ignored;
@@ -732,7 +725,6 @@ void MetricsServer::accept(const std::shared_ptr<State>& state) {
     } else {
       std::make_shared<Session>(state, std::move(socket))->read();
     }
-    accept(state);
   });
 }
 
