@@ -122,6 +122,9 @@ int main(int argc, char** argv) {
     // Per switch: its profile (ovs, mikrotik, generic-of13/of10) narrowed by
     // what it reports in the handshake; tapd and routing get the same answer.
     cfg.controller.connection.probe_capabilities = true;
+    // GROUP_FEATURES too: a switch without indirect or select groups gets
+    // inline actions or first-next-hop ECMP from the start, not by errors.
+    cfg.controller.connection.probe_group_features = true;
     pipeline::ProfileRequest base;
     base.kind = cfg.profile;
     base.pipeline = cfg.pipeline;
