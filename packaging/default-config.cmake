@@ -14,7 +14,7 @@ macro(replace_once from to)
 endmacro()
 
 replace_once("#   tapflowd -c configs/tapflowd.yaml\n"
-             "#   tapflowd -c /etc/tapflow/tapflowd.yaml      # what tapflowd.service runs\n#   systemctl reload tapflowd                  # re-reads log_level (the rest: restart)\n")
+             "#   tapflowd -c /etc/tapflow/tapflowd.yaml      # what tapflowd.service runs\n#   systemctl reload tapflowd                  # applies ports, addresses, VLANs, punt rates, log level\n")
 # The service's RuntimeDirectory (kept across restarts), readable by tapflow only.
 replace_once("    name: tapflow-fdstore    # abstract socket name (per network namespace),\n"
              "    name: /run/tapflow/fdstore.sock  # abstract socket name (per network namespace),\n")

@@ -22,6 +22,7 @@
 #include "tapflow/tapd/punt_flows.hpp"
 #include "tapflow/tapd/tap_device.hpp"
 #include "tapflow/tapd/vlan_switch.hpp"
+#include "tap_bridge_state.hpp"
 
 namespace tapflow::tapd {
 
@@ -69,10 +70,6 @@ void for_each_part(const std::vector<Message>& replies, Fn&& fn) {
   }
 }
 
-bool port_link_up(const openflow::Port& p) {
-  return (p.state & port_state::kLinkDown) == 0 && (p.config & port_config::kPortDown) == 0;
-}
-
 // A router forwards: the kernel must route the packets the switch sends it
 // (first packets before a flow exists, and what the FIB leaves to the kernel).
 // /proc/sys/net shows the namespace of the thread that opens the file.
@@ -110,112 +107,6 @@ std::uint64_t LatencyStats::quantile_ns(double q) const {
   }
   return max_ns;
 }
-
-// ---------------------------------------------------------------- state
-
-struct TapBridge::Port {
-  std::uint32_t port_no = 0;  // 0 for a VLAN TAP
-  std::uint16_t vlan = 0;     // a VLAN TAP's VLAN id
-  std::string port_name;
-  MacAddress mac;        // what the TAP was given
-  bool mac_configured = false;
-  TapDevice tap;
-  std::unique_ptr<asio::posix::stream_descriptor> readable;  // on a dup of tap.fd()
-  bool link_up = false;   // the switch port's state
-  bool carrier = false;   // what the TAP shows
-  // Unknown until set once: a TAP taken over from the fd store shows what
-  // the previous process left, a new one whatever TUNSETIFF gave it.
-  bool carrier_known = false;
-  bool waiting = false;   // an async_wait is outstanding
-  bool paused = false;    // waiting for a congested switch
-  PortCounters counters;
-  // Handlers hold a weak_ptr to this: a port removed meanwhile is never touched.
-  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
-
-  ~Port() {
-    if (readable) {
-      boost::system::error_code ignored;
-      readable->cancel(ignored);
-      readable->close(ignored);
-    }
-  }
-};
-
-struct TapBridge::Switch {
-  std::uint64_t dpid = 0;
-  SwitchConfig config;
-  std::string log;  // "dpid=... netns=..."
-  netns::NetNamespace ns;
-  std::unique_ptr<netns::LinkControl> links;
-  std::unique_ptr<netns::NetlinkWatcher> watcher;
-  Datapath* dp = nullptr;  // null while the switch is away
-  // The switch is away but its TAPs keep their carrier until the timer fires.
-  bool holding = false;
-  // Another controller is the switch's master (cluster mode): the TAPs are
-  // ready without carrier, and nothing is sent to the switch.
-  bool standby = false;
-  std::unique_ptr<asio::steady_timer> hold_timer;
-  std::map<std::uint32_t, std::unique_ptr<Port>> ports;
-  // Sub-class 0 only: the VLAN flows (other sub-classes of tapd's class) have their own.
-  controller::FlowSync punts{pipeline::cookie::kPunt, pipeline::cookie::kSubclassMask};
-  bool reconciled = false;  // punt flows read back from the switch since it came up
-  bool stale_checked = false;
-  Message packet_out;  // reused for every PACKET_OUT: no allocation per frame
-  // Control-plane policing (punt_class.hpp): per class, and the namespace's
-  // own addresses (sorted) for telling "to the router" from transit.
-  std::array<TokenBucket, kPuntClasses> policers;
-  PuntCounters punt;
-  std::vector<netns::IpAddress> local_addresses;
-  // Meters in the switch (1.3, where it has them): set once they are in
-  // place for this connection; the punt flows then run through them.
-  std::optional<std::array<std::uint32_t, kPuntClasses>> meters;
-  std::uint32_t max_meter = 0;                 // METER_FEATURES
-  std::set<std::uint32_t> existing_meters;     // on the switch when this connection came up
-  std::map<std::uint32_t, std::uint32_t> port_meters;  // port -> its ARP/ND meter, sent
-  std::map<std::uint32_t, MeterStats> meter_stats;  // last read, by meter id
-  std::unique_ptr<asio::steady_timer> meter_timer;
-  bool published = false;  // ports_listener_ told about published_ports
-  std::vector<TapPort> published_ports;
-
-  // VLAN mode.
-  bool vlan_mode = false;  // VLANs configured, the switch speaks 1.3 and its profile has the tables
-  // This connection's layout (TapBridgeConfig::pipeline_for; else the config's).
-  pipeline::Pipeline pipeline;
-  std::map<std::uint16_t, std::unique_ptr<Port>> vlan_taps;  // by VLAN id
-  std::vector<VlanMembers> members;         // per configured VLAN: ports present now
-  std::map<std::uint32_t, bool> member_up;  // every member port -> link up
-  controller::FlowSync vlan_static{pipeline::cookie::kVlanStatic, pipeline::cookie::kVlanFlowsMask};
-  bool vlan_reconciled = false;
-  bool groups_ready = false;    // flood groups sent since the switch came up
-  bool groups_reading = false;  // GROUP_DESC outstanding
-  bool open_vswitch = true;     // DESC says Open vSwitch (Nicira): it takes NX actions
-  std::map<std::uint32_t, GroupMod> groups;  // as last sent
-  MacTable macs{8192};
-  std::uint64_t epoch = 0;  // bumped on every up/down: stale replies are ignored
-  Message vlan_packet_out;
-  Bytes scratch;  // a PACKET_IN's frame without its tag
-  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
-
-  explicit Switch(netns::NetNamespace n) : ns(std::move(n)) {
-    PacketOut po;
-    po.buffer_id = kNoBuffer;
-    po.in_port = port::kController;
-    po.actions.push_back(action::Output{0, 0});
-    po.data.reserve(65536);
-    packet_out.body = std::move(po);
-    PacketOut vpo;
-    vpo.buffer_id = kNoBuffer;
-    vpo.in_port = port::kController;
-    vlan_packet_out.body = std::move(vpo);
-  }
-
-  const VlanMembers* vlan(std::uint16_t vid) const {
-    for (const auto& m : members) {
-      if (m.vid == vid) return &m;
-    }
-    return nullptr;
-  }
-};
 
 // ---------------------------------------------------------------- setup
 
@@ -281,10 +172,7 @@ const SwitchConfig* TapBridge::config_for(std::uint64_t dpid) const {
 }
 
 std::string TapBridge::namespace_for(std::uint64_t dpid) const {
-  const SwitchConfig* c = config_for(dpid);
-  if (c != nullptr && !c->netns.empty()) return c->netns;
-  const std::string name = c != nullptr && !c->name.empty() ? c->name : dpid_hex(dpid);
-  return config_.netns_prefix + name;
+  return namespace_name(config_for(dpid), dpid, config_.netns_prefix);
 }
 
 std::string TapBridge::switch_name(std::uint64_t dpid) const {
@@ -335,13 +223,7 @@ bool TapBridge::wanted(const openflow::Port& p) const {
 }
 
 const PortConfig* TapBridge::port_config(const Switch& sw, const openflow::Port& p) const {
-  for (const auto& pc : sw.config.ports) {
-    if (pc.port_no && *pc.port_no == p.port_no) return &pc;
-  }
-  for (const auto& pc : sw.config.ports) {
-    if (!pc.port_no && pc.port_name && *pc.port_name == p.name) return &pc;
-  }
-  return nullptr;
+  return find_port_config(sw.config, p.port_no, p.name);
 }
 
 // ---------------------------------------------------------------- datapath events
@@ -380,6 +262,7 @@ void TapBridge::forget_session(Switch& sw) {
   sw.groups_ready = false;
   sw.groups_reading = false;
   sw.groups.clear();
+  sw.stale_groups.clear();
 }
 
 void TapBridge::on_datapath_up(Datapath& dp) {
@@ -766,10 +649,22 @@ void TapBridge::remove_port(Switch& sw, std::uint32_t port_no, const std::string
   auto it = sw.ports.find(port_no);
   if (it == sw.ports.end()) return;
   spdlog::info("{} port {} ({}): removing TAP {}", sw.log, port_no, why, it->second->tap.name());
-  forget_stored(sw, it->second->tap.name());
-  it->second->readable.reset();
-  it->second->tap.destroy();
+  close_tap(sw, *it->second);
   sw.ports.erase(it);
+}
+
+void TapBridge::remove_vlan_tap(Switch& sw, std::uint16_t vid, const std::string& why) {
+  auto it = sw.vlan_taps.find(vid);
+  if (it == sw.vlan_taps.end()) return;
+  spdlog::info("{} VLAN {} ({}): removing TAP {}", sw.log, vid, why, it->second->tap.name());
+  close_tap(sw, *it->second);
+  sw.vlan_taps.erase(it);
+}
+
+void TapBridge::close_tap(Switch& sw, Port& port) {
+  forget_stored(sw, port.tap.name());
+  port.readable.reset();
+  port.tap.destroy();
 }
 
 TapDevice TapBridge::open_tap(Switch& sw, const std::string& name) {
@@ -1256,12 +1151,33 @@ void TapBridge::sync_vlan_pipeline(Switch& sw) {
   } else {
     sw.vlan_static.apply(*sw.dp, std::move(flows), done);
   }
+  // Same connection, in order: the flows that used them are gone first.
+  for (std::uint32_t id : sw.stale_groups) {
+    GroupMod del;
+    del.command = group_mod_command::kDelete;
+    del.group_id = id;
+    if (auto st = sw.dp->send(MessageBody{del}); !st) {
+      spdlog::warn("{} deleting VLAN group {:#x}: {}", sw.log, id, describe(st.error()));
+    }
+  }
+  sw.stale_groups.clear();
 }
 
 void TapBridge::send_vlan_groups(Switch& sw, const std::set<std::uint32_t>& existing) {
   VlanPipelineInputs in;
   in.vlans = sw.members;
-  for (auto& [id, g] : vlan_groups(in)) {
+  auto wanted_groups = vlan_groups(in);
+  // Groups of a VLAN no longer configured (a reload), once no flow points at
+  // them: the flows go first (sync_vlan_pipeline sends them after this).
+  for (auto it = sw.groups.begin(); it != sw.groups.end();) {
+    if (wanted_groups.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    sw.stale_groups.insert(it->first);
+    it = sw.groups.erase(it);
+  }
+  for (auto& [id, g] : wanted_groups) {
     auto have = sw.groups.find(id);
     if (have != sw.groups.end() && have->second == g) continue;
     GroupMod mod = g;
@@ -1360,8 +1276,12 @@ void TapBridge::on_flow_removed(Datapath& dp, const FlowRemoved& fr) {
 }
 
 void TapBridge::flush_port_macs(Switch& sw, std::uint32_t port_no) {
+  drop_learned(sw, sw.macs.flush_port(port_no));
+}
+
+void TapBridge::drop_learned(Switch& sw, const MacTable::Flushed& flushed) {
   const std::uint8_t l2 = config_.pipeline.l2_table;
-  for (const auto& [key, e] : sw.macs.flush_port(port_no)) {
+  for (const auto& [key, e] : flushed) {
     ++counters_.mac_flushed;
     auto [src, dst] = learned_flow_deletes(key.first, key.second, e.where, l2, e.generation);
     send_flow(sw, src);

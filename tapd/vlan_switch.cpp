@@ -407,11 +407,10 @@ std::optional<MacTable::Entry> MacTable::expire(std::uint16_t vid, const MacAddr
   return e;
 }
 
-std::vector<std::pair<std::pair<std::uint16_t, MacAddress>, MacTable::Entry>> MacTable::flush_port(
-    std::uint32_t port_no) {
-  std::vector<std::pair<std::pair<std::uint16_t, MacAddress>, Entry>> out;
+MacTable::Flushed MacTable::flush_if(const std::function<bool(std::uint16_t vid, const Entry&)>& pred) {
+  Flushed out;
   for (auto it = entries_.begin(); it != entries_.end();) {
-    if (it->second.where.port_no == port_no) {
+    if (pred(it->first.first, it->second)) {
       out.emplace_back(it->first, it->second);
       it = entries_.erase(it);
     } else {
@@ -419,6 +418,14 @@ std::vector<std::pair<std::pair<std::uint16_t, MacAddress>, MacTable::Entry>> Ma
     }
   }
   return out;
+}
+
+MacTable::Flushed MacTable::flush_port(std::uint32_t port_no) {
+  return flush_if([port_no](std::uint16_t, const Entry& e) { return e.where.port_no == port_no; });
+}
+
+MacTable::Flushed MacTable::flush_vlan(std::uint16_t vid) {
+  return flush_if([vid](std::uint16_t v, const Entry&) { return v == vid; });
 }
 
 std::uint64_t MacTable::next_generation() {

@@ -684,12 +684,68 @@ DaemonConfig parse_config(const std::string& yaml, const std::string& name) {
   return cfg;
 }
 
-DaemonConfig load_config(const std::string& path) {
+std::string read_config_text(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw ConfigError(path + ": cannot read the file");
   std::stringstream s;
   s << in.rdbuf();
-  return parse_config(s.str(), path);
+  return s.str();
+}
+
+DaemonConfig load_config(const std::string& path) { return parse_config(read_config_text(path), path); }
+
+std::vector<std::string> CommandLine::fixed_keys() const {
+  std::vector<std::string> keys;
+  if (!listen.empty()) keys.emplace_back("listen");
+  if (!app.empty()) keys.emplace_back("app");
+  if (!log_level.empty()) keys.emplace_back("log_level");
+  if (!log_format.empty()) keys.emplace_back("log_format");
+  if (!control_socket.empty()) keys.emplace_back("control.socket");
+  if (!tls_cert.empty() || !tls_key.empty()) keys.emplace_back("tls");
+  if (echo_interval > 0) keys.emplace_back("keepalive.echo_interval");
+  if (!metrics_listen.empty()) keys.emplace_back("metrics.listen");
+  return keys;
+}
+
+void apply_command_line(DaemonConfig& cfg, const CommandLine& cli) {
+  if (!cli.listen.empty()) {
+    cfg.controller.listeners.clear();
+    for (const auto& l : cli.listen) cfg.controller.listeners.push_back(parse_listen(l));
+  }
+  if (!cli.app.empty()) {
+    if (kApps.count(cli.app) == 0) {
+      throw ConfigError("--app: unknown app '" + cli.app + "' (known: learning-switch, router)");
+    }
+    cfg.app = cli.app;
+  }
+  if (!cli.log_level.empty()) cfg.log_level = cli.log_level;
+  if (!cli.log_format.empty()) cfg.log_format = cli.log_format;
+  if (!cli.control_socket.empty()) {
+    if (cli.control_socket.front() != '/') throw ConfigError("--control-socket: must be an absolute path");
+    cfg.control.enabled = true;
+    cfg.control.socket = cli.control_socket;
+    cfg.control.explicit_socket = true;
+  }
+  if (!cli.tls_cert.empty() || !cli.tls_key.empty()) {
+    controller::TlsFiles t;
+    t.cert_file = cli.tls_cert;
+    t.key_file = cli.tls_key;
+    t.ca_file = cli.tls_ca;
+    t.require_client_cert = !cli.tls_ca.empty();
+    cfg.controller.tls = t;
+  }
+  if (cli.echo_interval > 0) {
+    cfg.controller.connection.echo_interval =
+        std::chrono::milliseconds(static_cast<long>(cli.echo_interval * 1000));
+  }
+  if (!cli.metrics_listen.empty()) {
+    try {
+      parse_endpoint(cli.metrics_listen);
+    } catch (const ConfigError& e) {
+      throw ConfigError(std::string("--metrics: ") + e.what());
+    }
+    cfg.metrics_listen = cli.metrics_listen;
+  }
 }
 
 }  // namespace tapflow::daemon

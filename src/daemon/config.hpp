@@ -79,8 +79,24 @@ class ConfigError : public std::runtime_error {
 
 // Reads a YAML config file. Unknown keys are errors (they are usually typos).
 DaemonConfig load_config(const std::string& path);
+// A config file's text (ConfigError "FILE: cannot read the file").
+std::string read_config_text(const std::string& path);
 // The same from text (`name` stands for the file in messages).
 DaemonConfig parse_config(const std::string& yaml, const std::string& name);
+
+// tapflowd's command-line options that override the config file; empty:
+// the file's value stands. Applied at start and again on every reload.
+struct CommandLine {
+  std::vector<std::string> listen;
+  std::string app, log_level, log_format, control_socket;
+  std::string tls_cert, tls_key, tls_ca;
+  double echo_interval = 0;
+  std::string metrics_listen;
+  // The config keys these options fix ("listen", "log_level", ...).
+  std::vector<std::string> fixed_keys() const;
+};
+// Throws ConfigError for an option that does not parse.
+void apply_command_line(DaemonConfig& cfg, const CommandLine& cli);
 
 // "tcp:ADDR:PORT", "tls:ADDR:PORT", "tcp:[v6addr]:PORT", "tcp:PORT".
 controller::ListenerConfig parse_listen(const std::string& spec);

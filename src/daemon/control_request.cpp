@@ -11,7 +11,7 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr std::array<std::pair<ControlView, std::string_view>, 10> kViews{{
+constexpr std::array<std::pair<ControlView, std::string_view>, 11> kViews{{
     {ControlView::kStatus, "status"},
     {ControlView::kSwitches, "switches"},
     {ControlView::kPorts, "ports"},
@@ -22,12 +22,13 @@ constexpr std::array<std::pair<ControlView, std::string_view>, 10> kViews{{
     {ControlView::kTaps, "taps"},
     {ControlView::kPunt, "punt"},
     {ControlView::kHa, "ha"},
+    {ControlView::kReload, "reload"},
 }};
 
 std::string view_list() {
   std::string out;
   for (const auto& [v, name] : kViews) {
-    if (v == ControlView::kStatus) continue;
+    if (v == ControlView::kStatus || v == ControlView::kReload) continue;
     out += (out.empty() ? "" : ", ") + std::string(name);
   }
   return out;
@@ -80,7 +81,7 @@ std::string_view view_name(ControlView v) {
 std::optional<ControlView> parse_view(std::string_view name) {
   if (name == "neighbours" || name == "neighbor" || name == "neighbour") return ControlView::kNeighbors;
   for (const auto& [view, n] : kViews) {
-    if (n == name && view != ControlView::kStatus) return view;
+    if (n == name && view != ControlView::kStatus && view != ControlView::kReload) return view;
   }
   return std::nullopt;
 }
@@ -100,7 +101,7 @@ ControlRequest parse_control_request(std::string_view line) {
   }
   const auto command = j.find("command");
   if (command == j.end() || !command->is_string()) {
-    throw ControlRequestError("\"command\" must be \"status\" or \"show\"");
+    throw ControlRequestError("\"command\" must be \"status\", \"show\" or \"reload\"");
   }
   ControlRequest r;
   const std::string& cmd = command->get_ref<const std::string&>();
@@ -118,8 +119,12 @@ ControlRequest parse_control_request(std::string_view line) {
                                 view_list() + ")");
     }
     r.view = *v;
+  } else if (cmd == "reload") {
+    if (j.size() != 1) throw ControlRequestError("reload takes no arguments");
+    r.view = ControlView::kReload;
+    return r;
   } else {
-    throw ControlRequestError("unknown command '" + cmd + "' (known: status, show)");
+    throw ControlRequestError("unknown command '" + cmd + "' (known: status, show, reload)");
   }
   std::vector<std::string> args;
   if (const auto a = j.find("args"); a != j.end()) {
@@ -146,7 +151,7 @@ ControlRequest parse_control_request(std::string_view line) {
 
 std::string control_request_line(const std::vector<std::string>& words, bool diff,
                                  std::optional<std::size_t> limit) {
-  if (words.empty()) throw ControlRequestError("nothing to ask: status or show VIEW");
+  if (words.empty()) throw ControlRequestError("nothing to ask: status, show VIEW or reload");
   json j;
   std::vector<std::string> args;
   if (words[0] == "status") {
@@ -160,8 +165,11 @@ std::string control_request_line(const std::vector<std::string>& words, bool dif
     j["command"] = "show";
     j["view"] = words[1];
     args.assign(words.begin() + 2, words.end());
+  } else if (words[0] == "reload") {
+    if (words.size() > 1 || diff || limit) throw ControlRequestError("reload takes no arguments");
+    j["command"] = "reload";
   } else {
-    throw ControlRequestError("unknown command '" + words[0] + "' (known: status, show)");
+    throw ControlRequestError("unknown command '" + words[0] + "' (known: status, show, reload)");
   }
   if (!args.empty()) j["args"] = args;
   if (diff) j["diff"] = true;

@@ -2,6 +2,7 @@
 //   {"command":"status"}
 //   {"command":"show","view":"routes","args":["r1","10.0.3.0/24"]}
 //   {"command":"show","view":"flows","args":["r1"],"diff":true,"limit":1000}
+//   {"command":"reload"}
 // parsed and checked here (tapflowd), and built from a command line
 // (tapflowctl), so both sides agree on one shape.
 #pragma once
@@ -18,7 +19,8 @@
 namespace tapflow::daemon {
 
 enum class ControlView {
-  kStatus, kSwitches, kPorts, kRoutes, kNeighbors, kGroups, kFlows, kTaps, kPunt, kHa
+  kStatus, kSwitches, kPorts, kRoutes, kNeighbors, kGroups, kFlows, kTaps, kPunt, kHa,
+  kReload  // not a view: the reload command (reload.hpp)
 };
 // "status", "switches", "ports", ...; the view of a name ("neighbours" too).
 std::string_view view_name(ControlView v);
@@ -46,8 +48,8 @@ class ControlRequestError : public std::runtime_error {
 // types, arguments a view does not take.
 ControlRequest parse_control_request(std::string_view line);
 
-// The request line for tapflowctl's words: {"status", [SWITCH]} or
-// {"show", VIEW, ARGS...}; throws ControlRequestError as the daemon would.
+// The request line for tapflowctl's words: {"status", [SWITCH]},
+// {"show", VIEW, ARGS...} or {"reload"}; throws ControlRequestError as the daemon would.
 std::string control_request_line(const std::vector<std::string>& words, bool diff,
                                  std::optional<std::size_t> limit = std::nullopt);
 

@@ -326,7 +326,8 @@ json ControlService::answer(const ControlRequest& r) const {
       }
       case ControlView::kStatus:
       case ControlView::kFlows:
-      case ControlView::kHa: break;  // answered elsewhere
+      case ControlView::kHa:
+      case ControlView::kReload: break;  // answered elsewhere
     }
   }
   return json{{"view", view_name(r.view)}, {"switches", std::move(switches)}};
@@ -438,6 +439,9 @@ void ControlService::handle(const std::string& line, const ControlServer::Reply&
   try {
     const ControlRequest r = parse_control_request(line);
     if (r.view == ControlView::kFlows) return show_flows(r, reply);
+    if (r.view == ControlView::kReload) {
+      return reply(src_.reload ? dump(src_.reload()) : error_reply("this tapflowd cannot reload"));
+    }
     reply(dump(answer(r)));
   } catch (const ControlRequestError& e) {
     reply(error_reply(e.what()));

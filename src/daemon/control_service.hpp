@@ -32,6 +32,7 @@ struct ControlSources {
   routing::Router* router = nullptr;     // router app with routing
   ProfileBook* profiles = nullptr;       // router app
   std::function<ClusterMetricsView()> cluster;  // cluster mode
+  std::function<nlohmann::json()> reload;       // tapflowctl reload (reload.hpp); unset: refused
 };
 
 class ControlService {

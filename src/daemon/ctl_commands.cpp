@@ -98,8 +98,9 @@ int run_control(const ControlOptions& options, std::ostream& out, std::ostream& 
     } catch (const daemon::ControlRequestError& e) {
       throw Failure{kExitUsage, e.what()};
     }
-    const std::string view =
-        options.words[0] == "status" ? "status" : std::string(daemon::view_name(*daemon::parse_view(options.words[1])));
+    const std::string view = options.words[0] == "show"
+                                 ? std::string(daemon::view_name(*daemon::parse_view(options.words[1])))
+                                 : options.words[0];
     const auto fd = connect_to(options.socket, options.timeout);
     const std::string line = ask(fd, request);
     json reply;
@@ -117,6 +118,8 @@ int run_control(const ControlOptions& options, std::ostream& out, std::ostream& 
     } else {
       out << format_reply(view, reply);
     }
+    // A reload some of whose changes the kernel or the switch refused.
+    if (view == "reload" && !reply.value("failed", json::array()).empty()) return kExitFailed;
     return kExitOk;
   } catch (const Failure& f) {
     err << "tapflowctl: " << f.message << "\n";

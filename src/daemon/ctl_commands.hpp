@@ -19,7 +19,7 @@ inline constexpr int kExitUnreachable = 3;  // no tapflowd at the socket (or no 
 
 struct ControlOptions {
   std::string socket = "/run/tapflow/tapflowd.sock";
-  std::vector<std::string> words;  // "status" [SWITCH], or "show" VIEW [ARGS...]
+  std::vector<std::string> words;  // "status" [SWITCH], "show" VIEW [ARGS...], or "reload"
   bool json = false;               // print the reply as tapflowd sent it
   bool diff = false;               // show flows --diff
   std::optional<std::size_t> limit;
@@ -27,6 +27,7 @@ struct ControlOptions {
 };
 
 // Sends one request and prints the reply: aligned tables, or the JSON line.
+// reload: exit 1 when tapflowd refused the file or some change failed.
 int run_control(const ControlOptions& options, std::ostream& out, std::ostream& err);
 
 // Validates a tapflowd config file exactly as tapflowd reads it: prints a

@@ -152,8 +152,26 @@ std::string TextTable::render() const {
   return out;
 }
 
+// tapflowctl reload: what changed, what waits for a restart, what failed.
+std::string reload_text(const json& reply) {
+  std::string out = "reloaded " + at(reply, "file") + "\n";
+  auto list = [&](const char* key, const char* label) {
+    for (const json& line : reply.value(key, json::array())) out += std::string("  ") + label + cell(line) + "\n";
+  };
+  list("applied", "applied:         ");
+  list("restart_needed", "needs a restart: ");
+  list("fixed_by_command_line", "command line:    ");
+  list("failed", "FAILED:          ");
+  if (reply.value("applied", json::array()).empty() && reply.value("restart_needed", json::array()).empty() &&
+      reply.value("failed", json::array()).empty()) {
+    out += "  nothing changed\n";
+  }
+  return out;
+}
+
 std::string format_reply(const std::string& view, const json& reply) {
   if (view == "status") return status_text(reply);
+  if (view == "reload") return reload_text(reply);
   if (view == "ha") return ha_text(reply);
   if (view == "switches") {
     TextTable t({"SWITCH", "DPID", "CONNECTED", "PEER", "VERSION", "TABLES", "PORTS", "ROLE",

@@ -119,6 +119,7 @@ std::unique_ptr<spdlog::formatter> JsonLogFormatter::clone() const {
 }
 
 void setup_logging(const std::string& format, const std::string& level) {
+  spdlog::drop("tapflowd");  // a reload sets it up again
   spdlog::set_default_logger(spdlog::stderr_color_mt("tapflowd"));
   spdlog::set_level(spdlog::level::from_str(level));
   if (format == "json") {

@@ -1,15 +1,12 @@
-// sd_notify for tapflowd (READY, RELOADING, STOPPING, STATUS) and its SIGHUP reload.
+// sd_notify for tapflowd (READY, RELOADING, STOPPING, STATUS).
 #include "service_notify.hpp"
 
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
-#include <csignal>
 #include <cstdlib>
 #include <cstring>
-#include <exception>
 
-#include "config.hpp"
 
 namespace tapflow::daemon {
 namespace {
@@ -81,45 +78,5 @@ void ServiceNotifier::stopping(std::string_view status) {
 }
 
 void ServiceNotifier::status(std::string_view status) { send(status_line(status)); }
-
-ReloadOnHangup::ReloadOnHangup(boost::asio::io_context& io, ServiceNotifier& notifier,
-                               std::string config_file,
-                               std::optional<std::string> log_level_override)
-    : hangup_(io, SIGHUP),
-      notifier_(notifier),
-      config_file_(std::move(config_file)),
-      log_level_override_(std::move(log_level_override)) {
-  wait();
-}
-
-void ReloadOnHangup::wait() {
-  hangup_.async_wait([this](const boost::system::error_code& ec, int) {
-    if (ec) return;
-    reload();
-    wait();
-  });
-}
-
-void ReloadOnHangup::reload() {
-  if (config_file_.empty()) {
-    spdlog::warn("SIGHUP: no configuration file (-c) to reload; nothing changed");
-    return;
-  }
-  notifier_.reloading("reloading " + config_file_);
-  std::string outcome;
-  try {
-    const DaemonConfig cfg = load_config(config_file_);
-    const std::string level = log_level_override_.value_or(cfg.log_level);
-    spdlog::set_level(spdlog::level::from_str(level));
-    outcome = "log_level " + level + (log_level_override_ ? " (--log-level)" : "");
-    spdlog::info("SIGHUP: reloaded {}: {}; other changes take effect at the next restart",
-                 config_file_, outcome);
-  } catch (const std::exception& e) {
-    outcome = "reload failed, running configuration kept";
-    spdlog::error("SIGHUP: {} not reloaded ({}); the running configuration stays", config_file_,
-                  e.what());
-  }
-  notifier_.reloaded(outcome);
-}
 
 }  // namespace tapflow::daemon

@@ -1,13 +1,10 @@
-// ServiceNotifier: tells the service manager (systemd, Type=notify) how tapflowd is doing;
-// ReloadOnHangup: what SIGHUP (systemctl reload) changes in a running tapflowd.
+// ServiceNotifier: tells the service manager (systemd, Type=notify) how tapflowd is doing.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -48,29 +45,6 @@ class ServiceNotifier {
   bool active_ = false;
   bool warned_ = false;
   bool stopping_ = false;
-};
-
-// SIGHUP, as ExecReload=/bin/kill -HUP $MAINPID sends it: re-reads the
-// configuration file and applies what changes without a restart, the log
-// level (unless --log-level fixed it). A file that no longer loads is
-// logged and changes nothing; everything else in it takes effect at the next
-// restart, which the log says. Without a file, SIGHUP is logged and ignored
-// (never the default action, which would end tapflowd).
-class ReloadOnHangup {
- public:
-  ReloadOnHangup(boost::asio::io_context& io, ServiceNotifier& notifier, std::string config_file,
-                 std::optional<std::string> log_level_override);
-  ReloadOnHangup(const ReloadOnHangup&) = delete;
-  ReloadOnHangup& operator=(const ReloadOnHangup&) = delete;
-
- private:
-  void wait();
-  void reload();
-
-  boost::asio::signal_set hangup_;
-  ServiceNotifier& notifier_;
-  std::string config_file_;
-  std::optional<std::string> log_level_override_;
 };
 
 }  // namespace tapflow::daemon

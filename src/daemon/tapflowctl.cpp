@@ -1,5 +1,5 @@
 // tapflowctl: command-line tools for tapflow: decode OpenFlow messages,
-// inspect a running tapflowd (status, show ...), check a config file.
+// inspect a running tapflowd (status, show ...), reload it, check a config file.
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -50,6 +50,13 @@ int main(int argc, char** argv) {
   show->add_option("--limit", limit, "at most this many rows per switch (default 100000)");
   show->add_option("VIEW", show_args, "the view and its arguments")->required();
 
+  auto* reload = app.add_subcommand(
+      "reload", "Make tapflowd read its config file again and apply what changed without a "
+                "restart: switches' ports, addresses, MTUs, VLANs, punt policers, carrier hold, log "
+                "level and format. Prints what changed and what needs a restart. A file that does not "
+                "load is refused and nothing changes (exit 1, FILE:LINE:COLUMN: message).");
+  add_control_options(reload);
+
   std::string check_file;
   auto* config = app.add_subcommand("config", "tapflowd configuration files");
   config->require_subcommand(1);
@@ -61,6 +68,10 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (*cmd) return tapflow::ctl::run_decode(decode, std::cin, std::cout, std::cerr);
+  if (*reload) {
+    control.words = {"reload"};
+    return tapflow::ctl::run_control(control, std::cout, std::cerr);
+  }
   if (*status || *show) {
     control.words = *status ? std::vector<std::string>{"status"} : std::vector<std::string>{"show"};
     const auto& args = *status ? status_args : show_args;

@@ -14,6 +14,7 @@
 #include "control_service.hpp"
 #include "json_log.hpp"
 #include "metrics.hpp"
+#include "reload.hpp"
 #include "service_notify.hpp"
 #include "tapflow/apps/learning_switch.hpp"
 #include "tapflow/controller/app_chain.hpp"
@@ -29,66 +30,32 @@ using namespace tapflow;
 int main(int argc, char** argv) {
   CLI::App cli{"tapflowd: OpenFlow 1.0/1.3 router controller"};
   std::string config_file;
-  std::vector<std::string> listen;
-  std::string app_name, log_level, tls_cert, tls_key, tls_ca;
-  double echo_interval = 0;
-  std::string metrics_listen, control_socket, log_format;
+  daemon::CommandLine cl;
   cli.add_option("-c,--config", config_file, "YAML configuration file")->check(CLI::ExistingFile);
-  cli.add_option("--listen", listen, "tcp:ADDR:PORT or tls:ADDR:PORT (repeatable; replaces the config's)");
-  cli.add_option("--app", app_name, "application: learning-switch or router");
-  cli.add_option("--log-level", log_level, "trace, debug, info, warn, error, off");
-  cli.add_option("--log-format", log_format, "text, or json (one object per line)")
+  cli.add_option("--listen", cl.listen, "tcp:ADDR:PORT or tls:ADDR:PORT (repeatable; replaces the config's)");
+  cli.add_option("--app", cl.app, "application: learning-switch or router");
+  cli.add_option("--log-level", cl.log_level, "trace, debug, info, warn, error, off");
+  cli.add_option("--log-format", cl.log_format, "text, or json (one object per line)")
       ->check(CLI::IsMember({"text", "json"}));
-  cli.add_option("--control-socket", control_socket,
+  cli.add_option("--control-socket", cl.control_socket,
                  "tapflowctl's Unix socket (default /run/tapflow/tapflowd.sock)");
-  cli.add_option("--tls-cert", tls_cert, "controller certificate (PEM) for tls: listeners");
-  cli.add_option("--tls-key", tls_key, "controller private key (PEM)");
-  cli.add_option("--tls-ca", tls_ca, "CA that signs switch certificates (PEM)");
-  cli.add_option("--echo-interval", echo_interval, "seconds of silence before an ECHO_REQUEST");
-  cli.add_option("--metrics", metrics_listen, "serve Prometheus metrics at http://ADDR:PORT/metrics");
+  cli.add_option("--tls-cert", cl.tls_cert, "controller certificate (PEM) for tls: listeners");
+  cli.add_option("--tls-key", cl.tls_key, "controller private key (PEM)");
+  cli.add_option("--tls-ca", cl.tls_ca, "CA that signs switch certificates (PEM)");
+  cli.add_option("--echo-interval", cl.echo_interval, "seconds of silence before an ECHO_REQUEST");
+  cli.add_option("--metrics", cl.metrics_listen, "serve Prometheus metrics at http://ADDR:PORT/metrics");
   CLI11_PARSE(cli, argc, argv);
 
   daemon::DaemonConfig cfg;
+  // The file as it was read at start: a reload names what differs from it
+  // and needs a restart.
+  std::string config_text;
   try {
-    if (!config_file.empty()) cfg = daemon::load_config(config_file);
-    if (!listen.empty()) {
-      cfg.controller.listeners.clear();
-      for (const auto& l : listen) cfg.controller.listeners.push_back(daemon::parse_listen(l));
+    if (!config_file.empty()) {
+      config_text = daemon::read_config_text(config_file);
+      cfg = daemon::parse_config(config_text, config_file);
     }
-    if (!app_name.empty()) {
-      cfg.app = app_name;
-      if (cfg.app != "learning-switch" && cfg.app != "router") {
-        throw daemon::ConfigError("--app: unknown app '" + cfg.app + "' (known: learning-switch, router)");
-      }
-    }
-    if (!log_level.empty()) cfg.log_level = log_level;
-    if (!log_format.empty()) cfg.log_format = log_format;
-    if (!control_socket.empty()) {
-      if (control_socket.front() != '/') throw daemon::ConfigError("--control-socket: must be an absolute path");
-      cfg.control.enabled = true;
-      cfg.control.socket = control_socket;
-      cfg.control.explicit_socket = true;
-    }
-    if (!tls_cert.empty() || !tls_key.empty()) {
-      controller::TlsFiles t;
-      t.cert_file = tls_cert;
-      t.key_file = tls_key;
-      t.ca_file = tls_ca;
-      t.require_client_cert = !tls_ca.empty();
-      cfg.controller.tls = t;
-    }
-    if (echo_interval > 0) {
-      cfg.controller.connection.echo_interval =
-          std::chrono::milliseconds(static_cast<long>(echo_interval * 1000));
-    }
-    if (!metrics_listen.empty()) {
-      try {
-        daemon::parse_endpoint(metrics_listen);
-      } catch (const daemon::ConfigError& e) {
-        throw daemon::ConfigError(std::string("--metrics: ") + e.what());
-      }
-      cfg.metrics_listen = metrics_listen;
-    }
+    daemon::apply_command_line(cfg, cl);
   } catch (const std::exception& e) {
     std::cerr << "tapflowd: configuration error: " << e.what() << "\n";
     return 2;
@@ -223,12 +190,29 @@ int main(int argc, char** argv) {
     }
   }
 
-  // The operator's socket (tapflowctl status / show), on this event loop too.
+  // systemd (Type=notify): READY once the listeners are up, STOPPING on the
+  // way out (nothing without NOTIFY_SOCKET). Reloads (SIGHUP, as ExecReload
+  // sends it, and tapflowctl reload) apply the log settings here and tapd's
+  // switches, punt policers and carrier hold; the rest waits for a restart.
+  daemon::ServiceNotifier service(io);
+  daemon::Reloader reloader(io, service, config_file, config_text, cfg, cl,
+                            [b = bridge.get()](const daemon::DaemonConfig& next, daemon::ReloadOutcome& out) {
+                              if (b == nullptr) return;
+                              auto r = b->reconfigure(next.router.switches, next.router.punt_policy,
+                                                      next.router.carrier_hold);
+                              out.applied.insert(out.applied.end(), r.applied.begin(), r.applied.end());
+                              out.restart_needed.insert(out.restart_needed.end(), r.restart_needed.begin(),
+                                                        r.restart_needed.end());
+                              out.failed.insert(out.failed.end(), r.failed.begin(), r.failed.end());
+                            });
+
+  // The operator's socket (tapflowctl status / show / reload), on this event loop too.
   std::unique_ptr<daemon::ControlService> control_service;
   std::unique_ptr<daemon::ControlServer> control;
   if (cfg.control.enabled) {
-    daemon::ControlSources sources{cfg.app, &ctl, bridge.get(), router.get(), profiles.get(), {}};
+    daemon::ControlSources sources{cfg.app, &ctl, bridge.get(), router.get(), profiles.get(), {}, {}};
     if (cluster) sources.cluster = [c = cluster.get()] { return c->metrics_view(); };
+    sources.reload = [&reloader] { return reloader.reload().to_json(); };
     control_service = std::make_unique<daemon::ControlService>(std::move(sources));
     control = std::make_unique<daemon::ControlServer>(
         io, daemon::ControlServerOptions{cfg.control.socket, cfg.control.group},
@@ -250,12 +234,6 @@ int main(int argc, char** argv) {
     }
   }
 
-  // systemd (Type=notify): READY once the listeners are up, STOPPING on the
-  // way out (nothing without NOTIFY_SOCKET); SIGHUP (ExecReload) re-reads the
-  // configuration's log level.
-  daemon::ServiceNotifier service(io);
-  daemon::ReloadOnHangup reload(io, service, config_file,
-                                log_level.empty() ? std::nullopt : std::optional(log_level));
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;

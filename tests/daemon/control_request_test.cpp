@@ -78,5 +78,14 @@ TEST(ControlRequest, LinesFromTapflowctlWordsRoundTrip) {
   EXPECT_THROW(control_request_line({"halt"}, false), ControlRequestError);
 }
 
+TEST(ControlRequest, ReloadTakesNothingAndIsNoView) {
+  EXPECT_EQ(parse_control_request(R"({"command":"reload"})").view, ControlView::kReload);
+  EXPECT_EQ(control_request_line({"reload"}, false), R"({"command":"reload"})");
+  EXPECT_NE(error_of(R"({"command":"reload","args":["x"]})").find("takes no arguments"), std::string::npos);
+  EXPECT_THROW(control_request_line({"reload", "now"}, false), ControlRequestError);
+  EXPECT_FALSE(parse_view("reload"));
+  EXPECT_NE(error_of(R"({"command":"show","view":"reload"})").find("unknown view"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tapflow::daemon

@@ -4,6 +4,7 @@
 // and token buckets; the TapBridge applies them.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -66,6 +67,11 @@ class TokenBucket {
   // Takes one token at `now_ns` (a monotonic clock); false: police (drop).
   bool take(std::uint64_t now_ns);
   const PolicerConfig& config() const { return config_; }
+  // New rate and burst (a reload): the tokens in hand stay, up to the new burst.
+  void reconfigure(PolicerConfig c) {
+    config_ = c;
+    tokens_nano_ = std::min(tokens_nano_, std::uint64_t{c.burst} * kNano);
+  }
 
  private:
   static constexpr std::uint64_t kNano = 1'000'000'000;

@@ -28,6 +28,7 @@
 #include "tapflow/pipeline/pipeline.hpp"
 #include "tapflow/tapd/punt_class.hpp"
 #include "tapflow/tapd/tap_device.hpp"
+#include "tapflow/tapd/vlan_switch.hpp"
 
 namespace tapflow::tapd {
 
@@ -39,6 +40,7 @@ struct PortConfig {
   std::optional<openflow::MacAddress> mac;  // default: the port's hardware address
   std::optional<unsigned> mtu;              // default: TapBridgeConfig::mtu
   std::vector<netns::IpPrefix> addresses;   // added to the TAP (kept if already there)
+  friend bool operator==(const PortConfig&, const PortConfig&) = default;
 };
 
 // A switch port named in a VLAN's member list: by number or by name.
@@ -61,6 +63,7 @@ struct VlanConfig {
   std::vector<netns::IpPrefix> addresses;   // added to the TAP (kept if already there)
   std::vector<PortRef> untagged;            // access ports, and a trunk's native VLAN
   std::vector<PortRef> tagged;              // trunk ports carrying this VLAN tagged
+  friend bool operator==(const VlanConfig&, const VlanConfig&) = default;
 };
 
 struct SwitchConfig {
@@ -71,6 +74,7 @@ struct SwitchConfig {
   std::vector<VlanConfig> vlans;      // ports in no VLAN keep a TAP each
   std::size_t mac_table_size = 8192;  // learned MACs over all VLANs; beyond: no learning
   std::uint16_t mac_aging = 300;      // seconds without traffic before a MAC is forgotten
+  friend bool operator==(const SwitchConfig&, const SwitchConfig&) = default;
 };
 
 struct TapBridgeConfig {
@@ -99,6 +103,14 @@ struct TapBridgeConfig {
   // resolves it, pipeline/profile.hpp); unset: `pipeline` for every switch.
   std::function<pipeline::Pipeline(const controller::Datapath&)> pipeline_for;
   std::vector<SwitchConfig> switches;  // switches not listed get defaults
+};
+
+// What a live reconfiguration (TapBridge::reconfigure) did, in words for the
+// operator: "r1: port 3 (p3): address 10.0.3.1/24 added".
+struct ReconfigureReport {
+  std::vector<std::string> applied;
+  std::vector<std::string> restart_needed;  // changes kept for the next restart, and why
+  std::vector<std::string> failed;          // changes the kernel or switch refused
 };
 
 // Time spent inside tapflowd per frame, in power-of-two nanosecond buckets.
@@ -215,6 +227,17 @@ class TapBridge final : public controller::App {
   void on_error(controller::Datapath& dp, const openflow::OfError& error,
                 std::uint32_t xid) override;
 
+  // Live reconfiguration (tapflowctl reload, SIGHUP): the switches' ports
+  // (addresses, MTU, MAC, TAP name), their VLANs (members, addresses, TAPs),
+  // the punt policers (tapflowd's and the switch's meters) and the carrier
+  // hold. Only what changed is touched: the punt and VLAN flows are diffed
+  // against what the switch holds, other TAPs keep their carrier and
+  // addresses. A switch's namespace (name, netns), MAC table size and aging,
+  // and turning VLAN mode on or off on a connected switch keep their running
+  // value until a restart; the report names them.
+  ReconfigureReport reconfigure(std::vector<SwitchConfig> switches, const PuntPolicy& punt,
+                                std::chrono::milliseconds carrier_hold);
+
   void set_ports_listener(TapPortsListener listener) { ports_listener_ = std::move(listener); }
   void set_l2_listener(L2LocationListener listener) { l2_listener_ = std::move(listener); }
   // Called once per datapath up, when what tapd knows of the switch's learned
@@ -282,6 +305,8 @@ class TapBridge final : public controller::App {
   void send_vlan_groups(Switch& sw, const std::set<std::uint32_t>& existing);
   void learn(Switch& sw, const openflow::PacketIn& pi);
   void flush_port_macs(Switch& sw, std::uint32_t port_no);
+  // Deletes the flows of MACs taken out of the table and tells routing.
+  void drop_learned(Switch& sw, const MacTable::Flushed& flushed);
   void forget_macs(Switch& sw);
   void restore_learned(Switch& sw);
   // OpenFlow 1.3: one meter per punt class where the switch has them
@@ -298,6 +323,19 @@ class TapBridge final : public controller::App {
   // the class's policer drops it.
   bool admit_punt(Switch& sw, std::span<const std::uint8_t> frame);
   void send_flow(Switch& sw, const openflow::FlowMod& fm);
+  // reconfigure(), per switch (tap_bridge_reload.cpp).
+  void reconfigure_ports(Switch& sw, const SwitchConfig& before, ReconfigureReport& report);
+  void reconfigure_vlans(Switch& sw, const SwitchConfig& before, ReconfigureReport& report);
+  void reconfigure_punt(Switch& sw);
+  // A TAP's MTU, MAC and addresses from `before` to `after` (nullopt/empty:
+  // the defaults); what changed goes into `report` under `what`.
+  void retune_tap(Switch& sw, Port& port, const std::string& what, std::optional<unsigned> mtu_before,
+                  std::optional<unsigned> mtu_after, std::optional<openflow::MacAddress> mac_after,
+                  const openflow::MacAddress& default_mac, const std::vector<netns::IpPrefix>& before,
+                  const std::vector<netns::IpPrefix>& after, ReconfigureReport& report);
+  void remove_vlan_tap(Switch& sw, std::uint16_t vid, const std::string& why);
+  // Unregisters a TAP from the fd store and deletes it.
+  void close_tap(Switch& sw, Port& port);
 
   boost::asio::io_context& io_;
   TapBridgeConfig config_;

@@ -31,6 +31,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -165,6 +166,8 @@ class MacTable {
     std::uint64_t refreshed_ns = 0;  // when its flows were last (re)sent; see refresh_due()
   };
   enum class Outcome { kNew, kMoved, kKnown, kFull, kIgnored };
+  // Entries taken out of the table, with their (VLAN, MAC).
+  using Flushed = std::vector<std::pair<std::pair<std::uint16_t, openflow::MacAddress>, Entry>>;
   struct Learned {
     Outcome outcome = Outcome::kIgnored;
     std::optional<MacLocation> old;  // kMoved: where it was
@@ -192,8 +195,9 @@ class MacTable {
   bool restore(std::uint16_t vid, const openflow::MacAddress& mac, MacLocation where,
                std::uint64_t generation, std::uint64_t now_ns);
   // Forgets every entry at a port (it went down or away); returns them.
-  std::vector<std::pair<std::pair<std::uint16_t, openflow::MacAddress>, Entry>> flush_port(
-      std::uint32_t port_no);
+  Flushed flush_port(std::uint32_t port_no);
+  // Forgets every entry of a VLAN (it is no longer configured); returns them.
+  Flushed flush_vlan(std::uint16_t vid);
   const Entry* find(std::uint16_t vid, const openflow::MacAddress& mac) const;
   // A learning PACKET_IN for a MAC already at that place means its eth_src
   // flow is missing (deleted behind our back) or not installed yet: true
@@ -211,6 +215,7 @@ class MacTable {
 
  private:
   std::uint64_t next_generation();
+  Flushed flush_if(const std::function<bool(std::uint16_t vid, const Entry&)>& pred);
 
   std::size_t limit_;
   std::map<std::pair<std::uint16_t, openflow::MacAddress>, Entry> entries_;
