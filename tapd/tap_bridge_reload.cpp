@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <set>
 
 #include "tap_bridge_state.hpp"
 #include "tapflow/tapd/punt_flows.hpp"
@@ -40,6 +41,40 @@ std::string join_refs(const std::vector<PortRef>& refs) {
     out += (out.empty() ? "" : ",") + (r.port_no ? std::to_string(*r.port_no) : r.port_name.value_or("?"));
   }
   return out.empty() ? "-" : out;
+}
+
+// The switch ports whose membership of a VLAN changed between `before` and
+// `after` (joined, left, tagged <-> untagged); nullopt if a member cannot be
+// told apart (a name the switch does not have, or no switch): all of them.
+std::optional<std::set<std::uint32_t>> changed_members(const VlanConfig& before, const VlanConfig& after,
+                                        const std::vector<openflow::Port>& ports) {
+  std::map<std::uint32_t, int> b, a;  // port -> 1 untagged, 2 tagged
+  bool unknown = ports.empty();
+  auto resolve = [&](const std::vector<PortRef>& refs, int kind, std::map<std::uint32_t, int>& out) {
+    for (const PortRef& r : refs) {
+      bool found = false;
+      for (const auto& p : ports) {
+        if (r.matches(p.port_no, p.name)) {
+          out[p.port_no] |= kind;
+          found = true;
+        }
+      }
+      unknown = unknown || !found;
+    }
+  };
+  resolve(before.untagged, 1, b);
+  resolve(before.tagged, 2, b);
+  resolve(after.untagged, 1, a);
+  resolve(after.tagged, 2, a);
+  if (unknown) return std::nullopt;
+  std::set<std::uint32_t> out;
+  for (const auto& [no, kind] : b) {
+    if (auto it = a.find(no); it == a.end() || it->second != kind) out.insert(no);
+  }
+  for (const auto& [no, kind] : a) {
+    if (!b.contains(no)) out.insert(no);
+  }
+  return out;
 }
 
 }  // namespace
@@ -251,8 +286,13 @@ void TapBridge::reconfigure_vlans(Switch& sw, const SwitchConfig& before, Reconf
                  b->addresses, a.addresses, report);
     }
     if (b->untagged != a.untagged || b->tagged != a.tagged) {
-      // Hosts learned in this VLAN are learned again where the members are now.
-      drop_learned(sw, sw.macs.flush_vlan(a.id));
+      // Hosts learned on a port that left the VLAN, or now carries it
+      // tagged instead of untagged (or back), are learned again; the
+      // VLAN's other hosts stay.
+      const auto moved = changed_members(*b, a, sw.dp != nullptr ? sw.dp->ports() : std::vector<openflow::Port>{});
+      drop_learned(sw, sw.macs.flush_if([&moved, vid = a.id](std::uint16_t v, const MacTable::Entry& e) {
+        return v == vid && (!moved || moved->contains(e.where.port_no));
+      }));
       report.applied.push_back(fmt::format("{}: members untagged {} tagged {} -> untagged {} tagged {}", what,
                                            join_refs(b->untagged), join_refs(b->tagged),
                                            join_refs(a.untagged), join_refs(a.tagged)));

@@ -198,6 +198,8 @@ class MacTable {
   Flushed flush_port(std::uint32_t port_no);
   // Forgets every entry of a VLAN (it is no longer configured); returns them.
   Flushed flush_vlan(std::uint16_t vid);
+  // Forgets the entries `pred` picks; returns them.
+  Flushed flush_if(const std::function<bool(std::uint16_t vid, const Entry&)>& pred);
   const Entry* find(std::uint16_t vid, const openflow::MacAddress& mac) const;
   // A learning PACKET_IN for a MAC already at that place means its eth_src
   // flow is missing (deleted behind our back) or not installed yet: true
@@ -215,7 +217,6 @@ class MacTable {
 
  private:
   std::uint64_t next_generation();
-  Flushed flush_if(const std::function<bool(std::uint16_t vid, const Entry&)>& pred);
 
   std::size_t limit_;
   std::map<std::pair<std::uint16_t, openflow::MacAddress>, Entry> entries_;
