@@ -164,6 +164,8 @@ FibProgrammer::FibProgrammer(const FibCompiler& compiler, FibProgrammerOptions o
       configured_capacity_(options_.table_capacity),
       alive_(std::make_shared<bool>(true)) {
   options_.bundle_max = std::max<std::size_t>(options_.bundle_max, 1);
+  options_.bundle_min = std::clamp<std::size_t>(options_.bundle_min, 1, options_.bundle_max);
+  bundle_size_ = options_.bundle_max;
   options_.batch_size = std::max<std::size_t>(options_.batch_size, 1);
   options_.max_inflight_batches = std::max<std::size_t>(options_.max_inflight_batches, 1);
 }
@@ -458,7 +460,7 @@ void FibProgrammer::pump() {
     Batch b;
     b.seq = next_batch_++;
     b.bundle = bundle;
-    const std::size_t n = std::min(queue_.size(), bundle ? options_.bundle_max : options_.batch_size);
+    const std::size_t n = std::min(queue_.size(), bundle ? bundle_size_ : options_.batch_size);
     b.ops.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
       b.ops.push_back(std::move(queue_.front()));
@@ -471,6 +473,7 @@ void FibProgrammer::pump() {
     }
     b.bundle_id = next_bundle_++;
     b.stage = Stage::kOpening;
+    b.opened = controller::Clock::now();
     const std::uint64_t seq = b.seq;
     const std::uint32_t id = b.bundle_id;
     inflight_.push_back(std::move(b));
@@ -581,6 +584,7 @@ void FibProgrammer::on_commit(std::uint64_t seq, Status st) {
   if (b == nullptr) return;
   if (st) {
     ++counters_.bundles_committed;
+    adapt_bundle_size(*b);
     confirm(seq);
     return;
   }
@@ -598,6 +602,28 @@ void FibProgrammer::on_commit(std::uint64_t seq, Status st) {
   b->errors = 0;
   b->stage = Stage::kSending;
   pump();
+}
+
+void FibProgrammer::adapt_bundle_size(const Batch& b) {
+  const auto target = options_.bundle_target;
+  if (target.count() <= 0) return;
+  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(controller::Clock::now() - b.opened);
+  const auto target_us = std::chrono::duration_cast<std::chrono::microseconds>(target);
+  const std::size_t before = bundle_size_;
+  if (took > target_us) {
+    // In proportion to the overrun, at most to a quarter at once.
+    const auto scaled = static_cast<std::size_t>(static_cast<double>(b.ops.size()) *
+                                                 static_cast<double>(target_us.count()) /
+                                                 static_cast<double>(took.count()));
+    bundle_size_ = std::clamp(scaled, std::max(options_.bundle_min, bundle_size_ / 4), bundle_size_);
+  } else if (2 * took < target_us && b.ops.size() >= bundle_size_) {
+    bundle_size_ = std::min(options_.bundle_max, bundle_size_ + bundle_size_ / 4 + 1);
+  }
+  if (bundle_size_ < before) {
+    ++counters_.bundle_shrinks;
+    spdlog::debug("FIB: a bundle of {} took {} ms at the switch (target {} ms): {} per bundle now",
+                  b.ops.size(), took.count() / 1000, target.count(), bundle_size_);
+  }
 }
 
 void FibProgrammer::on_barrier(std::uint64_t seq, Status st) {

@@ -249,7 +249,7 @@ void parse_router(const Reader& r, const YAML::Node& n, DaemonConfig& cfg) {
   r.only_keys(n, "router", {"netns_prefix", "mtu", "persist_taps", "local_port", "read_batch",
                             "switches", "routing", "route_tables", "fib_table", "bundles",
                             "table_capacity", "forwarding", "l2_table", "carrier_hold",
-                            "fd_store", "stale_hold", "punt_policer", "bundle_max", "profile",
+                            "fd_store", "stale_hold", "punt_policer", "bundle_max", "bundle_target", "profile",
                             "compress"});
   if (auto c = n["compress"]) {
     const std::string v = r.str(c, "router.compress");
@@ -283,6 +283,10 @@ void parse_router(const Reader& r, const YAML::Node& n, DaemonConfig& cfg) {
   if (n["bundles"]) rt.programmer.use_bundles = r.boolean(n["bundles"], "router.bundles");
   if (n["bundle_max"]) {
     rt.programmer.bundle_max = r.number<std::size_t>(n["bundle_max"], "router.bundle_max", 1, 1000000);
+  }
+  if (n["bundle_target"]) {
+    rt.programmer.bundle_target = std::chrono::milliseconds(
+        r.number<unsigned>(n["bundle_target"], "router.bundle_target", 0, 10000));
   }
   if (n["table_capacity"]) {
     rt.programmer.table_capacity =

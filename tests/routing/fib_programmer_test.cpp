@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <thread>
 
 #include "../controller/harness.hpp"
 #include "tapflow/controller/flow_sync.hpp"
@@ -91,6 +92,8 @@ struct SwitchModel {
   std::vector<std::string> log;  // what arrived, in order
   int order_violations = 0;
   int opens = 0, commits = 0, barriers = 0, flow_mods_plain = 0, bundle_adds = 0;
+  std::vector<std::size_t> bundle_sizes;  // messages per committed bundle, in order
+  std::chrono::milliseconds commit_delay{0};  // a slow switch: each commit takes this long
   std::vector<std::pair<std::uint32_t, OfError>> errors_sent;
 
   // Applies one FLOW_MOD/GROUP_MOD; false if the switch rejects it.
@@ -398,6 +401,8 @@ class Lab {
         sw.send(Message{version_, xid, BundleControl{bc->bundle_id, bundle_ctrl_type::kOpenReply, bc->flags, {}}});
       } else if (bc->type == bundle_ctrl_type::kCommitRequest) {
         ++model.commits;
+        model.bundle_sizes.push_back(bundle_.size());
+        if (model.commit_delay.count() > 0) std::this_thread::sleep_for(model.commit_delay);
         bool ok = true;
         for (const Message& inner : bundle_) {
           if (!model.check(inner)) {
@@ -586,6 +591,46 @@ TEST(FibProgrammer, BundlesInstallEverythingInOrder) {
   ASSERT_TRUE(get(fut2).ok());
   lab.expect_switch_equals_snapshot();
   EXPECT_EQ(lab.model.log.back().rfind("bundle_commit", 0), 0u);
+}
+
+TEST(FibProgrammer, BundlesShrinkWhileTheSwitchIsSlowAndGrowBack) {
+  FibProgrammerOptions o;
+  o.bundle_max = 40;
+  o.bundle_min = 4;
+  o.bundle_target = 100ms;  // "fast" below 50 ms: room for a loaded test machine
+  Lab lab(kVersion13, o);
+  lab.bind();
+  // A switch that takes 400 ms per commit, whatever its size: bundles shrink
+  // (in proportion, at most to a quarter at once) down to bundle_min.
+  lab.model.commit_delay = 400ms;
+  auto fut = lab.compile_and_apply(base_state(60));
+  lab.serve_until(fut);
+  ASSERT_TRUE(get(fut).ok());
+  lab.expect_switch_equals_snapshot();
+  const auto slow = lab.model.bundle_sizes;
+  ASSERT_GE(slow.size(), 4u);
+  EXPECT_EQ(slow[0], 40u);
+  EXPECT_EQ(slow[1], 10u);  // 40 x 100 ms / 400 ms
+  EXPECT_EQ(slow[2], 4u);   // bundle_min
+  for (std::size_t i = 2; i + 1 < slow.size(); ++i) EXPECT_EQ(slow[i], 4u) << i;
+  EXPECT_GE(lab.counters().bundle_shrinks, 2u);
+
+  // Fast again: each full bundle grows by a quarter, back to bundle_max.
+  lab.model.commit_delay = 0ms;
+  lab.model.bundle_sizes.clear();
+  auto fut2 = lab.compile_and_apply(base_state(200));
+  lab.serve_until(fut2);
+  ASSERT_TRUE(get(fut2).ok());
+  lab.expect_switch_equals_snapshot();
+  const auto fast = lab.model.bundle_sizes;
+  ASSERT_GE(fast.size(), 3u);
+  EXPECT_EQ(fast[0], 4u);
+  EXPECT_EQ(fast[1], 6u);  // 4 + 4/4 + 1
+  EXPECT_EQ(fast[2], 8u);  // 6 + 6/4 + 1
+  for (std::size_t i = 1; i + 1 < fast.size(); ++i) {
+    EXPECT_EQ(fast[i], std::min<std::size_t>(40, fast[i - 1] + fast[i - 1] / 4 + 1)) << i;
+  }
+  EXPECT_GE(*std::max_element(fast.begin(), fast.end()), 20u);
 }
 
 TEST(FibProgrammer, FallsBackToBarriersWhenBundlesAreRefused) {

@@ -12,7 +12,8 @@
 //
 // Batching:
 // - 1.3 and bundles not known to be missing: up to `bundle_max` messages per
-//   bundle: BUNDLE_OPEN (request; an ERROR answer means "no bundles here":
+//   bundle (fewer while the switch takes longer than `bundle_target` for
+//   one): BUNDLE_OPEN (request; an ERROR answer means "no bundles here":
 //   remembered for this datapath, the batch goes out barrier-paced), one
 //   BUNDLE_ADD per FLOW_MOD/GROUP_MOD (inner xid = add xid, as OVS checks),
 //   BUNDLE_COMMIT(atomic|ordered). One bundle is in flight at a time (a
@@ -144,6 +145,15 @@ struct FibProgrammerOptions {
   // near 20 ms, well inside BFD's 300 ms. Measured at 200k routes: resync
   // 1.81 s at 2000 and at 20000 messages per bundle, install 3.07 vs 2.85 s.
   std::size_t bundle_max = 2000;
+  // The switch's time for one bundle (BUNDLE_OPEN sent to its commit's
+  // reply): the routing protocols' PACKET_OUTs queued behind the bundle and
+  // their PACKET_INs, which the switch's main loop handles between its
+  // commits, wait up to that long. Above it the next bundles shrink (to
+  // bundle_min, in proportion), below half of it they grow back (by a
+  // quarter, up to bundle_max): a loaded switch gets smaller bites and
+  // answers its control traffic in between. 0: bundles of bundle_max always.
+  std::chrono::milliseconds bundle_target{25};
+  std::size_t bundle_min = 100;
   std::size_t batch_size = 1000;           // messages per barrier-paced batch
   std::size_t max_inflight_batches = 2;    // barrier-paced batches awaiting their barrier
   std::chrono::milliseconds commit_timeout{120000};
@@ -158,6 +168,7 @@ struct FibProgrammerOptions {
 struct FibProgrammerCounters {
   std::uint64_t flow_mods = 0, group_mods = 0;  // sent (bundled or not, retries included)
   std::uint64_t bundles_committed = 0, bundles_failed = 0, batches = 0;
+  std::uint64_t bundle_shrinks = 0;  // bundles made smaller: the switch took over bundle_target
   std::uint64_t retried = 0;      // messages resent one by one after a failed bundle
   std::uint64_t errors = 0;       // entries the switch rejected (or we could not send)
   std::uint64_t table_full = 0;   // of which TABLE_FULL
@@ -274,6 +285,7 @@ class FibProgrammer {
     std::vector<std::uint32_t> xids;  // per op sent
     std::size_t sent = 0;
     std::size_t errors = 0;
+    controller::Clock::time_point opened{};  // BUNDLE_OPEN sent
   };
   struct XidRef {
     std::uint64_t batch = 0;
@@ -359,6 +371,10 @@ class FibProgrammer {
   std::unordered_map<std::uint32_t, XidRef> xids_;
   std::uint64_t next_batch_ = 1;
   std::uint32_t next_bundle_ = 1;
+  // Messages of the next bundle (bundle_target adapts it); a bundle's time
+  // at the switch adjusts it on its commit.
+  std::size_t bundle_size_ = 0;
+  void adapt_bundle_size(const Batch& b);
   bool waiting_writable_ = false;
   bool reconciling_ = false;
   std::uint64_t generation_ = 0;  // bumped by reconcile/stop: older replies are ignored
