@@ -49,7 +49,9 @@ TEST(LoopMonitor, SpinningHandlerStallsOnCpu) {
     while (cpu() < until) {
     }
   }, 2000ms);
-  ASSERT_EQ(s.stalls, 1u);
+  // At least the spin; on a loaded machine (ctest -j2 beside a build) the
+  // loop may also wait for a CPU now and then: more stalls, off the CPU.
+  ASSERT_GE(s.stalls, 1u);
   EXPECT_GE(s.stall_seconds, 0.14);
   EXPECT_GE(s.stall_on_cpu_seconds, 0.13) << "of " << s.stall_seconds;
   EXPECT_LE(s.stall_on_cpu_seconds, s.stall_seconds);
@@ -57,7 +59,7 @@ TEST(LoopMonitor, SpinningHandlerStallsOnCpu) {
 
 TEST(LoopMonitor, BlockingHandlerIsAStallOffCpu) {
   const auto s = run_with([] { std::this_thread::sleep_for(200ms); });
-  ASSERT_EQ(s.stalls, 1u);
+  ASSERT_GE(s.stalls, 1u);
   EXPECT_GE(s.stall_seconds, 0.15);
   EXPECT_FALSE(stall_was_busy(s.stall_seconds, s.stall_on_cpu_seconds))
       << s.stall_on_cpu_seconds << " of " << s.stall_seconds;

@@ -1,6 +1,7 @@
 // tapflowctl: aligned tables for the control socket's replies, the clear
 // errors without a tapflowd, and `config check` with FILE:LINE:COLUMN.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -94,7 +95,10 @@ class ConfigCheck : public ::testing::Test {
     return path_;
   }
   void TearDown() override { std::remove(path_.c_str()); }
-  std::string path_ = ::testing::TempDir() + "tapflowctl-check.yaml";
+  // One file per test process and test: ctest runs the tests of this
+  // fixture in parallel (-j2), each in its own process.
+  std::string path_ = ::testing::TempDir() + "tapflowctl-check-" + std::to_string(::getpid()) + "-" +
+                      ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".yaml";
 };
 
 TEST_F(ConfigCheck, ValidConfigGivesOneLineSummary) {
