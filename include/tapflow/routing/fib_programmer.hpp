@@ -152,7 +152,7 @@ struct FibProgrammerOptions {
   // bundle_min, in proportion), below half of it they grow back (by a
   // quarter, up to bundle_max): a loaded switch gets smaller bites and
   // answers its control traffic in between. 0: bundles of bundle_max always.
-  std::chrono::milliseconds bundle_target{25};
+  std::chrono::milliseconds bundle_target{50};
   std::size_t bundle_min = 100;
   std::size_t batch_size = 1000;           // messages per barrier-paced batch
   std::size_t max_inflight_batches = 2;    // barrier-paced batches awaiting their barrier
