@@ -165,10 +165,7 @@ TapBridge::~TapBridge() {
 }
 
 const SwitchConfig* TapBridge::config_for(std::uint64_t dpid) const {
-  for (const auto& s : config_.switches) {
-    if (s.dpid == dpid) return &s;
-  }
-  return nullptr;
+  return find_switch(config_.switches, dpid);
 }
 
 std::string TapBridge::namespace_for(std::uint64_t dpid) const {

@@ -17,13 +17,6 @@ using namespace openflow;
 
 namespace {
 
-const SwitchConfig* find_switch(const std::vector<SwitchConfig>& list, std::uint64_t dpid) {
-  for (const auto& s : list) {
-    if (s.dpid == dpid) return &s;
-  }
-  return nullptr;
-}
-
 const VlanConfig* find_vlan(const SwitchConfig& c, std::uint16_t id) {
   for (const auto& v : c.vlans) {
     if (v.id == id) return &v;
@@ -86,7 +79,7 @@ ReconfigureReport TapBridge::reconfigure(std::vector<SwitchConfig> switches, con
   // namespace or a new pipeline could change.
   for (const auto& [dpid, sw] : switches_) {
     const SwitchConfig& now = sw->config;
-    const SwitchConfig* listed = find_switch(switches, dpid);
+    SwitchConfig* listed = find_switch(switches, dpid);
     SwitchConfig next = listed != nullptr ? *listed : SwitchConfig{};
     next.dpid = dpid;
     const std::string label = switch_name(dpid);
@@ -117,7 +110,7 @@ ReconfigureReport TapBridge::reconfigure(std::vector<SwitchConfig> switches, con
     }
     if (!kept) continue;
     if (listed != nullptr) {
-      *std::find_if(switches.begin(), switches.end(), [dpid](const SwitchConfig& c) { return c.dpid == dpid; }) = next;
+      *listed = next;
     } else {
       switches.push_back(next);
     }

@@ -124,6 +124,15 @@ struct TapBridge::Switch {
   }
 };
 
+// A switch's entry in `list` by datapath id; null if it is not listed.
+template <class List>
+auto* find_switch(List& list, std::uint64_t dpid) {
+  for (auto& s : list) {
+    if (s.dpid == dpid) return &s;
+  }
+  return static_cast<decltype(&*list.begin())>(nullptr);
+}
+
 // The namespace of a switch configured as `c` (null: not listed).
 inline std::string namespace_name(const SwitchConfig* c, std::uint64_t dpid, const std::string& prefix) {
   if (c != nullptr && !c->netns.empty()) return c->netns;
