@@ -440,7 +440,7 @@ FibProgrammer::Batch* FibProgrammer::find_batch(std::uint64_t seq) {
 }
 
 void FibProgrammer::pump() {
-  if (reconciling_ || waiting_writable_) return;
+  if (reconciling_ || waiting_writable_ || held_) return;
   auto dpp = dp_.lock();
   if (!dpp || dpp->is_closed()) return;
   Datapath& dp = *dpp;
@@ -456,6 +456,19 @@ void FibProgrammer::pump() {
         options_.use_bundles && version_ != kVersion10 && bundles_ != BundleSupport::kNo;
     if (bundle && !inflight_.empty()) return;  // one bundle at a time, after everything before it
     if (!bundle && inflight_.size() >= options_.max_inflight_batches) return;
+    if (options_.hold && options_.defer) {
+      if (const std::chrono::milliseconds wait = options_.hold(); wait.count() > 0) {
+        held_ = true;
+        ++counters_.control_holds;
+        counters_.control_hold_us += static_cast<std::uint64_t>(wait.count()) * 1000;
+        options_.defer(wait, [this, alive = alive_] {
+          if (!*alive) return;
+          held_ = false;
+          pump();  // whatever happened meanwhile (a reconcile, a stop), pump() looks afresh
+        });
+        return;
+      }
+    }
 
     Batch b;
     b.seq = next_batch_++;

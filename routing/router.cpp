@@ -35,6 +35,7 @@ struct Router::Switch {
   controller::Clock::time_point hold_since{}, last_change{};
   bool fib_in_place = false;  // reconciled with the switch on this connection
   std::unique_ptr<boost::asio::steady_timer> progress_timer;  // watch_progress
+  std::unique_ptr<boost::asio::steady_timer> hold_timer;  // the programmer's `defer` (yield to BFD)
   bool progress_armed = false;
   controller::Clock::time_point progress_since{};
 
@@ -49,6 +50,7 @@ Router::~Router() {
     if (sw->stale_timer) sw->stale_timer->cancel();
     if (sw->refit_timer) sw->refit_timer->cancel();
     if (sw->progress_timer) sw->progress_timer->cancel();
+    if (sw->hold_timer) sw->hold_timer->cancel();
     if (sw->watcher) sw->watcher->stop();
     if (sw->programmer) sw->programmer->stop();
   }
@@ -65,6 +67,7 @@ void Router::set_ports(std::uint64_t dpid, const std::string& netns_name, Router
       sw->stale_timer = std::make_unique<boost::asio::steady_timer>(io_);
       sw->refit_timer = std::make_unique<boost::asio::steady_timer>(io_);
       sw->progress_timer = std::make_unique<boost::asio::steady_timer>(io_);
+      sw->hold_timer = std::make_unique<boost::asio::steady_timer>(io_);
       Switch* raw = sw.get();
       sw->watcher = std::make_unique<netns::NetlinkWatcher>(
           io_, sw->ns, netns::NetlinkWatcher::kAll,
@@ -401,6 +404,22 @@ void Router::on_datapath_up(Datapath& dp) {
     po.table_capacity = capacity;
     // The profile read the switch's table sizes in the handshake.
     if (config_.profile_for) po.read_table_features = false;
+    if (config_.bfd_watch && config_.bfd_yield > 0) {
+      Switch* raw = &sw;
+      po.hold = [this, raw] {
+        const double share = config_.bfd_watch->worst_silence(raw->dpid, controller::Clock::now());
+        if (share < config_.bfd_yield) return std::chrono::milliseconds(0);
+        spdlog::debug("{} FIB: next bundle held: a BFD session silent for {:.0f}% of its detection time",
+                      raw->log, share * 100);
+        return std::chrono::milliseconds(10);
+      };
+      po.defer = [raw](std::chrono::milliseconds d, std::function<void()> f) {
+        raw->hold_timer->expires_after(d);
+        raw->hold_timer->async_wait([f = std::move(f)](const boost::system::error_code& ec) {
+          if (!ec) f();
+        });
+      };
+    }
     sw.programmer = std::make_unique<FibProgrammer>(*sw.compiler, po);
     if (config_.compress == RoutingConfig::Compress::kAlways) (void)sw.compiler->set_compress(true);
     if (sw.watcher->synced()) {

@@ -777,6 +777,9 @@ bool TapBridge::admit_punt(Switch& sw, std::span<const std::uint8_t> frame) {
     return false;
   }
   ++sw.punt.passed[c];
+  if (cls == PuntClass::kRouting && config_.bfd_watch) {
+    config_.bfd_watch->observe_frame(sw.dpid, false, frame, Clock::now());
+  }
   return true;
 }
 
@@ -865,6 +868,9 @@ bool TapBridge::drain_tap(Switch& sw, Port& port, Clock::time_point t0) {
     const bool control = cls == PuntClass::kRouting || cls == PuntClass::kArpNd;
     const SendPriority prio = control ? SendPriority::kControl : SendPriority::kNormal;
     if (control) ++sw.punt.control_out;
+    if (cls == PuntClass::kRouting && config_.bfd_watch) {
+      config_.bfd_watch->observe_frame(sw.dpid, true, frame, t0);
+    }
     if (!control && sw.dp->congested()) congested_frame = true;
     if (port.vlan != 0) {
       if (send_from_vlan_tap(sw, port, frame, prio)) {

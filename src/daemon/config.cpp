@@ -250,7 +250,7 @@ void parse_router(const Reader& r, const YAML::Node& n, DaemonConfig& cfg) {
                             "switches", "routing", "route_tables", "fib_table", "bundles",
                             "table_capacity", "forwarding", "l2_table", "carrier_hold",
                             "fd_store", "stale_hold", "punt_policer", "bundle_max", "bundle_target", "profile",
-                            "compress"});
+                            "compress", "bfd_yield"});
   if (auto c = n["compress"]) {
     const std::string v = r.str(c, "router.compress");
     using C = routing::RoutingConfig::Compress;
@@ -287,6 +287,9 @@ void parse_router(const Reader& r, const YAML::Node& n, DaemonConfig& cfg) {
   if (n["bundle_target"]) {
     rt.programmer.bundle_target = std::chrono::milliseconds(
         r.number<unsigned>(n["bundle_target"], "router.bundle_target", 0, 10000));
+  }
+  if (auto y = n["bfd_yield"]) {
+    rt.bfd_yield = r.number<double>(y, "router.bfd_yield", 0.0, 1.0);
   }
   if (n["table_capacity"]) {
     rt.programmer.table_capacity =

@@ -17,6 +17,7 @@
 #include "reload.hpp"
 #include "service_notify.hpp"
 #include "tapflow/apps/learning_switch.hpp"
+#include "tapflow/bfdwatch/bfd_watch.hpp"
 #include "tapflow/controller/app_chain.hpp"
 #include "tapflow/controller/controller.hpp"
 #include "tapflow/controller/loop_monitor.hpp"
@@ -110,6 +111,13 @@ int main(int argc, char** argv) {
     // keeps the carriers; never fatal: without it the TAPs still persist.
     if (cfg.fd_store && cfg.router.persist_taps) {
       fd_store = fdstore::connect_or_spawn(cfg.fd_store_options);
+    }
+    // tapd shows routing every BFD packet through a switch; routing yields
+    // to the sessions' silences (router.bfd_yield).
+    if (cfg.routing && cfg.routing_config.bfd_yield > 0) {
+      auto watch = std::make_shared<bfdwatch::BfdWatch>();
+      cfg.router.bfd_watch = watch;
+      cfg.routing_config.bfd_watch = watch;
     }
     bridge = std::make_unique<tapd::TapBridge>(io, cfg.router, fd_store.get());
     auto chain = std::make_unique<controller::AppChain>();

@@ -138,6 +138,7 @@ class ControllerFixture {
     return fut.get();
   }
   Controller& controller() { return controller_; }
+  asio::io_context& io() { return io_; }  // for timers the code under test asks for
 
   RecordingApp app;
   std::uint16_t port = 0;

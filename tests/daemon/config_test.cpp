@@ -124,8 +124,12 @@ router:
   bundles: false
   bundle_max: 500
   table_capacity: 5000
+  bfd_yield: 0.3
 )",
                         "t.yaml");
+  EXPECT_DOUBLE_EQ(c.routing_config.bfd_yield, 0.3);
+  EXPECT_NE(error_of("router: {bfd_yield: 1.5}").find("router.bfd_yield: must be a number from 0"),
+            std::string::npos);
   EXPECT_FALSE(c.routing);
   EXPECT_FALSE(c.router.forwarding);
   EXPECT_EQ(c.routing_config.tables, (std::vector<std::uint32_t>{254, 100}));
@@ -138,6 +142,7 @@ router:
   EXPECT_NE(error_of("router: {route_tables: []}").find("router.route_tables: must be a non-empty list"),
             std::string::npos);
   auto d = parse_config("app: router", "t.yaml");
+  EXPECT_DOUBLE_EQ(d.routing_config.bfd_yield, 0.4);
   EXPECT_TRUE(d.routing);
   EXPECT_TRUE(d.router.forwarding);
   EXPECT_EQ(d.routing_config.tables, (std::vector<std::uint32_t>{254}));

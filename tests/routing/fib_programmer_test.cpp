@@ -10,6 +10,7 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <future>
 #include <map>
 #include <memory>
@@ -631,6 +632,45 @@ TEST(FibProgrammer, BundlesShrinkWhileTheSwitchIsSlowAndGrowBack) {
     EXPECT_EQ(fast[i], std::min<std::size_t>(40, fast[i - 1] + fast[i - 1] / 4 + 1)) << i;
   }
   EXPECT_GE(*std::max_element(fast.begin(), fast.end()), 20u);
+}
+
+// Yield to BFD (RoutingConfig::bfd_yield sets `hold` from the BFD watch):
+// while `hold` says wait, no bundle goes out; asked again after each wait,
+// the install resumes once it says go, and every hold is counted.
+TEST(FibProgrammer, HoldsItsNextBundleWhileAskedToYield) {
+  std::atomic<bool> blocked{true};
+  std::atomic<int> asks{0};
+  Lab* labp = nullptr;
+  FibProgrammerOptions o;
+  o.bundle_max = 10;
+  o.hold = [&] {
+    ++asks;
+    return blocked ? 10ms : 0ms;
+  };
+  o.defer = [&](std::chrono::milliseconds d, std::function<void()> fn) {
+    auto t = std::make_shared<boost::asio::steady_timer>(labp->f.io(), d);
+    t->async_wait([t, fn = std::move(fn)](const boost::system::error_code& ec) {
+      if (!ec) fn();
+    });
+  };
+  Lab lab(kVersion13, o);
+  labp = &lab;
+  lab.bind();
+  const int opens_before = lab.model.opens;
+  auto fut = lab.compile_and_apply(base_state(30));
+  // Held: no bundle reaches the switch while the answer is "wait" (echoes may).
+  const auto until = std::chrono::steady_clock::now() + 300ms;
+  while (std::chrono::steady_clock::now() < until) (void)lab.step(50ms);
+  EXPECT_EQ(lab.model.opens, opens_before);
+  EXPECT_GE(asks.load(), 3);  // asked again after each 10 ms
+  blocked = false;
+  lab.serve_until(fut);
+  ASSERT_TRUE(get(fut).ok());
+  lab.expect_switch_equals_snapshot();
+  EXPECT_GT(lab.model.opens, opens_before);
+  const auto c = lab.counters();
+  EXPECT_GE(c.control_holds, 3u);
+  EXPECT_EQ(c.control_hold_us, c.control_holds * 10000);
 }
 
 TEST(FibProgrammer, FallsBackToBarriersWhenBundlesAreRefused) {

@@ -163,6 +163,12 @@ struct FibProgrammerOptions {
   // The group ids we own (the Router sets them from its pipeline).
   pipeline::IdRange groups = pipeline::Pipeline::standard().fib_groups;
   std::size_t log_errors_per_batch = 20;
+  // Yielding to the routing protocols' liveness (the Router sets both from
+  // bfdwatch::BfdWatch): asked before each new bundle or batch; a non-zero
+  // answer holds it that long, then `hold` is asked again. `defer` runs a
+  // function after a delay (the Router's timer). Unset: never held.
+  std::function<std::chrono::milliseconds()> hold;
+  std::function<void(std::chrono::milliseconds, std::function<void()>)> defer;
 };
 
 struct FibProgrammerCounters {
@@ -182,6 +188,8 @@ struct FibProgrammerCounters {
   std::uint64_t stale_adopted_groups = 0;  // stale groups taken back by content (nothing sent)
   std::uint64_t stale_swept_flows = 0;     // stale flows deleted by sweep_stale()
   std::uint64_t stale_swept_groups = 0;
+  std::uint64_t control_holds = 0;     // bundles/batches held for a silent BFD session (`hold`)
+  std::uint64_t control_hold_us = 0;   // time held in all
 };
 
 // The FibFlow identity (kind, priority, prefix) of a switch flow with one of
@@ -376,6 +384,7 @@ class FibProgrammer {
   std::size_t bundle_size_ = 0;
   void adapt_bundle_size(const Batch& b);
   bool waiting_writable_ = false;
+  bool held_ = false;  // `hold` said wait: `defer` resumes
   bool reconciling_ = false;
   std::uint64_t generation_ = 0;  // bumped by reconcile/stop: older replies are ignored
 

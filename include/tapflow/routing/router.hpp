@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "tapflow/bfdwatch/bfd_watch.hpp"
 #include "tapflow/controller/app.hpp"
 #include "tapflow/netns/netlink_watcher.hpp"
 #include "tapflow/pipeline/profile.hpp"
@@ -52,6 +53,13 @@ struct RoutingConfig {
   // deletes at once.
   std::chrono::milliseconds stale_quiet{5000};
   std::chrono::milliseconds stale_max{120000};
+  // Yield to BFD: the BFD sessions crossing each switch, as tapd sees them
+  // (the daemon gives tapd and routing the same watch). While one that is Up
+  // has been silent for `bfd_yield` of its detection time, the switch's FIB
+  // programmer holds its next bundle (10 ms at a time, asked again), so the
+  // switch and the CPUs serve the late packets first. 0 or no watch: never.
+  std::shared_ptr<const bfdwatch::BfdWatch> bfd_watch;
+  double bfd_yield = 0.4;
 };
 
 struct RouterCounters {

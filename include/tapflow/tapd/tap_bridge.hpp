@@ -21,6 +21,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include "tapflow/bfdwatch/bfd_watch.hpp"
 #include "tapflow/controller/app.hpp"
 #include "tapflow/fdstore/fd_store.hpp"
 #include "tapflow/netns/ip.hpp"
@@ -103,6 +104,9 @@ struct TapBridgeConfig {
   // resolves it, pipeline/profile.hpp); unset: `pipeline` for every switch.
   std::function<pipeline::Pipeline(const controller::Datapath&)> pipeline_for;
   std::vector<SwitchConfig> switches;  // switches not listed get defaults
+  // Every BFD control packet through a switch, either way, is shown to this
+  // watch (bfdwatch/bfd_watch.hpp; routing yields to its silences). Unset: none.
+  std::shared_ptr<bfdwatch::BfdWatch> bfd_watch;
 };
 
 // What a live reconfiguration (TapBridge::reconfigure) did, in words for the
