@@ -26,6 +26,13 @@ clock: one machine). Only IPv4 frames from --src count:
 Only TAP packets sent within [--from, --to] (if given) are counted; a TAP
 packet in the window with no wire packet is `lost`. Prints one line per kind
 (count, lost, p50/p99/max in ms), and one for both together (`all`), and writes the figures as JSON to --json.
+
+The other direction (the neighbour's frames, switch port -> TAP): give the
+neighbour's capture as --tap and the TAP's as --wire, and its address as
+--src. --gaps N also prints the N longest silences between consecutive BFD
+packets of --src in each capture (the sender's and the receiver's side):
+a BFD session goes down after its detection time without a packet, and the
+two lists tell whether the sender fell silent or the path held them.
 """
 import argparse
 import json
@@ -164,6 +171,7 @@ def main():
     ap.add_argument("--from", dest="t_from", type=float, default=None)
     ap.add_argument("--to", dest="t_to", type=float, default=None)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--gaps", type=int, default=0, help="print the N longest BFD silences of each capture")
     args = ap.parse_args()
     tap = packets(args.tap, args.src)
     wire = packets(args.wire, args.src)
@@ -204,6 +212,13 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f)
+    for name, caps in (("sent (--tap)", tap), ("received (--wire)", wire)):
+        if args.gaps <= 0:
+            break
+        ts = [t for kk, _, t in caps if kk == "bfd"]
+        gaps = sorted(((b - a, a) for a, b in zip(ts, ts[1:])), reverse=True)[:args.gaps]
+        print("longest BFD silences, %s: %s" % (name, ", ".join(
+            "%.1f ms after %.3f" % (g * 1e3, t) for g, t in gaps) or "no BFD packets"))
     return 0
 
 
