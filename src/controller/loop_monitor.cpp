@@ -3,7 +3,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <ctime>
 
 namespace tapflow::controller {
@@ -18,6 +22,21 @@ std::chrono::nanoseconds thread_cpu() {
 
 double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
 
+// The calling thread's time spent runnable but not running, in ns (the
+// second field of /proc/thread-self/schedstat); -1 if the kernel has none.
+std::int64_t run_delay() {
+  const int fd = ::open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[128];
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  unsigned long long on_cpu = 0, waited = 0;
+  if (std::sscanf(buf, "%llu %llu", &on_cpu, &waited) != 2) return -1;
+  return static_cast<std::int64_t>(waited);
+}
+
 }  // namespace
 
 void LoopLagStats::add(double lag_seconds) {
@@ -31,6 +50,13 @@ void LoopLagStats::add(double lag_seconds) {
 
 bool stall_was_busy(double lag_seconds, double on_cpu_seconds) {
   return lag_seconds > 0 && on_cpu_seconds >= 0.5 * lag_seconds;
+}
+
+std::string_view stall_cause(double lag_seconds, double on_cpu_seconds, double runqueue_seconds) {
+  if (stall_was_busy(lag_seconds, on_cpu_seconds)) return "tapflowd's own work";
+  if (runqueue_seconds < 0) return "waiting, or the machine short of CPU";
+  if (lag_seconds > 0 && runqueue_seconds >= 0.5 * lag_seconds) return "the machine short of CPU";
+  return "waiting in a blocking call";
 }
 
 LoopMonitor::LoopMonitor(boost::asio::io_context& io, LoopMonitorOptions options)
@@ -58,6 +84,7 @@ void LoopMonitor::stop() {
 void LoopMonitor::arm() {
   due_ = std::chrono::steady_clock::now() + options_.period;
   cpu_at_arm_ = thread_cpu();
+  run_delay_at_arm_ = run_delay();
   timer_.expires_at(due_);
   timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
     if (ec || !*alive || !running_) return;
@@ -74,16 +101,23 @@ void LoopMonitor::on_tick() {
     // lateness): what of the lateness was spent running.
     const double cpu = seconds(thread_cpu() - cpu_at_arm_);
     const double on_cpu = std::min(lag, std::max(0.0, cpu - seconds(options_.period)));
+    // Runnable but not running since the timer was armed (the thread sleeps
+    // in epoll until the tick is due, which adds none): the machine's part.
+    const std::int64_t rd = run_delay();
+    const double runq = rd < 0 || run_delay_at_arm_ < 0
+                            ? -1.0
+                            : std::min(lag - on_cpu, static_cast<double>(rd - run_delay_at_arm_) / 1e9);
     ++stats_.stalls;
     stats_.stall_seconds += lag;
     stats_.stall_on_cpu_seconds += on_cpu;
+    if (runq > 0) stats_.stall_runqueue_seconds += runq;
     ++unlogged_;
     unlogged_worst_ = std::max(unlogged_worst_, lag);
     if (now - last_log_ >= options_.log_every) {
-      const bool busy = stall_was_busy(lag, on_cpu);
-      spdlog::warn("event loop held {:.0f} ms ({:.0f} ms of it on the CPU: {}){}", lag * 1000,
+      spdlog::warn("event loop held {:.0f} ms ({:.0f} ms of it on the CPU{}: {}){}", lag * 1000,
                    on_cpu * 1000,
-                   busy ? "tapflowd's own work" : "waiting, or the machine short of CPU",
+                   runq < 0 ? std::string() : fmt::format(", {:.0f} ms waiting for a CPU", runq * 1000),
+                   stall_cause(lag, on_cpu, runq),
                    unlogged_ > 1 ? fmt::format("; {} such stalls since the last report, the worst "
                                                "{:.0f} ms",
                                                unlogged_, unlogged_worst_ * 1000)

@@ -205,6 +205,14 @@ MetricFamilies loop_metrics(const controller::LoopLagStats& s) {
   secs.metric.push_back(std::move(on));
   secs.metric.push_back(std::move(off));
   out.push_back(std::move(secs));
+  auto runq = family("tapflow_event_loop_stall_runqueue_seconds_total",
+                     "Of the stalls' time off the CPU, time tapflowd's thread was runnable but given "
+                     "no CPU (/proc schedstat): the machine short of CPU",
+                     MetricType::Counter);
+  ClientMetric rq;
+  rq.counter.value = s.stall_runqueue_seconds;
+  runq.metric.push_back(std::move(rq));
+  out.push_back(std::move(runq));
   auto worst = family("tapflow_event_loop_max_lag_seconds",
                       "The longest the event loop was held since start", MetricType::Gauge);
   worst.metric.push_back(gauge({}, s.max_lag_seconds));

@@ -64,6 +64,15 @@ TEST(LoopMonitor, BlockingHandlerIsAStallOffCpu) {
   EXPECT_FALSE(stall_was_busy(s.stall_seconds, s.stall_on_cpu_seconds))
       << s.stall_on_cpu_seconds << " of " << s.stall_seconds;
   EXPECT_LT(s.stall_on_cpu_seconds, 0.05);
+  // Asleep, not runnable: the wait is no shortage of CPU.
+  EXPECT_LT(s.stall_runqueue_seconds, 0.05);
+}
+
+TEST(LoopLagStats, StallCauses) {
+  EXPECT_EQ(stall_cause(0.2, 0.15, 0.0), "tapflowd's own work");
+  EXPECT_EQ(stall_cause(0.2, 0.01, 0.15), "the machine short of CPU");
+  EXPECT_EQ(stall_cause(0.2, 0.01, 0.02), "waiting in a blocking call");
+  EXPECT_EQ(stall_cause(0.2, 0.01, -1), "waiting, or the machine short of CPU");
 }
 
 TEST(LoopLagStats, BusyMeansMostlyOnCpu) {

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 
 namespace tapflow::controller {
 
@@ -37,11 +38,18 @@ struct LoopLagStats {
   std::uint64_t stalls = 0;              // ticks late by more than `stall`
   double stall_seconds = 0;              // their lateness, summed
   double stall_on_cpu_seconds = 0;       // of which the loop's thread was on the CPU
+  double stall_runqueue_seconds = 0;     // of which it was runnable but given no CPU
   void add(double lag_seconds);
 };
 
 // Whether a stall was the loop's own work: at least half of it on the CPU.
 bool stall_was_busy(double lag_seconds, double on_cpu_seconds);
+
+// What held a stall, in words for the log: tapflowd's own work (half of it
+// or more on the CPU), the machine short of CPU (half or more runnable but
+// not running: /proc schedstat's run delay), else a wait (a blocking call).
+// runqueue_seconds < 0: unknown (no schedstat).
+std::string_view stall_cause(double lag_seconds, double on_cpu_seconds, double runqueue_seconds);
 
 class LoopMonitor {
  public:
@@ -66,6 +74,7 @@ class LoopMonitor {
   LoopLagStats stats_;
   std::chrono::steady_clock::time_point due_{}, last_log_{};
   std::chrono::nanoseconds cpu_at_arm_{};
+  std::int64_t run_delay_at_arm_ = -1;  // ns runnable but not running (schedstat), -1: unknown
   std::uint64_t unlogged_ = 0;            // stalls since the last log line
   double unlogged_worst_ = 0;
   bool running_ = false;
