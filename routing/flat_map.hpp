@@ -5,12 +5,12 @@
 //
 // Growth is incremental: when the table fills, a table twice its size takes
 // every new entry, and each later set() or erase() moves a few slots of the
-// old table over (kDrainPerOp); lookups look in both meanwhile. (A map whose
-// changes stop mid-growth keeps both tables until its next change.) So no single
+// old table over (kDrainPerOp); lookups look in both meanwhile. So no single
 // call ever rehashes the whole map. (It did: at 917,504 IPv4 routes one
 // insert rehashed them all, 100-160 ms on one core, and tapflowd's event
 // loop, the one that moves BFD and BGP frames between the switch and the
-// TAPs, stood still that long during a full-table install.) Tables come from
+// TAPs, stood still that long during a full-table install.) A map whose
+// changes stop mid-growth keeps both tables until its next change. Tables come from
 // calloc, zeroed lazily by the kernel for large ones, so their pages are
 // touched as entries land rather than all at once. K and V must be trivially
 // copyable, and an all-zero V must be free.

@@ -33,11 +33,15 @@ neighbour's capture as --tap and the TAP's as --wire, and its address as
 packets of --src in each capture (the sender's and the receiver's side):
 a BFD session goes down after its detection time without a packet, and the
 two lists tell whether the sender fell silent or the path held them.
+--intervals prints (and writes to --json as sender_intervals) the intervals
+between the sender's BFD packets within the window, where they leave it:
+its own lateness, before any switch.
 """
 import argparse
 import json
 import struct
 import sys
+import time
 
 BFD_PORT = 3784
 BGP_PORT = 179
@@ -172,6 +176,8 @@ def main():
     ap.add_argument("--to", dest="t_to", type=float, default=None)
     ap.add_argument("--json", default=None)
     ap.add_argument("--gaps", type=int, default=0, help="print the N longest BFD silences of each capture")
+    ap.add_argument("--intervals", action="store_true",
+                    help="print the sender's BFD intervals (--tap, within the window) and write them to --json")
     args = ap.parse_args()
     tap = packets(args.tap, args.src)
     wire = packets(args.wire, args.src)
@@ -209,16 +215,34 @@ def main():
               % (kind, r["count"], r["tap_total"], r["wire_total"], r["matched"], r["lost"],
                  " (drops: matched to the nearest earlier TAP packet)" if ambiguous else "",
                  fmt(r["p50_ms"]), fmt(r["p99_ms"]), fmt(r["max_ms"])))
+    if args.intervals:
+        # The sender's own pace, before any switch: its BFD packets one after
+        # the other as captured where they leave it. BFD spaces them 75-100%
+        # of the interval (RFC 5880 6.8.7): anything longer is the sender
+        # late, a baseline of the machine's scheduling delays in this run.
+        ts = [t for kk, _, t in tap if kk == "bfd"
+              and (args.t_from is None or t >= args.t_from) and (args.t_to is None or t <= args.t_to)]
+        iv = sorted((b - a) * 1e3 for a, b in zip(ts, ts[1:]))
+        report["sender_intervals"] = None if not iv else {
+            "n": len(iv), "p50_ms": percentile(iv, 50), "p99_ms": percentile(iv, 99), "max_ms": iv[-1]}
+        if iv:
+            print("sender    %d BFD intervals at the sender: p50 %.3f ms, p99 %.3f ms, max %.3f ms"
+                  % (len(iv), percentile(iv, 50), percentile(iv, 99), iv[-1]))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f)
     for name, caps in (("sent (--tap)", tap), ("received (--wire)", wire)):
         if args.gaps <= 0:
             break
-        ts = [t for kk, _, t in caps if kk == "bfd"]
+        # Packets that say Up only (state, the top two bits of the second
+        # byte of the BFD header): a session's slow Down/Init packets after
+        # a flap would fill the list otherwise. The silence that took a
+        # session down is the one from its last Up packet on.
+        ts = [t for kk, k, t in caps if kk == "bfd" and len(k[2]) > 1 and k[2][1] >> 6 == 3]
         gaps = sorted(((b - a, a) for a, b in zip(ts, ts[1:])), reverse=True)[:args.gaps]
-        print("longest BFD silences, %s: %s" % (name, ", ".join(
-            "%.1f ms after %.3f" % (g * 1e3, t) for g, t in gaps) or "no BFD packets"))
+        print("longest BFD silences between Up packets, %s: %s" % (name, ", ".join(
+            "%.1f ms after %s" % (g * 1e3, time.strftime("%H:%M:%S", time.localtime(t)) + ("%.3f" % (t % 1))[1:])
+            for g, t in gaps) or "no BFD packets"))
     return 0
 
 
