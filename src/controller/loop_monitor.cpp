@@ -22,14 +22,12 @@ std::chrono::nanoseconds thread_cpu() {
 
 double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
 
-// The calling thread's time spent runnable but not running, in ns (the
-// second field of /proc/thread-self/schedstat); -1 if the kernel has none.
-std::int64_t run_delay() {
-  const int fd = ::open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+// A thread's time spent runnable but not running, in ns: the second field
+// of its /proc schedstat, open as `fd`; -1 if the kernel has none.
+std::int64_t run_delay(int fd) {
   if (fd < 0) return -1;
   char buf[128];
-  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
+  const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
   if (n <= 0) return -1;
   buf[n] = 0;
   unsigned long long on_cpu = 0, waited = 0;
@@ -67,11 +65,14 @@ LoopMonitor::LoopMonitor(boost::asio::io_context& io, LoopMonitorOptions options
 LoopMonitor::~LoopMonitor() {
   *alive_ = false;
   timer_.cancel();
+  if (schedstat_fd_ >= 0) ::close(schedstat_fd_);
 }
 
 void LoopMonitor::start() {
   if (running_) return;
   running_ = true;
+  // thread-self names the calling thread: the loop's (start runs on it).
+  if (schedstat_fd_ < 0) schedstat_fd_ = ::open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
   last_log_ = std::chrono::steady_clock::now() - options_.log_every;
   arm();
 }
@@ -84,7 +85,7 @@ void LoopMonitor::stop() {
 void LoopMonitor::arm() {
   due_ = std::chrono::steady_clock::now() + options_.period;
   cpu_at_arm_ = thread_cpu();
-  run_delay_at_arm_ = run_delay();
+  run_delay_at_arm_ = run_delay(schedstat_fd_);
   timer_.expires_at(due_);
   timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
     if (ec || !*alive || !running_) return;
@@ -103,7 +104,7 @@ void LoopMonitor::on_tick() {
     const double on_cpu = std::min(lag, std::max(0.0, cpu - seconds(options_.period)));
     // Runnable but not running since the timer was armed (the thread sleeps
     // in epoll until the tick is due, which adds none): the machine's part.
-    const std::int64_t rd = run_delay();
+    const std::int64_t rd = run_delay(schedstat_fd_);
     const double runq = rd < 0 || run_delay_at_arm_ < 0
                             ? -1.0
                             : std::min(lag - on_cpu, static_cast<double>(rd - run_delay_at_arm_) / 1e9);

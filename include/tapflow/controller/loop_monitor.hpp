@@ -75,6 +75,9 @@ class LoopMonitor {
   std::chrono::steady_clock::time_point due_{}, last_log_{};
   std::chrono::nanoseconds cpu_at_arm_{};
   std::int64_t run_delay_at_arm_ = -1;  // ns runnable but not running (schedstat), -1: unknown
+  // The loop thread's /proc schedstat, opened once by start() and read with
+  // pread at each tick (the timer ticks every `period`: no open per tick).
+  int schedstat_fd_ = -1;
   std::uint64_t unlogged_ = 0;            // stalls since the last log line
   double unlogged_worst_ = 0;
   bool running_ = false;
